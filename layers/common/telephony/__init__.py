@@ -1,0 +1,1 @@
+"""Shared code of the telephony API: handlers -> services -> repositories / integrations."""

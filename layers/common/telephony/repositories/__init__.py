@@ -1,0 +1,1 @@
+"""Only these modules touch DynamoDB. Items become domain models at this boundary."""

@@ -1,0 +1,171 @@
+"""Marshalling and the two error translations every repository needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from telephony import aws
+from telephony.errors import Conflict, UpstreamUnavailable
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+_UNAVAILABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _dynamo_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _dynamo_safe(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_dynamo_safe(v) for v in value]
+    return value
+
+
+def marshal(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_dynamo_safe(v)) for k, v in item.items() if v is not None}
+
+
+def unmarshal(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def values(**named: Any) -> dict[str, Any]:
+    """ExpressionAttributeValues from keyword arguments: values(status="x") -> {":status": {"S": "x"}}."""
+    return {f":{k}": _serializer.serialize(_dynamo_safe(v)) for k, v in named.items()}
+
+
+def unavailable(exc: Exception) -> UpstreamUnavailable:
+    return UpstreamUnavailable("the database is busy; retry shortly", details=[{"service": "dynamodb"}])
+
+
+def call(operation: Callable[..., Any], **kwargs: Any) -> Any:
+    """Run one DynamoDB call, turning throttling into UpstreamUnavailable and failed conditions into Conflict."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return operation(**kwargs)
+    except ClientError as exc:
+        code = aws.error_code(exc)
+        if code == "ConditionalCheckFailedException":
+            old = exc.response.get("Item")
+            raise ConditionFailed(unmarshal(old) if old else None) from exc
+        if code in _UNAVAILABLE:
+            raise unavailable(exc) from exc
+        raise
+    except BotoCoreError as exc:
+        raise unavailable(exc) from exc
+
+
+class ConditionFailed(Conflict):
+    """A conditional write found the item in another state; `item` is the item as it was, when asked for."""
+
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__("the resource was changed by another request")
+        self.item = item
+
+
+class TransactionCanceled(Conflict):
+    """A transaction failed; `reasons` holds one code per item ("None" where that item was fine)."""
+
+    def __init__(self, reasons: Sequence[str], items: Sequence[dict[str, Any] | None]) -> None:
+        super().__init__("the resource was changed by another request")
+        self.reasons = list(reasons)
+        self.items = list(items)
+
+    def failed(self, index: int) -> bool:
+        return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+
+def transact(items: list[dict[str, Any]]) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        aws.dynamodb().transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        code = aws.error_code(exc)
+        if code == "TransactionCanceledException":
+            raw = exc.response.get("CancellationReasons") or []
+            reasons = [r.get("Code", "None") for r in raw]
+            olds = [unmarshal(r["Item"]) if r.get("Item") else None for r in raw]
+            if any(r in ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict") for r in reasons):
+                if not any(r == "ConditionalCheckFailed" for r in reasons):
+                    raise unavailable(exc) from exc
+            raise TransactionCanceled(reasons, olds) from exc
+        if code in _UNAVAILABLE:
+            raise unavailable(exc) from exc
+        raise
+    except BotoCoreError as exc:
+        raise unavailable(exc) from exc
+
+
+def page_token(last_key: Mapping[str, Any] | None) -> str | None:
+    import base64
+    import json
+
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(unmarshal(last_key)).encode()).decode().rstrip("=")
+
+
+def start_key(token: str | None, *, partition: Mapping[str, str]) -> dict[str, Any] | None:
+    """Decode a next_token, refusing one that points outside the caller's own partition."""
+    import base64
+    import binascii
+    import json
+
+    from telephony.errors import InvalidInput
+
+    if not token:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if not isinstance(decoded, dict) or not all(isinstance(v, str) for v in decoded.values()):
+            raise ValueError(token)
+        if any(decoded.get(k) != v for k, v in partition.items()):
+            raise ValueError(token)
+    except (ValueError, binascii.Error) as exc:
+        raise InvalidInput("next_token is not valid", details=[{"field": "next_token"}]) from exc
+    return marshal(decoded)
+
+
+def query_page(
+    table: str, index: str, key_name: str, key_value: str, *, limit: int, token: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a partition, newest first; the token cannot leave the partition."""
+    partition = {key_name: key_value}
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": index,
+        "KeyConditionExpression": f"{key_name} = :pk",
+        "ExpressionAttributeValues": values(pk=key_value),
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    start = start_key(token, partition=partition)
+    if start:
+        kwargs["ExclusiveStartKey"] = start
+    result = call(aws.dynamodb().query, **kwargs)
+    return [unmarshal(i) for i in result.get("Items", [])], page_token(result.get("LastEvaluatedKey"))

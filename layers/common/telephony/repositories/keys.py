@@ -1,0 +1,42 @@
+"""Every DynamoDB key format of the application, in one place."""
+
+from __future__ import annotations
+
+ITEM = "ITEM"  # the sort key of an entity's main item
+
+
+def api_key(key_id: str) -> dict[str, str]:
+    return {"pk": f"KEY#{key_id}"}
+
+
+def api_key_owner(owner_id: str, created_at: str, key_id: str) -> dict[str, str]:
+    return {"gsi1pk": f"OWNER#{owner_id}", "gsi1sk": f"{created_at}#{key_id}"}
+
+
+def rate_window(budget: str, subject: str, window_start: int) -> dict[str, str]:
+    return {"pk": f"RL#{budget}#{subject}#{window_start}"}
+
+
+def request(request_id: str) -> dict[str, str]:
+    return {"pk": f"REQUEST#{request_id}", "sk": ITEM}
+
+
+def request_owner(owner_id: str, created_at: str, request_id: str) -> dict[str, str]:
+    return {"gsi1pk": f"OWNER#{owner_id}", "gsi1sk": f"{created_at}#{request_id}"}
+
+
+def request_status(status: str, created_at: str, request_id: str) -> dict[str, str]:
+    return {"gsi2pk": f"STATUS#{status}", "gsi2sk": f"{created_at}#{request_id}"}
+
+
+def number(phone_number_id: str) -> dict[str, str]:
+    return {"pk": f"NUMBER#{phone_number_id}", "sk": ITEM}
+
+
+def number_owner(owner_id: str, created_at: str, phone_number_id: str) -> dict[str, str]:
+    return {"gsi1pk": f"OWNER#{owner_id}", "gsi1sk": f"{created_at}#{phone_number_id}"}
+
+
+def number_claim(e164: str) -> dict[str, str]:
+    """One item per E.164 number, held by its open request or its owner: uniqueness by conditional put."""
+    return {"pk": f"E164#{e164}", "sk": "CLAIM"}

@@ -1,0 +1,1 @@
+"""Use cases: the domain, with no HTTP in it."""

@@ -1,0 +1,132 @@
+"""The whole product on one machine: moto (DynamoDB, Step Functions executing the real task
+handlers), the LiveKit emulator, a dev OIDC issuer and the HTTP gateway. `make dev` runs this.
+
+    python -m local.stack [--api-port 3000] [--moto-port 5000] [--livekit-port 7880]
+                          [--state-dir .local] [--param ReviewTimeoutSeconds=60 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+HOST = "127.0.0.1"
+
+
+def aws_environment(endpoint_url: str | None) -> None:
+    """Credentials that can only ever reach the local moto; never real AWS."""
+    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 - moto's dummy credentials
+    os.environ["AWS_SESSION_TOKEN"] = "testing"  # noqa: S105
+    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+    os.environ["AWS_REGION"] = "us-east-1"
+    os.environ.pop("AWS_PROFILE", None)
+    if endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+
+
+def prepare(parameters: dict[str, str], *, endpoint_url: str | None = None) -> Any:
+    """Deploy the template into moto and make its functions runnable here; returns the Runtime."""
+    from local.resources import deploy
+    from local.runtime import Runtime, patch_moto_lambda
+    from local.template import Stack
+
+    stack = Stack(parameters)
+    os.environ.update(stack.environment())
+    deploy(stack, endpoint_url=endpoint_url)
+    runtime = Runtime(stack)
+    patch_moto_lambda(runtime)
+    return stack, runtime
+
+
+def seed(issuer: Any, api_url: str) -> dict[str, Any]:
+    """An admin, two users and an agent key, as `.local/dev-credentials.json` describes them."""
+    from telephony.models.auth import CreateApiKey, Principal, Role
+    from telephony.services import api_keys
+
+    def key_for(user_id: str, role: Role, *, key_role: str | None = None) -> str:
+        principal = Principal(user_id=user_id, role=role, auth_type="jwt")
+        body = CreateApiKey(name=f"dev {key_role or role.value}", role=key_role or role.value)  # type: ignore[arg-type]
+        return api_keys.create(body, principal=principal).api_key
+
+    users = [
+        {"user_id": uid, "api_key": key_for(uid, Role.USER), "jwt": issuer.mint(uid)}
+        for uid in ("usr_alice", "usr_bob")
+    ]
+    return {
+        "api_url": api_url,
+        "admin": {"user_id": "usr_admin", "api_key": key_for("usr_admin", Role.ADMIN),
+                  "jwt": issuer.mint("usr_admin", role="admin")},
+        "users": users,
+        "agent": {"user_id": "usr_alice", "api_key": key_for("usr_alice", Role.USER, key_role="agent")},
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", "3000")))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
+    parser.add_argument("--livekit-port", type=int, default=int(os.environ.get("LIVEKIT_PORT", "7880")))
+    parser.add_argument("--state-dir", default=os.environ.get("LOCAL_STATE_DIR", ".local"))
+    parser.add_argument("--param", action="append", default=[], help="template parameter override, Key=Value")
+    args = parser.parse_args(argv)
+
+    moto_url = f"http://{HOST}:{args.moto_port}"
+    api_url = f"http://{HOST}:{args.api_port}"
+    aws_environment(moto_url)
+    os.environ["MOTO_PORT"] = str(args.moto_port)  # the Step Functions engine calls localhost:$MOTO_PORT
+
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    moto = ThreadedMotoServer(ip_address=HOST, port=args.moto_port, verbose=False)
+    moto.start()
+    import urllib.request
+
+    config = json.dumps({"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}).encode()
+    request = urllib.request.Request(f"{moto_url}/moto-api/config", data=config, method="POST")  # noqa: S310 - loopback
+    urllib.request.urlopen(request, timeout=10).read()  # noqa: S310
+
+    from local.gateway import Gateway
+    from local.issuer import Issuer
+
+    issuer = Issuer(f"{api_url}/_local/issuer")
+    parameters = {"JwtIssuer": issuer.url, "JwtAudience": issuer.audience}
+    parameters.update(dict(p.split("=", 1) for p in args.param))
+    stack, runtime = prepare(parameters, endpoint_url=moto_url)
+    gateway = Gateway(stack, runtime, local_routes={"/_local/issuer/": issuer.document})
+    server = gateway.serve(HOST, args.api_port)
+
+    credentials = seed(issuer, api_url)
+    state = Path(args.state_dir)
+    state.mkdir(parents=True, exist_ok=True)
+    path = state / "dev-credentials.json"
+    path.write_text(json.dumps(credentials, indent=2) + "\n")
+    path.chmod(0o600)
+
+    print(f"API        {api_url}", flush=True)
+    print(f"moto       {moto_url}", flush=True)
+    print(f"routes     {len(gateway.routes)} from template.yaml", flush=True)
+    print(f"credentials {path.resolve()}", flush=True)
+    print("ready", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.shutdown()
+    moto.stop()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

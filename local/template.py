@@ -1,0 +1,242 @@
+"""Reads template.yaml and resolves what the local stack needs from it: tables, state machines,
+functions with their environment, HTTP routes and the authorizer. There is no second list.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _tag(name: str) -> Any:
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if name == "GetAtt":
+                value = str(value).split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        return {"Ref": value} if name == "Ref" else {f"Fn::{name}": value}
+
+    return construct
+
+
+for _name in ("Ref", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Join", "Select", "Split", "FindInMap",
+              "ImportValue", "Base64", "GetAZs", "Condition"):
+    _Loader.add_constructor(f"!{_name}", _tag(_name))
+
+
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+@dataclass
+class Function:
+    logical_id: str
+    name: str
+    module: str
+    attribute: str
+    environment: dict[str, str]
+    routes: list[tuple[str, str, bool]] = field(default_factory=list)  # (METHOD, /path/{x}, public)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.name}"
+
+
+@dataclass
+class Authorizer:
+    function: str
+    identity_headers: list[str]
+    cache_ttl: int
+
+
+class Stack:
+    """A template with its parameters resolved, as the local stack deploys it."""
+
+    def __init__(self, parameters: dict[str, str] | None = None, *, name: str = "telephony-local",
+                 path: Path = TEMPLATE) -> None:
+        self.doc = load(path)
+        self.name = name
+        self.resources: dict[str, Any] = self.doc.get("Resources", {})
+        self.parameters = {
+            key: str(spec.get("Default", "")) for key, spec in (self.doc.get("Parameters") or {}).items()
+        }
+        unknown = set(parameters or {}) - set(self.parameters)
+        if unknown:
+            raise ValueError(f"unknown template parameters: {sorted(unknown)}")
+        self.parameters.update(parameters or {})
+        self.conditions = {k: bool(self.resolve(v)) for k, v in (self.doc.get("Conditions") or {}).items()}
+
+    # ------------------------------------------------------------ names
+    def physical_name(self, logical_id: str) -> str:
+        resource = self.resources[logical_id]
+        kind = resource["Type"]
+        props = resource.get("Properties") or {}
+        if kind == "AWS::DynamoDB::Table":
+            return str(self.resolve(props.get("TableName", f"{self.name}-{logical_id}")))
+        if kind == "AWS::Serverless::StateMachine":
+            return str(self.resolve(props.get("Name", f"{self.name}-{logical_id}")))
+        if kind == "AWS::Serverless::Function":
+            return f"{self.name}-{logical_id}"
+        return f"{self.name}-{logical_id}"
+
+    def _ref(self, name: str) -> Any:
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": self.name,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": None,
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        kind = self.resources[name]["Type"]
+        if kind == "AWS::Serverless::StateMachine":
+            return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{self.physical_name(name)}"
+        if kind in ("AWS::SNS::Topic", "AWS::SecretsManager::Secret", "AWS::Serverless::LayerVersion"):
+            return f"arn:aws:local:{REGION}:{ACCOUNT}:{self.physical_name(name)}"
+        return self.physical_name(name)
+
+    def _get_att(self, logical_id: str, attribute: str) -> Any:
+        kind = self.resources[logical_id]["Type"]
+        name = self.physical_name(logical_id)
+        if attribute == "Arn":
+            service = {"AWS::Serverless::Function": "lambda", "AWS::DynamoDB::Table": "dynamodb",
+                       "AWS::Serverless::StateMachine": "states"}.get(kind, "local")
+            if service == "lambda":
+                return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+            if service == "states":
+                return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+            if service == "dynamodb":
+                return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+            return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}"
+        if attribute == "Name":
+            return name
+        return f"{name}.{attribute}"
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self._ref(arg)
+            if key == "Fn::GetAtt":
+                return self._get_att(arg[0], arg[1])
+            if key == "Fn::Sub":
+                template, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+                return re.sub(
+                    r"\$\{([^}!]+)\}",
+                    lambda m: str(variables[m.group(1)] if m.group(1) in variables else
+                                  (self._get_att(*m.group(1).split(".", 1)) if "." in m.group(1) and
+                                   not m.group(1).startswith("AWS::") else self._ref(m.group(1)))),
+                    template,
+                )
+            if key == "Fn::If":
+                name, yes, no = arg
+                return self.resolve(yes if self.conditions[name] else no)
+            if key == "Fn::Equals":
+                return self.resolve(arg[0]) == self.resolve(arg[1])
+            if key == "Fn::Not":
+                return not self.resolve(arg[0])
+            if key == "Fn::And":
+                return all(self.resolve(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self.resolve(a) for a in arg)
+            if key == "Condition":
+                return self.conditions[arg]
+            if key == "Fn::Join":
+                return arg[0].join(str(self.resolve(v)) for v in self.resolve(arg[1]))
+            if key == "Fn::Select":
+                return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+            if key == "Fn::Split":
+                return str(self.resolve(arg[1])).split(arg[0])
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def included(self, logical_id: str) -> bool:
+        condition = self.resources[logical_id].get("Condition")
+        return condition is None or self.conditions[condition]
+
+    # ------------------------------------------------------------ resources
+    def of_type(self, kind: str) -> list[str]:
+        return [k for k, v in self.resources.items() if v["Type"] == kind and self.included(k)]
+
+    def tables(self) -> dict[str, dict[str, Any]]:
+        return {k: self.resolve(self.resources[k].get("Properties") or {}) for k in self.of_type("AWS::DynamoDB::Table")}
+
+    def state_machines(self) -> dict[str, str]:
+        """name -> definition with its substitutions applied."""
+        machines = {}
+        for logical_id in self.of_type("AWS::Serverless::StateMachine"):
+            props = self.resources[logical_id]["Properties"]
+            definition = (ROOT / props["DefinitionUri"]).read_text()
+            for key, value in self.resolve(props.get("DefinitionSubstitutions") or {}).items():
+                definition = definition.replace("${" + key + "}", str(value))
+            machines[self.physical_name(logical_id)] = definition
+        return machines
+
+    def functions(self) -> dict[str, Function]:
+        globals_ = ((self.doc.get("Globals") or {}).get("Function")) or {}
+        global_env = self.resolve(((globals_.get("Environment") or {}).get("Variables")) or {})
+        found = {}
+        for logical_id in self.of_type("AWS::Serverless::Function"):
+            props = self.resources[logical_id]["Properties"]
+            code = props["CodeUri"].strip("/").replace("/", ".")
+            module, _, attribute = props["Handler"].rpartition(".")
+            env = {**global_env, **self.resolve(((props.get("Environment") or {}).get("Variables")) or {})}
+            function = Function(logical_id, self.physical_name(logical_id), f"{code}.{module}", attribute,
+                                {k: str(v) for k, v in env.items() if v is not None})
+            for event in (props.get("Events") or {}).values():
+                if event.get("Type") != "HttpApi":
+                    continue
+                ev = event["Properties"]
+                auth = (ev.get("Auth") or {}).get("Authorizer")
+                function.routes.append((ev["Method"].upper(), ev["Path"], auth == "NONE"))
+            found[logical_id] = function
+        return found
+
+    def authorizer(self) -> Authorizer | None:
+        for logical_id in self.of_type("AWS::Serverless::HttpApi"):
+            auth = (self.resources[logical_id].get("Properties") or {}).get("Auth") or {}
+            default = auth.get("DefaultAuthorizer")
+            if not default:
+                continue
+            spec = auth["Authorizers"][default]
+            arn = spec["FunctionArn"]
+            function = arn["Fn::GetAtt"][0] if isinstance(arn, dict) else arn
+            identity = spec.get("Identity") or {}
+            ttl = int(self.resolve(identity.get("ReauthorizeEvery", 300)))
+            return Authorizer(function, [h.lower() for h in identity.get("Headers", [])], ttl)
+        return None
+
+    def environment(self) -> dict[str, str]:
+        """The union of every function's environment; the local stack runs them in one process."""
+        merged: dict[str, str] = {}
+        for function in self.functions().values():
+            for key, value in function.environment.items():
+                if merged.get(key, value) != value:
+                    raise ValueError(f"functions disagree on {key}: {merged[key]!r} vs {value!r}")
+                merged[key] = value
+        return merged
