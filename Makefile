@@ -1,0 +1,70 @@
+# The project's vocabulary: make dev | test | lint | typecheck | template | build | bench | clean
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.PHONY: help dev test lint typecheck template build unit integration e2e bench clean
+
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+SAM := $(SAM_VENV)/bin/sam
+SAM_CLI_VERSION := 1.170.0
+export SAM_CLI_TELEMETRY := 0
+export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common
+
+# A real Python 3.12: `python3.12` on PATH if it runs (a pyenv shim may refuse), else pyenv's versions folder.
+PYTHON312 := $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null | sort -rV); do \
+	if "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1; then command -v "$$p"; break; fi; done)
+
+help:
+	@echo "make dev    run the whole product locally (API on 127.0.0.1:$${API_PORT:-3000})"
+	@echo "make test   install what is missing, then run every check"
+	@echo "make lint | typecheck | template | build | bench | clean"
+
+python312:
+	@if [ -z "$(PYTHON312)" ]; then \
+	  echo "Python 3.12 is needed (the Lambda runtime is python3.12) and none was found." >&2; \
+	  echo "Install it, e.g. 'pyenv install 3.12' or 'apt-get install python3.12 python3.12-venv', then re-run." >&2; \
+	  exit 1; fi
+
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt | python312
+	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+# aws-sam-cli pins its own boto3 and pydantic, so it lives in a venv of its own.
+$(SAM_VENV)/.installed: | python312
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON312) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$(SAM_CLI_VERSION)"
+	@touch $@
+
+venv: $(VENV)/.installed
+
+dev: $(VENV)/.installed
+	$(PY) -m local.stack
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy layers/common/telephony local
+
+template: $(VENV)/.installed $(SAM_VENV)/.installed
+	$(SAM) validate --lint --region us-east-1
+	@mkdir -p .aws-sam
+	$(PY) -m local.sam_transform > .aws-sam/transformed.json
+	$(VENV)/bin/cfn-lint .aws-sam/transformed.json
+	$(MAKE) --no-print-directory build
+
+build: $(SAM_VENV)/.installed
+	PATH="$(dir $(PYTHON312)):$$PATH" $(SAM) build
+
+test: lint typecheck template
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

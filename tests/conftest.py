@@ -1,0 +1,96 @@
+"""Fixtures for the integration level: the template deployed into moto in-process, the real
+handlers behind the local gateway, a dev OIDC issuer on loopback, and seeded principals."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+import moto  # noqa: E402 - moto must be imported before any boto3 session exists
+
+
+@pytest.fixture(scope="session")
+def issuer() -> Iterator[Any]:
+    from local.issuer import Issuer
+
+    dev = Issuer()
+    dev.serve()
+    yield dev
+    dev.stop()
+
+
+@dataclass
+class World:
+    stack: Any
+    runtime: Any
+    gateway: Any
+    client: Any
+    issuer: Any
+
+
+def _reset_caches() -> None:
+    from telephony import aws, config
+    from telephony.services import auth
+
+    config.settings.cache_clear()
+    aws.client.cache_clear()
+    auth._jwks_client.cache_clear()
+
+
+@pytest.fixture
+def parameters() -> dict[str, str]:
+    """Template parameter overrides for a test; override this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def world(issuer: Any, parameters: dict[str, str]) -> Iterator[World]:
+    from local.gateway import Gateway
+    from local.stack import prepare
+    from tests.support import GatewayClient
+
+    config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    saved = dict(os.environ)
+    with moto.mock_aws(config=config):  # type: ignore[arg-type]
+        _reset_caches()
+        stack, runtime = prepare({"JwtIssuer": issuer.url, "JwtAudience": issuer.audience, **parameters})
+        gateway = Gateway(stack, runtime)
+        yield World(stack, runtime, gateway, GatewayClient(gateway), issuer)
+    os.environ.clear()
+    os.environ.update(saved)
+    _reset_caches()
+
+
+@dataclass
+class Principals:
+    admin: str
+    alice: str
+    bob: str
+    agent: str
+    alice_jwt: str
+    admin_jwt: str
+
+
+@pytest.fixture
+def keys(world: World) -> Principals:
+    from local.stack import seed
+
+    creds = seed(world.issuer, "in-process")
+    return Principals(
+        admin=creds["admin"]["api_key"],
+        alice=creds["users"][0]["api_key"],
+        bob=creds["users"][1]["api_key"],
+        agent=creds["agent"]["api_key"],
+        alice_jwt=creds["users"][0]["jwt"],
+        admin_jwt=creds["admin"]["jwt"],
+    )
