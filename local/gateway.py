@@ -49,11 +49,16 @@ class Route:
 
 
 class Gateway:
-    def __init__(self, stack: Stack, runtime: Runtime,
-                 local_routes: dict[str, Callable[[str], Any]] | None = None) -> None:
+    def __init__(
+        self, stack: Stack, runtime: Runtime, local_routes: dict[str, Callable[[str], Any]] | None = None
+    ) -> None:
         self.runtime = runtime
         self.routes = sorted(
-            (Route.build(m, p, f.logical_id, public) for f in runtime.functions.values() for m, p, public in f.routes),
+            (
+                Route.build(m, p, f.logical_id, public)
+                for f in runtime.functions.values()
+                for m, p, public in f.routes
+            ),
             key=lambda r: (-r.static_segments, r.path),
         )
         self.authorizer = stack.authorizer()
@@ -73,15 +78,22 @@ class Gateway:
                 return route, {k: unquote(v) for k, v in found.groupdict().items()}
         return None
 
-    def _request_context(self, method: str, path: str, route_key: str, headers: dict[str, str]) -> dict[str, Any]:
+    def _request_context(
+        self, method: str, path: str, route_key: str, headers: dict[str, str]
+    ) -> dict[str, Any]:
         now = datetime.now(UTC)
         return {
             "accountId": ACCOUNT,
             "apiId": API_ID,
             "domainName": headers.get("host", "127.0.0.1"),
             "domainPrefix": "127",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": headers.get("user-agent", "")},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("user-agent", ""),
+            },
             "requestId": uuid.uuid4().hex[:16] + "=",
             "routeKey": route_key,
             "stage": "$default",
@@ -133,7 +145,9 @@ class Gateway:
         for prefix, serve in self.local_routes.items():
             if path.startswith(prefix):
                 doc = serve(path)
-                return _json_reply(200, doc) if doc is not None else _json_reply(404, {"message": "Not Found"})
+                return (
+                    _json_reply(200, doc) if doc is not None else _json_reply(404, {"message": "Not Found"})
+                )
         if len(body) > MAX_BODY:
             return _json_reply(413, {"message": "Request Entity Too Large"})
         matched = self._match(method, path)
@@ -218,7 +232,7 @@ def _handler_for(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve  # noqa: N815
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
 
         def log_message(self, *args: Any) -> None:
             pass

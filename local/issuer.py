@@ -26,7 +26,11 @@ class Issuer:
         return {"keys": [{**public, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
 
     def discovery(self) -> dict[str, Any]:
-        return {"issuer": self.url, "jwks_uri": f"{self.url}/.well-known/jwks.json", "id_token_signing_alg_values_supported": ["RS256"]}
+        return {
+            "issuer": self.url,
+            "jwks_uri": f"{self.url}/.well-known/jwks.json",
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
 
     def document(self, path: str) -> dict[str, Any] | None:
         """The JSON served at a path under the issuer URL, if any."""
@@ -38,7 +42,14 @@ class Issuer:
 
     def mint(self, subject: str, *, role: str = "user", ttl: int = 12 * 3600, **claims: Any) -> str:
         now = int(time.time())
-        payload = {"iss": self.url, "aud": self.audience, "sub": subject, "iat": now, "exp": now + ttl, **claims}
+        payload = {
+            "iss": self.url,
+            "aud": self.audience,
+            "sub": subject,
+            "iat": now,
+            "exp": now + ttl,
+            **claims,
+        }
         if role == "admin":
             payload.setdefault("cognito:groups", ["admin"])
         elif role != "user":
@@ -50,7 +61,7 @@ class Issuer:
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 doc = issuer.document(self.path)
                 body = json.dumps(doc or {"message": "Not Found"}).encode()
                 self.send_response(200 if doc else 404)

@@ -8,7 +8,13 @@ import boto3
 
 from local.template import ACCOUNT, REGION, Stack
 
-_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "BillingMode")
+_TABLE_KEYS = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "BillingMode",
+)
 
 
 def deploy(stack: Stack, *, endpoint_url: str | None = None) -> None:
@@ -21,7 +27,8 @@ def deploy(stack: Stack, *, endpoint_url: str | None = None) -> None:
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
             dynamodb.update_time_to_live(
-                TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+                TableName=name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
             )
     sfn = session.client("stepfunctions", endpoint_url=endpoint_url)
     for name, definition in stack.state_machines().items():

@@ -61,15 +61,20 @@ def seed(issuer: Any, api_url: str) -> dict[str, Any]:
     ]
     return {
         "api_url": api_url,
-        "admin": {"user_id": "usr_admin", "api_key": key_for("usr_admin", Role.ADMIN),
-                  "jwt": issuer.mint("usr_admin", role="admin")},
+        "admin": {
+            "user_id": "usr_admin",
+            "api_key": key_for("usr_admin", Role.ADMIN),
+            "jwt": issuer.mint("usr_admin", role="admin"),
+        },
         "users": users,
         "agent": {"user_id": "usr_alice", "api_key": key_for("usr_alice", Role.USER, key_role="agent")},
     }
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", "3000")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
     parser.add_argument("--livekit-port", type=int, default=int(os.environ.get("LIVEKIT_PORT", "7880")))
@@ -92,7 +97,9 @@ def main(argv: list[str] | None = None) -> None:
     moto.start()
     import urllib.request
 
-    config = json.dumps({"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}).encode()
+    config = json.dumps(
+        {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    ).encode()
     request = urllib.request.Request(f"{moto_url}/moto-api/config", data=config, method="POST")  # noqa: S310 - loopback
     urllib.request.urlopen(request, timeout=10).read()  # noqa: S310
 

@@ -37,8 +37,24 @@ def _tag(name: str) -> Any:
     return construct
 
 
-for _name in ("Ref", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Join", "Select", "Split", "FindInMap",
-              "ImportValue", "Base64", "GetAZs", "Condition"):
+for _name in (
+    "Ref",
+    "GetAtt",
+    "Sub",
+    "If",
+    "Equals",
+    "Not",
+    "And",
+    "Or",
+    "Join",
+    "Select",
+    "Split",
+    "FindInMap",
+    "ImportValue",
+    "Base64",
+    "GetAZs",
+    "Condition",
+):
     _Loader.add_constructor(f"!{_name}", _tag(_name))
 
 
@@ -70,8 +86,13 @@ class Authorizer:
 class Stack:
     """A template with its parameters resolved, as the local stack deploys it."""
 
-    def __init__(self, parameters: dict[str, str] | None = None, *, name: str = "telephony-local",
-                 path: Path = TEMPLATE) -> None:
+    def __init__(
+        self,
+        parameters: dict[str, str] | None = None,
+        *,
+        name: str = "telephony-local",
+        path: Path = TEMPLATE,
+    ) -> None:
         self.doc = load(path)
         self.name = name
         self.resources: dict[str, Any] = self.doc.get("Resources", {})
@@ -121,8 +142,11 @@ class Stack:
         kind = self.resources[logical_id]["Type"]
         name = self.physical_name(logical_id)
         if attribute == "Arn":
-            service = {"AWS::Serverless::Function": "lambda", "AWS::DynamoDB::Table": "dynamodb",
-                       "AWS::Serverless::StateMachine": "states"}.get(kind, "local")
+            service = {
+                "AWS::Serverless::Function": "lambda",
+                "AWS::DynamoDB::Table": "dynamodb",
+                "AWS::Serverless::StateMachine": "states",
+            }.get(kind, "local")
             if service == "lambda":
                 return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
             if service == "states":
@@ -140,7 +164,7 @@ class Stack:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self._ref(arg)
             if key == "Fn::GetAtt":
@@ -149,9 +173,15 @@ class Stack:
                 template, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
                 return re.sub(
                     r"\$\{([^}!]+)\}",
-                    lambda m: str(variables[m.group(1)] if m.group(1) in variables else
-                                  (self._get_att(*m.group(1).split(".", 1)) if "." in m.group(1) and
-                                   not m.group(1).startswith("AWS::") else self._ref(m.group(1)))),
+                    lambda m: str(
+                        variables[m.group(1)]
+                        if m.group(1) in variables
+                        else (
+                            self._get_att(*m.group(1).split(".", 1))
+                            if "." in m.group(1) and not m.group(1).startswith("AWS::")
+                            else self._ref(m.group(1))
+                        )
+                    ),
                     template,
                 )
             if key == "Fn::If":
@@ -184,7 +214,10 @@ class Stack:
         return [k for k, v in self.resources.items() if v["Type"] == kind and self.included(k)]
 
     def tables(self) -> dict[str, dict[str, Any]]:
-        return {k: self.resolve(self.resources[k].get("Properties") or {}) for k in self.of_type("AWS::DynamoDB::Table")}
+        return {
+            k: self.resolve(self.resources[k].get("Properties") or {})
+            for k in self.of_type("AWS::DynamoDB::Table")
+        }
 
     def state_machines(self) -> dict[str, str]:
         """name -> definition with its substitutions applied."""
@@ -206,8 +239,13 @@ class Stack:
             code = props["CodeUri"].strip("/").replace("/", ".")
             module, _, attribute = props["Handler"].rpartition(".")
             env = {**global_env, **self.resolve(((props.get("Environment") or {}).get("Variables")) or {})}
-            function = Function(logical_id, self.physical_name(logical_id), f"{code}.{module}", attribute,
-                                {k: str(v) for k, v in env.items() if v is not None})
+            function = Function(
+                logical_id,
+                self.physical_name(logical_id),
+                f"{code}.{module}",
+                attribute,
+                {k: str(v) for k, v in env.items() if v is not None},
+            )
             for event in (props.get("Events") or {}).values():
                 if event.get("Type") != "HttpApi":
                     continue

@@ -16,7 +16,7 @@ os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-import moto  # noqa: E402 - moto must be imported before any boto3 session exists
+import moto
 
 
 @pytest.fixture(scope="session")

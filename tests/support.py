@@ -27,8 +27,16 @@ class GatewayClient:
     def __init__(self, gateway: Any) -> None:
         self.gateway = gateway
 
-    def request(self, method: str, path: str, *, token: str | None = None, json_body: Any = None,
-                headers: dict[str, str] | None = None, raw: bytes | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Reply:
         sent = {"content-type": "application/json", **(headers or {})}
         if token is not None:
             sent["authorization"] = f"Bearer {token}"

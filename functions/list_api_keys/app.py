@@ -13,7 +13,8 @@ app = make_app()
 
 @app.get("/api-keys")
 def list_api_keys(
-    limit: Annotated[int, Query(ge=1, le=100)] = 50, next_token: Annotated[str | None, Query(max_length=2048)] = None
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Page[ApiKeyInfo]:
     return api_keys.list_keys(principal=current_principal(app), limit=limit, next_token=next_token)
 

@@ -13,7 +13,8 @@ app = make_app()
 
 @app.get("/telephony/phone-number-requests")
 def list_phone_number_requests(
-    limit: Annotated[int, Query(ge=1, le=100)] = 50, next_token: Annotated[str | None, Query(max_length=2048)] = None
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Page[PhoneNumberRequest]:
     return phone_requests.list_own(principal=current_principal(app), limit=limit, next_token=next_token)
 

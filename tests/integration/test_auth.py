@@ -56,22 +56,36 @@ def test_expired_jwt_is_401(world, keys):
 def test_jwt_signed_by_another_key_is_401(world, keys):
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = int(time.time())
-    claims = {"iss": world.issuer.url, "aud": world.issuer.audience, "sub": "usr_alice", "iat": now, "exp": now + 600}
+    claims = {
+        "iss": world.issuer.url,
+        "aud": world.issuer.audience,
+        "sub": "usr_alice",
+        "iat": now,
+        "exp": now + 600,
+    }
     token = jwt.encode(claims, other, algorithm="RS256", headers={"kid": world.issuer.kid})
     assert_error(world.client.get(PROTECTED, token=token), 401, "unauthorized")
 
 
 def test_alg_none_jwt_is_401(world, keys):
     now = int(time.time())
-    claims = {"iss": world.issuer.url, "aud": world.issuer.audience, "sub": "usr_admin", "iat": now,
-              "exp": now + 600, "cognito:groups": ["admin"]}
+    claims = {
+        "iss": world.issuer.url,
+        "aud": world.issuer.audience,
+        "sub": "usr_admin",
+        "iat": now,
+        "exp": now + 600,
+        "cognito:groups": ["admin"],
+    }
     token = jwt.encode(claims, None, algorithm="none")
     assert_error(world.client.get("/admin/phone-number-requests", token=token), 401, "unauthorized")
 
 
 def test_jwt_for_another_audience_or_issuer_is_401(world, keys):
     assert_error(world.client.get(PROTECTED, token=world.issuer.mint("usr_alice", aud="other")), 401)
-    assert_error(world.client.get(PROTECTED, token=world.issuer.mint("usr_alice", iss="https://evil.example")), 401)
+    assert_error(
+        world.client.get(PROTECTED, token=world.issuer.mint("usr_alice", iss="https://evil.example")), 401
+    )
 
 
 def test_api_key_is_shown_once_listed_without_secret_and_revocable(world, keys):
@@ -108,7 +122,9 @@ def test_another_users_key_cannot_be_revoked(world, keys):
 
 
 def test_only_admins_create_admin_keys(world, keys):
-    assert_error(world.client.post("/api-keys", token=keys.alice, json_body={"name": "x", "role": "admin"}), 403)
+    assert_error(
+        world.client.post("/api-keys", token=keys.alice, json_body={"name": "x", "role": "admin"}), 403
+    )
     made = world.client.post("/api-keys", token=keys.admin, json_body={"name": "x", "role": "admin"})
     assert made.status == 201 and made.json()["role"] == "admin"
 

@@ -12,7 +12,9 @@ from tests.support import assert_error
 REQUESTS = "/telephony/phone-number-requests"
 
 
-def wait_for_status(world: Any, token: str, request_id: str, status: str, timeout: float = 10.0) -> dict[str, Any]:
+def wait_for_status(
+    world: Any, token: str, request_id: str, status: str, timeout: float = 10.0
+) -> dict[str, Any]:
     deadline = time.time() + timeout
     body: dict[str, Any] = {}
     while time.time() < deadline:
@@ -25,7 +27,9 @@ def wait_for_status(world: Any, token: str, request_id: str, status: str, timeou
 
 
 def create(world: Any, token: str, number: str = "+14155550123", **extra: Any) -> Any:
-    return world.client.post(REQUESTS, token=token, json_body={"phone_number": number, "country": "US", **extra})
+    return world.client.post(
+        REQUESTS, token=token, json_body={"phone_number": number, "country": "US", **extra}
+    )
 
 
 def test_approve_path_assigns_a_number_owned_by_the_requester(world, keys):
@@ -36,8 +40,11 @@ def test_approve_path_assigns_a_number_owned_by_the_requester(world, keys):
     assert request["status"] == "pending" and request["user_id"] == "usr_alice"
 
     # When an admin approves it
-    approved = world.client.post(f"{REQUESTS.replace('/telephony', '/admin')}/{request['request_id']}/approve",
-                                 token=keys.admin, json_body={"note": "ok"})
+    approved = world.client.post(
+        f"{REQUESTS.replace('/telephony', '/admin')}/{request['request_id']}/approve",
+        token=keys.admin,
+        json_body={"note": "ok"},
+    )
     assert approved.status == 200, approved.body
     assert approved.json()["review"]["decided_by"] == "usr_admin"
 
@@ -45,18 +52,25 @@ def test_approve_path_assigns_a_number_owned_by_the_requester(world, keys):
     assigned = wait_for_status(world, keys.alice, request["request_id"], "assigned")
     assert assigned["phone_number_id"].startswith("pn_")
     mine = world.client.get("/outbound-calls/phone-numbers", token=keys.alice).json()["items"]
-    assert [(n["phone_number_id"], n["phone_number"]) for n in mine] == [(assigned["phone_number_id"], "+14155550123")]
+    assert [(n["phone_number_id"], n["phone_number"]) for n in mine] == [
+        (assigned["phone_number_id"], "+14155550123")
+    ]
     assert world.client.get("/outbound-calls/phone-numbers", token=keys.bob).json()["items"] == []
 
 
 def test_admin_may_assign_a_number_to_a_country_only_request(world, keys):
-    created = world.client.post(REQUESTS, token=keys.alice, json_body={"country": "GB", "number_type": "mobile"})
+    created = world.client.post(
+        REQUESTS, token=keys.alice, json_body={"country": "GB", "number_type": "mobile"}
+    )
     assert created.status == 201, created.body
     rid = created.json()["request_id"]
     missing = world.client.post(f"/admin/phone-number-requests/{rid}/approve", token=keys.admin, json_body={})
     assert_error(missing, 400, "invalid_request")
-    ok = world.client.post(f"/admin/phone-number-requests/{rid}/approve", token=keys.admin,
-                           json_body={"phone_number": "+447911123456", "provider": "twilio"})
+    ok = world.client.post(
+        f"/admin/phone-number-requests/{rid}/approve",
+        token=keys.admin,
+        json_body={"phone_number": "+447911123456", "provider": "twilio"},
+    )
     assert ok.status == 200, ok.body
     assigned = wait_for_status(world, keys.alice, rid, "assigned")
     assert assigned["phone_number"] == "+447911123456" and assigned["provider"] == "twilio"
@@ -64,8 +78,9 @@ def test_admin_may_assign_a_number_to_a_country_only_request(world, keys):
 
 def test_reject_path_frees_the_number(world, keys):
     rid = create(world, keys.alice).json()["request_id"]
-    rejected = world.client.post(f"/admin/phone-number-requests/{rid}/reject", token=keys.admin,
-                                 json_body={"reason": "not available"})
+    rejected = world.client.post(
+        f"/admin/phone-number-requests/{rid}/reject", token=keys.admin, json_body={"reason": "not available"}
+    )
     assert rejected.status == 200, rejected.body
     body = rejected.json()
     assert body["status"] == "rejected" and body["review"]["reason"] == "not available"
@@ -101,8 +116,10 @@ def test_double_approval_is_a_conflict(world, keys):
 
 def test_users_cannot_use_admin_routes(world, keys):
     rid = create(world, keys.alice).json()["request_id"]
-    for path, body in ((f"/admin/phone-number-requests/{rid}/approve", {}),
-                       (f"/admin/phone-number-requests/{rid}/reject", {"reason": "x"})):
+    for path, body in (
+        (f"/admin/phone-number-requests/{rid}/approve", {}),
+        (f"/admin/phone-number-requests/{rid}/reject", {"reason": "x"}),
+    ):
         assert_error(world.client.post(path, token=keys.alice, json_body=body), 403, "forbidden")
     assert_error(world.client.get("/admin/phone-number-requests", token=keys.alice), 403, "forbidden")
     queue = world.client.get("/admin/phone-number-requests?status=pending", token=keys.admin)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
-_RETRIES = {"mode": "standard", "max_attempts": 3}
+_RETRIES: Any = {"mode": "standard", "max_attempts": 3}
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     import boto3
     from botocore.config import Config

@@ -19,5 +19,8 @@ def authorize(event: dict[str, Any]) -> dict[str, Any]:
     try:
         principal = auth.authenticate(header)
     except Unauthenticated as refused:
-        return {"isAuthorized": True, "context": {"auth_error": refused.code, "auth_message": refused.message}}
+        return {
+            "isAuthorized": True,
+            "context": {"auth_error": refused.code, "auth_message": refused.message},
+        }
     return {"isAuthorized": True, "context": principal.model_dump(mode="json", exclude_none=True)}

@@ -44,7 +44,9 @@ def status_of(error: DomainError) -> HTTPStatus:
     return HTTPStatus.INTERNAL_SERVER_ERROR
 
 
-def error_body(code: str, message: str, request_id: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, request_id: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "request_id": request_id, "details": details or []}}
 
 
@@ -79,9 +81,14 @@ class Api(APIGatewayHttpResolver):
     def _request_id(self) -> str:
         return str(self.current_event.request_context.request_id or "")
 
-    def _error(self, status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    def _error(
+        self, status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> Response:
         return Response(
-            status_code=status.value, content_type=content_types.APPLICATION_JSON, body=json.dumps(body), headers=headers
+            status_code=status.value,
+            content_type=content_types.APPLICATION_JSON,
+            body=json.dumps(body),
+            headers=headers,
         )
 
     def _domain_error(self, error: DomainError) -> Response:
@@ -89,7 +96,9 @@ class Api(APIGatewayHttpResolver):
         if status >= 500:
             logger().warning("request failed", extra={"error": error.code, "reason": error.message})
         headers = _limit_headers(error) if isinstance(error, RateLimited) else None
-        return self._error(status, error_body(error.code, error.message, self._request_id(), error.details), headers)
+        return self._error(
+            status, error_body(error.code, error.message, self._request_id(), error.details), headers
+        )
 
     def _register_error_handlers(self) -> None:
         @self.exception_handler(DomainError)
@@ -99,16 +108,22 @@ class Api(APIGatewayHttpResolver):
         @self.exception_handler(RequestValidationError)
         def _invalid(error: RequestValidationError) -> Response:
             details = [
-                {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body", "issue": e.get("msg", "")}
+                {
+                    "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
+                    "issue": e.get("msg", ""),
+                }
                 for e in error.errors()
             ]
             return self._error(
-                HTTPStatus.BAD_REQUEST, error_body("invalid_request", "the request is not valid", self._request_id(), details)
+                HTTPStatus.BAD_REQUEST,
+                error_body("invalid_request", "the request is not valid", self._request_id(), details),
             )
 
         @self.not_found
         def _no_route(_: Exception) -> Response:
-            return self._error(HTTPStatus.NOT_FOUND, error_body("not_found", "no such route", self._request_id()))
+            return self._error(
+                HTTPStatus.NOT_FOUND, error_body("not_found", "no such route", self._request_id())
+            )
 
         @self.exception_handler(Exception)
         def _bug(error: Exception) -> Response:

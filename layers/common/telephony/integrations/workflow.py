@@ -29,7 +29,12 @@ def _call(operation: Any, **kwargs: Any) -> Any:
 
 
 def start(state_machine_arn: str, *, name: str, payload: dict[str, Any]) -> None:
-    _call(aws.stepfunctions().start_execution, stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))
+    _call(
+        aws.stepfunctions().start_execution,
+        stateMachineArn=state_machine_arn,
+        name=name,
+        input=json.dumps(payload),
+    )
 
 
 def succeed(task_token: str, output: dict[str, Any]) -> None:

@@ -41,7 +41,7 @@ class CreateApiKey(Body):
     name: str = Field(min_length=1, max_length=100, description="A label to recognise the key by")
     role: Literal["user", "agent", "admin"] = Field(
         default="user",
-        description="`agent` keys may post call events for their owner's calls; only admins create admin keys",
+        description="`agent` keys may post call events for their owner's calls; only admins make admin keys",
     )
 
 

@@ -25,7 +25,10 @@ OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.APPROVED)
 class CreatePhoneNumberRequest(Body):
     phone_number: str | None = Field(default=None, max_length=32, description="A specific number, E.164")
     country: str | None = Field(
-        default=None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2; required unless phone_number is"
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="ISO 3166-1 alpha-2; required unless phone_number is",
     )
     area_code: str | None = Field(default=None, pattern=r"^[0-9]{2,6}$")
     number_type: Literal["local", "toll_free", "mobile"] | None = None

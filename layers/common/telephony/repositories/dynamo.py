@@ -62,7 +62,7 @@ def unavailable(exc: Exception) -> UpstreamUnavailable:
 
 
 def call(operation: Callable[..., Any], **kwargs: Any) -> Any:
-    """Run one DynamoDB call, turning throttling into UpstreamUnavailable and failed conditions into Conflict."""
+    """Run one DynamoDB call: throttling becomes UpstreamUnavailable, a failed condition ConditionFailed."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -70,7 +70,7 @@ def call(operation: Callable[..., Any], **kwargs: Any) -> Any:
     except ClientError as exc:
         code = aws.error_code(exc)
         if code == "ConditionalCheckFailedException":
-            old = exc.response.get("Item")
+            old: Any = exc.response.get("Item")
             raise ConditionFailed(unmarshal(old) if old else None) from exc
         if code in _UNAVAILABLE:
             raise unavailable(exc) from exc
@@ -110,9 +110,9 @@ def transact(items: list[dict[str, Any]]) -> None:
             raw = exc.response.get("CancellationReasons") or []
             reasons = [r.get("Code", "None") for r in raw]
             olds = [unmarshal(r["Item"]) if r.get("Item") else None for r in raw]
-            if any(r in ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict") for r in reasons):
-                if not any(r == "ConditionalCheckFailed" for r in reasons):
-                    raise unavailable(exc) from exc
+            busy = ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict")
+            if any(r in busy for r in reasons) and "ConditionalCheckFailed" not in reasons:
+                raise unavailable(exc) from exc
             raise TransactionCanceled(reasons, olds) from exc
         if code in _UNAVAILABLE:
             raise unavailable(exc) from exc

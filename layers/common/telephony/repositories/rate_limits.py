@@ -31,7 +31,9 @@ def consume(budget: str, subject: str, window_start: int, *, limit: int, expires
     return int(dynamo.unmarshal(result["Attributes"])["hits"])
 
 
-def consume_in_transaction(budget: str, subject: str, window_start: int, *, limit: int, expires_at: int) -> dict[str, Any]:
+def consume_in_transaction(
+    budget: str, subject: str, window_start: int, *, limit: int, expires_at: int
+) -> dict[str, Any]:
     """The same hit, as one element of a domain transaction: the write and the hit succeed or fail together."""
     return {
         "Update": {

@@ -39,7 +39,13 @@ def claim_put(e164: str, *, request_id: str, owner_id: str) -> dict[str, Any]:
         "Put": {
             "TableName": _numbers_table(),
             "Item": dynamo.marshal(
-                {**keys.number_claim(e164), "e164": e164, "holder": "request", "request_id": request_id, "owner_id": owner_id}
+                {
+                    **keys.number_claim(e164),
+                    "e164": e164,
+                    "holder": "request",
+                    "request_id": request_id,
+                    "owner_id": owner_id,
+                }
             ),
             "ConditionExpression": "attribute_not_exists(pk)",
         }
@@ -71,7 +77,9 @@ def create(record: dict[str, Any], *, extra: list[dict[str, Any]]) -> None:
 
 def delete(request_id: str, *, extra: list[dict[str, Any]]) -> None:
     """Undo a create whose workflow could not start."""
-    dynamo.transact([{"Delete": {"TableName": _table(), "Key": dynamo.marshal(keys.request(request_id))}}, *extra])
+    dynamo.transact(
+        [{"Delete": {"TableName": _table(), "Key": dynamo.marshal(keys.request(request_id))}}, *extra]
+    )
 
 
 def get(request_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
@@ -85,7 +93,9 @@ def get(request_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
     return _record(dynamo.unmarshal(item)) if item else None
 
 
-def _query(index: str, key_name: str, key_value: str, *, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+def _query(
+    index: str, key_name: str, key_value: str, *, limit: int, token: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     items, next_token = dynamo.query_page(_table(), index, key_name, key_value, limit=limit, token=token)
     return [_record(i) for i in items], next_token
 
@@ -107,7 +117,9 @@ def store_task_token(request_id: str, task_token: str, *, updated_at: str) -> di
         UpdateExpression="SET task_token = :token, updated_at = :at",
         ConditionExpression="#s = :pending",
         ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues=dynamo.values(token=task_token, at=updated_at, pending=RequestStatus.PENDING.value),
+        ExpressionAttributeValues=dynamo.values(
+            token=task_token, at=updated_at, pending=RequestStatus.PENDING.value
+        ),
         ReturnValues="ALL_NEW",
         ReturnValuesOnConditionCheckFailure="ALL_OLD",
     )
@@ -125,7 +137,11 @@ def transition(
     remove: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """A status change as a transaction element, conditional on the current status."""
-    sets = {"status": to_status.value, "updated_at": updated_at, **keys.request_status(to_status.value, created_at, request_id)}
+    sets = {
+        "status": to_status.value,
+        "updated_at": updated_at,
+        **keys.request_status(to_status.value, created_at, request_id),
+    }
     sets.update(fields or {})
     names = {f"#f{i}": name for i, name in enumerate(sets)}
     vals = {f"v{i}": value for i, value in enumerate(sets.values())}

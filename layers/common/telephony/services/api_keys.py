@@ -48,7 +48,10 @@ def revoke(key_id: str, *, principal: Principal) -> ApiKeyInfo:
     revoked_at = now_iso()
     try:
         api_keys.revoke(
-            key_id, owner_id=principal.user_id, revoked_at=revoked_at, usage_keys=rate_limits.revocation_markers(key_id)
+            key_id,
+            owner_id=principal.user_id,
+            revoked_at=revoked_at,
+            usage_keys=rate_limits.revocation_markers(key_id),
         )
     except dynamo.TransactionCanceled:
         record = api_keys.get(key_id) or record

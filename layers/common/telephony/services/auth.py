@@ -54,7 +54,9 @@ def _from_api_key(token: str) -> Principal:
         raise Unauthenticated("invalid API key")
     if record.get("revoked_at"):
         raise Unauthenticated("this API key has been revoked")
-    return Principal(user_id=record["owner_id"], role=Role(record["role"]), auth_type="api_key", key_id=key_id)
+    return Principal(
+        user_id=record["owner_id"], role=Role(record["role"]), auth_type="api_key", key_id=key_id
+    )
 
 
 @lru_cache(maxsize=1)
@@ -98,4 +100,9 @@ def _from_jwt(token: str) -> Principal:
         raise Unauthenticated("could not verify the token: the issuer's keys are unreachable") from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"invalid token: {exc}") from exc
-    return Principal(user_id=str(claims["sub"]), role=_role_from_claims(claims), auth_type="jwt", expires_at=int(claims["exp"]))
+    return Principal(
+        user_id=str(claims["sub"]),
+        role=_role_from_claims(claims),
+        auth_type="jwt",
+        expires_at=int(claims["exp"]),
+    )

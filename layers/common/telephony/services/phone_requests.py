@@ -51,7 +51,9 @@ def create(
     e164 = to_e164(body.phone_number) if body.phone_number else None
     country = body.country.upper() if body.country else None
     if country and not is_country_code(country):
-        raise InvalidInput(f"{body.country} is not an ISO 3166-1 alpha-2 country code", details=[{"field": "country"}])
+        raise InvalidInput(
+            f"{body.country} is not an ISO 3166-1 alpha-2 country code", details=[{"field": "country"}]
+        )
     if e164 and country and region_of(e164) != country:
         raise InvalidInput(f"{e164} is not a number of {country}", details=[{"field": "phone_number"}])
     moment = now_iso()
@@ -68,7 +70,9 @@ def create(
         "created_at": moment,
         "updated_at": moment,
     }
-    extra = [repo.claim_put(e164, request_id=record["request_id"], owner_id=principal.user_id)] if e164 else []
+    extra = (
+        [repo.claim_put(e164, request_id=record["request_id"], owner_id=principal.user_id)] if e164 else []
+    )
     extra.append(rate_limits.hit(rate_limits.NUMBER_REQUESTS, principal.user_id))
     try:
         repo.create(record, extra=extra)
@@ -83,7 +87,10 @@ def create(
         workflow.start(
             config.require("review_state_machine_arn"),
             name=record["request_id"],
-            payload={"request_id": record["request_id"], "review_timeout_seconds": config.review_timeout_seconds},
+            payload={
+                "request_id": record["request_id"],
+                "review_timeout_seconds": config.review_timeout_seconds,
+            },
         )
     except UpstreamUnavailable:
         undo = [repo.claim_release(e164, request_id=record["request_id"])] if e164 else []
@@ -117,7 +124,12 @@ def _require_admin(principal: Principal) -> None:
 
 
 def review_queue(
-    *, principal: Principal, status: RequestStatus, limit: int, next_token: str | None, repo: ModuleType = requests_repo
+    *,
+    principal: Principal,
+    status: RequestStatus,
+    limit: int,
+    next_token: str | None,
+    repo: ModuleType = requests_repo,
 ) -> Page[PhoneNumberRequest]:
     _require_admin(principal)
     items, token = repo.list_by_status(status.value, limit=limit, token=next_token)
@@ -156,7 +168,9 @@ def _decide(
         raise _claimed_elsewhere(fields.get("phone_number", "the number")) from canceled
 
 
-def _undo_decision(record: dict[str, Any], to_status: RequestStatus, claims: list[dict[str, Any]], repo: ModuleType) -> None:
+def _undo_decision(
+    record: dict[str, Any], to_status: RequestStatus, claims: list[dict[str, Any]], repo: ModuleType
+) -> None:
     """Put a decision back when the workflow could not be told: nothing stays half-done."""
     step = repo.transition(
         record["request_id"],
@@ -195,7 +209,13 @@ def approve(
             undo_claims.append(repo.claim_put(requested, request_id=request_id, owner_id=record["user_id"]))
     provider = body.provider or record.get("provider")
     review = {"decided_by": principal.user_id, "decided_at": now_iso(), "reason": body.note}
-    _decide(record, RequestStatus.APPROVED, {"phone_number": number, "provider": provider, "review": review}, claims, repo)
+    _decide(
+        record,
+        RequestStatus.APPROVED,
+        {"phone_number": number, "provider": provider, "review": review},
+        claims,
+        repo,
+    )
     _resume(
         request_id,
         lambda token: workflow.succeed(token, Decision(phone_number=number, provider=provider).model_dump()),
@@ -219,7 +239,9 @@ def reject(
     claims, undo_claims = [], []
     if record.get("phone_number"):
         claims.append(repo.claim_release(record["phone_number"], request_id=request_id))
-        undo_claims.append(repo.claim_put(record["phone_number"], request_id=request_id, owner_id=record["user_id"]))
+        undo_claims.append(
+            repo.claim_put(record["phone_number"], request_id=request_id, owner_id=record["user_id"])
+        )
     review = {"decided_by": principal.user_id, "decided_at": now_iso(), "reason": body.reason}
     _decide(record, RequestStatus.REJECTED, {"review": review}, claims, repo)
     _resume(
@@ -263,9 +285,14 @@ def await_review(
         raise NotFound(f"request {request_id} does not exist")
     status = record["status"]
     if status == RequestStatus.APPROVED.value:
-        workflow.succeed(task_token, Decision(phone_number=record["phone_number"], provider=record.get("provider")).model_dump())
+        workflow.succeed(
+            task_token,
+            Decision(phone_number=record["phone_number"], provider=record.get("provider")).model_dump(),
+        )
     elif status == RequestStatus.REJECTED.value:
-        workflow.fail(task_token, error=REJECTED_ERROR, cause=(record.get("review") or {}).get("reason") or "rejected")
+        workflow.fail(
+            task_token, error=REJECTED_ERROR, cause=(record.get("review") or {}).get("reason") or "rejected"
+        )
     else:
         workflow.fail(task_token, error=CLOSED_ERROR, cause=f"the request is {status}")
 
@@ -318,7 +345,9 @@ def assign(request_id: str, decision: Decision, *, repo: ModuleType = requests_r
     return {"phone_number_id": pid}
 
 
-def close(request_id: str, to_status: RequestStatus, *, failure: str | None = None, repo: ModuleType = requests_repo) -> None:
+def close(
+    request_id: str, to_status: RequestStatus, *, failure: str | None = None, repo: ModuleType = requests_repo
+) -> None:
     """Expire, or record a failure on, a request that is still open; idempotent."""
     record = repo.get(request_id, consistent=True)
     if record is None or record["status"] not in {s.value for s in OPEN_STATUSES}:
@@ -333,7 +362,11 @@ def close(request_id: str, to_status: RequestStatus, *, failure: str | None = No
         fields=fields,
         remove=("task_token",),
     )
-    claims = [repo.claim_release(record["phone_number"], request_id=request_id)] if record.get("phone_number") else []
+    claims = (
+        [repo.claim_release(record["phone_number"], request_id=request_id)]
+        if record.get("phone_number")
+        else []
+    )
     try:
         dynamo.transact([step, *claims])
     except dynamo.TransactionCanceled:

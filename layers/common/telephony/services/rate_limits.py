@@ -82,7 +82,10 @@ def revocation_markers(key_id: str, *, now: int | None = None) -> list[dict[str,
     """The usage windows a revoked key could still reach while the authorizer's answer is cached."""
     start, _ = _window(now if now is not None else epoch())
     subject = f"key:{key_id}"
-    return [keys.rate_window(API.name, subject, start), keys.rate_window(API.name, subject, start + WINDOW_SECONDS)]
+    return [
+        keys.rate_window(API.name, subject, start),
+        keys.rate_window(API.name, subject, start + WINDOW_SECONDS),
+    ]
 
 
 def refund(budget: Budget, user_id: str, *, now: int | None = None) -> dict[str, Any]:

@@ -1,0 +1,35 @@
+"""The local stack reads everything from template.yaml: no second list to drift."""
+
+from __future__ import annotations
+
+from local.template import Stack
+
+
+def test_every_function_module_exists_and_every_route_has_one_function():
+    stack = Stack()
+    routes = [(m, p) for f in stack.functions().values() for m, p, _ in f.routes]
+    assert len(routes) == len(set(routes))
+    for function in stack.functions().values():
+        folder = function.module.rsplit(".", 1)[0].replace(".", "/")
+        assert (stack_root() / folder / "app.py").exists(), function.logical_id
+        camel = "".join(part.title() for part in folder.split("/")[-1].split("_")) + "Function"
+        assert camel == function.logical_id  # one name threads through: folder = logical id
+
+
+def test_environment_resolves_references_to_physical_names():
+    env = Stack({"ReviewTimeoutSeconds": "5"}).environment()
+    assert env["REQUESTS_TABLE"] == "telephony-local-RequestsTable"
+    assert env["REVIEW_TIMEOUT_SECONDS"] == "5"
+    assert env["REVIEW_STATE_MACHINE_ARN"].endswith(":stateMachine:telephony-local-number-review")
+
+
+def test_state_machine_substitutions_are_applied():
+    (definition,) = Stack().state_machines().values()
+    assert "${" not in definition
+    assert "function:telephony-local-AwaitReviewFunction" in definition
+
+
+def stack_root():
+    from local.template import ROOT
+
+    return ROOT
