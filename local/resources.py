@@ -30,8 +30,9 @@ def deploy(stack: Stack, *, endpoint_url: str | None = None) -> None:
                 TableName=name,
                 TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
             )
+    secretsmanager = session.client("secretsmanager", endpoint_url=endpoint_url)
+    for name, value in stack.secrets().items():
+        secretsmanager.create_secret(Name=name, SecretString=value)
     sfn = session.client("stepfunctions", endpoint_url=endpoint_url)
     for name, definition in stack.state_machines().items():
-        sfn.create_state_machine(
-            name=name, definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/{name}-role"
-        )
+        sfn.create_state_machine(name=name, definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/{name}-role")

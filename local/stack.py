@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -33,8 +34,11 @@ def aws_environment(endpoint_url: str | None) -> None:
 
 def prepare(parameters: dict[str, str], *, endpoint_url: str | None = None) -> Any:
     """Deploy the template into moto and make its functions runnable here; returns the Runtime."""
+    from local.moto_patches import serialise_dynamodb
     from local.resources import deploy
     from local.runtime import Runtime, patch_moto_lambda
+
+    serialise_dynamodb()
     from local.template import Stack
 
     stack = Stack(parameters)
@@ -43,6 +47,19 @@ def prepare(parameters: dict[str, str], *, endpoint_url: str | None = None) -> A
     runtime = Runtime(stack)
     patch_moto_lambda(runtime)
     return stack, runtime
+
+
+SIP_DOMAIN = "dev.sip.livekit.local"
+
+
+def livekit_parameters(livekit: Any) -> dict[str, str]:
+    """The template parameters that point the functions at a LiveKit (here: the emulator)."""
+    return {
+        "LiveKitUrl": livekit.url,
+        "LiveKitApiKey": livekit.api_key,
+        "LiveKitApiSecret": livekit.api_secret,
+        "LiveKitSipDomain": SIP_DOMAIN,
+    }
 
 
 def seed(issuer: Any, api_url: str) -> dict[str, Any]:
@@ -72,9 +89,7 @@ def seed(issuer: Any, api_url: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", "3000")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
     parser.add_argument("--livekit-port", type=int, default=int(os.environ.get("LIVEKIT_PORT", "7880")))
@@ -97,23 +112,25 @@ def main(argv: list[str] | None = None) -> None:
     moto.start()
     import urllib.request
 
-    config = json.dumps(
-        {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-    ).encode()
+    config = json.dumps({"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}).encode()
     request = urllib.request.Request(f"{moto_url}/moto-api/config", data=config, method="POST")  # noqa: S310 - loopback
     urllib.request.urlopen(request, timeout=10).read()  # noqa: S310
 
     from local.gateway import Gateway
     from local.issuer import Issuer
+    from local.livekit_emulator import Emulator
 
+    livekit = Emulator(api_key="devkey", api_secret=secrets.token_urlsafe(32), webhook_url=f"{api_url}/livekit/webhook")
+    livekit.start(HOST, args.livekit_port)
     issuer = Issuer(f"{api_url}/_local/issuer")
-    parameters = {"JwtIssuer": issuer.url, "JwtAudience": issuer.audience}
+    parameters = {"JwtIssuer": issuer.url, "JwtAudience": issuer.audience, **livekit_parameters(livekit)}
     parameters.update(dict(p.split("=", 1) for p in args.param))
     stack, runtime = prepare(parameters, endpoint_url=moto_url)
     gateway = Gateway(stack, runtime, local_routes={"/_local/issuer/": issuer.document})
     server = gateway.serve(HOST, args.api_port)
 
     credentials = seed(issuer, api_url)
+    credentials["livekit"] = {"url": livekit.url, "api_key": livekit.api_key, "api_secret": livekit.api_secret}
     state = Path(args.state_dir)
     state.mkdir(parents=True, exist_ok=True)
     path = state / "dev-credentials.json"
@@ -122,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"API        {api_url}", flush=True)
     print(f"moto       {moto_url}", flush=True)
+    print(f"LiveKit    {livekit.url} (emulator; control API at /_emulator/state)", flush=True)
     print(f"routes     {len(gateway.routes)} from template.yaml", flush=True)
     print(f"credentials {path.resolve()}", flush=True)
     print("ready", flush=True)
@@ -131,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
     server.shutdown()
+    livekit.stop()
     moto.stop()
     sys.exit(0)
 

@@ -134,7 +134,9 @@ class Stack:
         kind = self.resources[name]["Type"]
         if kind == "AWS::Serverless::StateMachine":
             return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{self.physical_name(name)}"
-        if kind in ("AWS::SNS::Topic", "AWS::SecretsManager::Secret", "AWS::Serverless::LayerVersion"):
+        if kind == "AWS::SecretsManager::Secret":
+            return self.physical_name(name)  # SecretId takes a name as well as an ARN
+        if kind in ("AWS::SNS::Topic", "AWS::Serverless::LayerVersion"):
             return f"arn:aws:local:{REGION}:{ACCOUNT}:{self.physical_name(name)}"
         return self.physical_name(name)
 
@@ -215,8 +217,14 @@ class Stack:
 
     def tables(self) -> dict[str, dict[str, Any]]:
         return {
-            k: self.resolve(self.resources[k].get("Properties") or {})
-            for k in self.of_type("AWS::DynamoDB::Table")
+            k: self.resolve(self.resources[k].get("Properties") or {}) for k in self.of_type("AWS::DynamoDB::Table")
+        }
+
+    def secrets(self) -> dict[str, str]:
+        """name -> secret string."""
+        return {
+            self.physical_name(k): str(self.resolve(self.resources[k]["Properties"].get("SecretString", "")))
+            for k in self.of_type("AWS::SecretsManager::Secret")
         }
 
     def state_machines(self) -> dict[str, str]:

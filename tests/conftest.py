@@ -29,6 +29,16 @@ def issuer() -> Iterator[Any]:
     dev.stop()
 
 
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Any]:
+    from local.livekit_emulator import Emulator
+
+    emu = Emulator(api_key="testkey", api_secret="test-secret-" + "x" * 32)
+    emu.start("127.0.0.1", 0)
+    yield emu
+    emu.stop()
+
+
 @dataclass
 class World:
     stack: Any
@@ -36,12 +46,15 @@ class World:
     gateway: Any
     client: Any
     issuer: Any
+    livekit: Any
 
 
 def _reset_caches() -> None:
     from telephony import aws, config
+    from telephony.integrations import livekit
     from telephony.services import auth
 
+    livekit.reset_default()
     config.settings.cache_clear()
     aws.client.cache_clear()
     auth._jwks_client.cache_clear()
@@ -54,18 +67,23 @@ def parameters() -> dict[str, str]:
 
 
 @pytest.fixture
-def world(issuer: Any, parameters: dict[str, str]) -> Iterator[World]:
+def world(issuer: Any, emulator: Any, parameters: dict[str, str]) -> Iterator[World]:
     from local.gateway import Gateway
-    from local.stack import prepare
+    from local.stack import livekit_parameters, prepare
     from tests.support import GatewayClient
 
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     saved = dict(os.environ)
     with moto.mock_aws(config=config):  # type: ignore[arg-type]
         _reset_caches()
-        stack, runtime = prepare({"JwtIssuer": issuer.url, "JwtAudience": issuer.audience, **parameters})
+        emulator.reset()
+        emulator.webhook_url = None
+        stack, runtime = prepare(
+            {"JwtIssuer": issuer.url, "JwtAudience": issuer.audience, **livekit_parameters(emulator), **parameters}
+        )
+        _reset_caches()  # a workflow thread of an earlier test may have read the environment meanwhile
         gateway = Gateway(stack, runtime)
-        yield World(stack, runtime, gateway, GatewayClient(gateway), issuer)
+        yield World(stack, runtime, gateway, GatewayClient(gateway), issuer, emulator)
     os.environ.clear()
     os.environ.update(saved)
     _reset_caches()

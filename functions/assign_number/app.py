@@ -6,6 +6,4 @@ from telephony.services import phone_requests
 
 @observed
 def lambda_handler(event, context):
-    return run_task(
-        AssignTaskInput, event, lambda task: phone_requests.assign(task.request_id, task.decision)
-    )
+    return run_task(AssignTaskInput, event, lambda task: phone_requests.assign(task.request_id, task.decision))

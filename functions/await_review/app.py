@@ -6,6 +6,4 @@ from telephony.services import phone_requests
 
 @observed
 def lambda_handler(event, context):
-    return run_task(
-        ReviewTaskInput, event, lambda task: phone_requests.await_review(task.request_id, task.task_token)
-    )
+    return run_task(ReviewTaskInput, event, lambda task: phone_requests.await_review(task.request_id, task.task_token))

@@ -6,6 +6,4 @@ from telephony.services import phone_requests
 
 @observed
 def lambda_handler(event, context):
-    return run_task(
-        RequestTaskInput, event, lambda task: phone_requests.close(task.request_id, RequestStatus.EXPIRED)
-    )
+    return run_task(RequestTaskInput, event, lambda task: phone_requests.close(task.request_id, RequestStatus.EXPIRED))

@@ -83,9 +83,7 @@ def test_alg_none_jwt_is_401(world, keys):
 
 def test_jwt_for_another_audience_or_issuer_is_401(world, keys):
     assert_error(world.client.get(PROTECTED, token=world.issuer.mint("usr_alice", aud="other")), 401)
-    assert_error(
-        world.client.get(PROTECTED, token=world.issuer.mint("usr_alice", iss="https://evil.example")), 401
-    )
+    assert_error(world.client.get(PROTECTED, token=world.issuer.mint("usr_alice", iss="https://evil.example")), 401)
 
 
 def test_api_key_is_shown_once_listed_without_secret_and_revocable(world, keys):
@@ -122,9 +120,7 @@ def test_another_users_key_cannot_be_revoked(world, keys):
 
 
 def test_only_admins_create_admin_keys(world, keys):
-    assert_error(
-        world.client.post("/api-keys", token=keys.alice, json_body={"name": "x", "role": "admin"}), 403
-    )
+    assert_error(world.client.post("/api-keys", token=keys.alice, json_body={"name": "x", "role": "admin"}), 403)
     made = world.client.post("/api-keys", token=keys.admin, json_body={"name": "x", "role": "admin"})
     assert made.status == 201 and made.json()["role"] == "admin"
 

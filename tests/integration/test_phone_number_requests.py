@@ -12,9 +12,7 @@ from tests.support import assert_error
 REQUESTS = "/telephony/phone-number-requests"
 
 
-def wait_for_status(
-    world: Any, token: str, request_id: str, status: str, timeout: float = 10.0
-) -> dict[str, Any]:
+def wait_for_status(world: Any, token: str, request_id: str, status: str, timeout: float = 10.0) -> dict[str, Any]:
     deadline = time.time() + timeout
     body: dict[str, Any] = {}
     while time.time() < deadline:
@@ -23,13 +21,22 @@ def wait_for_status(
         if body.get("status") == status:
             return body
         time.sleep(0.05)
-    raise AssertionError(f"request stayed {body.get('status')}, expected {status}")
+    raise AssertionError(f"request stayed {body.get('status')}, expected {status}: {history(world, request_id)}")
+
+
+def history(world: Any, request_id: str) -> list[str]:
+    """The workflow's events, to see where an execution stopped."""
+    import boto3
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    machine = world.stack.environment()["REVIEW_STATE_MACHINE_ARN"]
+    arn = f"{machine.replace(':stateMachine:', ':execution:')}:{request_id}"
+    events = sfn.get_execution_history(executionArn=arn)["events"]
+    return [f"{e['type']} {e.get('taskFailedEventDetails') or e.get('executionFailedEventDetails') or ''}" for e in events]
 
 
 def create(world: Any, token: str, number: str = "+14155550123", **extra: Any) -> Any:
-    return world.client.post(
-        REQUESTS, token=token, json_body={"phone_number": number, "country": "US", **extra}
-    )
+    return world.client.post(REQUESTS, token=token, json_body={"phone_number": number, "country": "US", **extra})
 
 
 def test_approve_path_assigns_a_number_owned_by_the_requester(world, keys):
@@ -52,16 +59,12 @@ def test_approve_path_assigns_a_number_owned_by_the_requester(world, keys):
     assigned = wait_for_status(world, keys.alice, request["request_id"], "assigned")
     assert assigned["phone_number_id"].startswith("pn_")
     mine = world.client.get("/outbound-calls/phone-numbers", token=keys.alice).json()["items"]
-    assert [(n["phone_number_id"], n["phone_number"]) for n in mine] == [
-        (assigned["phone_number_id"], "+14155550123")
-    ]
+    assert [(n["phone_number_id"], n["phone_number"]) for n in mine] == [(assigned["phone_number_id"], "+14155550123")]
     assert world.client.get("/outbound-calls/phone-numbers", token=keys.bob).json()["items"] == []
 
 
 def test_admin_may_assign_a_number_to_a_country_only_request(world, keys):
-    created = world.client.post(
-        REQUESTS, token=keys.alice, json_body={"country": "GB", "number_type": "mobile"}
-    )
+    created = world.client.post(REQUESTS, token=keys.alice, json_body={"country": "GB", "number_type": "mobile"})
     assert created.status == 201, created.body
     rid = created.json()["request_id"]
     missing = world.client.post(f"/admin/phone-number-requests/{rid}/approve", token=keys.admin, json_body={})

@@ -46,17 +46,13 @@ def _event(context):
 
 
 def test_principal_from_authorizer_context():
-    principal = principal_from_event(
-        _event({"user_id": "u1", "role": "admin", "auth_type": "api_key", "key_id": "k"})
-    )
+    principal = principal_from_event(_event({"user_id": "u1", "role": "admin", "auth_type": "api_key", "key_id": "k"}))
     assert principal.is_admin and principal.rate_subject == "key:k"
 
 
 def test_marked_or_missing_context_is_unauthenticated():
     with pytest.raises(Unauthenticated, match="revoked"):
-        principal_from_event(
-            _event({"auth_error": "unauthorized", "auth_message": "this API key has been revoked"})
-        )
+        principal_from_event(_event({"auth_error": "unauthorized", "auth_message": "this API key has been revoked"}))
     with pytest.raises(Unauthenticated):
         principal_from_event({"requestContext": {}})
 
@@ -83,9 +79,7 @@ def test_revocation_poisons_the_current_and_next_window():
     assert markers == [{"pk": "RL#api#key:ak_1#18000"}, {"pk": "RL#api#key:ak_1#21600"}]
 
 
-@pytest.mark.parametrize(
-    ("raw", "e164"), [("+1 (415) 555-0123", "+14155550123"), ("+44 7911 123456", "+447911123456")]
-)
+@pytest.mark.parametrize(("raw", "e164"), [("+1 (415) 555-0123", "+14155550123"), ("+44 7911 123456", "+447911123456")])
 def test_numbers_are_normalised_to_e164(raw, e164):
     assert to_e164(raw) == e164
 

@@ -100,9 +100,7 @@ def test_create_undoes_everything_when_the_workflow_cannot_start():
 
 def test_create_maps_a_claimed_number_to_conflict_and_a_spent_budget_to_429():
     repo = FakeRepo()
-    repo.fail_create = dynamo.TransactionCanceled(
-        ["None", "ConditionalCheckFailed", "None"], [None, None, None]
-    )
+    repo.fail_create = dynamo.TransactionCanceled(["None", "ConditionalCheckFailed", "None"], [None, None, None])
     with pytest.raises(Conflict):
         phone_requests.create(
             CreatePhoneNumberRequest(phone_number="+14155550123"),
@@ -110,9 +108,7 @@ def test_create_maps_a_claimed_number_to_conflict_and_a_spent_budget_to_429():
             repo=repo,
             workflow=FakeWorkflow(),
         )  # type: ignore[arg-type]
-    repo.fail_create = dynamo.TransactionCanceled(
-        ["None", "None", "ConditionalCheckFailed"], [None, None, None]
-    )
+    repo.fail_create = dynamo.TransactionCanceled(["None", "None", "ConditionalCheckFailed"], [None, None, None])
     with pytest.raises(Exception) as limited:
         phone_requests.create(
             CreatePhoneNumberRequest(phone_number="+14155550123"),

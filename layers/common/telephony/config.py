@@ -22,6 +22,11 @@ class Settings(BaseModel):
     jwt_issuer: str = ""
     jwt_audience: str = ""
     jwt_jwks_url: str = ""
+    livekit_url: str = ""
+    livekit_credentials_secret_arn: str = ""
+    livekit_sip_domain: str = ""
+    livekit_inbound_addresses: str = ""
+    sip_secrets_prefix: str = "telephony/sip"
 
     def require(self, name: str) -> str:
         """A setting this function cannot work without; a clear error when the template forgot it."""
@@ -40,6 +45,4 @@ class Settings(BaseModel):
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     fields = Settings.model_fields
-    return Settings.model_validate(
-        {key.lower(): value for key, value in os.environ.items() if key.lower() in fields}
-    )
+    return Settings.model_validate({key.lower(): value for key, value in os.environ.items() if key.lower() in fields})

@@ -37,9 +37,7 @@ class Conflict(DomainError):
 class RateLimited(DomainError):
     code = "rate_limited"
 
-    def __init__(
-        self, message: str, *, budget: str, limit: int, window_seconds: int, retry_after: int
-    ) -> None:
+    def __init__(self, message: str, *, budget: str, limit: int, window_seconds: int, retry_after: int) -> None:
         super().__init__(message)
         self.budget = budget
         self.limit = limit

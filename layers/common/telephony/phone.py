@@ -21,13 +21,9 @@ def to_e164(raw: str, *, field: str = "phone_number") -> str:
     try:
         parsed = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidInput(
-            f"{field} is not a phone number", details=[{"field": field, "issue": "unparsable"}]
-        ) from exc
+        raise InvalidInput(f"{field} is not a phone number", details=[{"field": field, "issue": "unparsable"}]) from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput(
-            f"{field} is not a valid phone number", details=[{"field": field, "issue": "invalid"}]
-        )
+        raise InvalidInput(f"{field} is not a valid phone number", details=[{"field": field, "issue": "invalid"}])
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -44,9 +44,7 @@ def status_of(error: DomainError) -> HTTPStatus:
     return HTTPStatus.INTERNAL_SERVER_ERROR
 
 
-def error_body(
-    code: str, message: str, request_id: str, details: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
+def error_body(code: str, message: str, request_id: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "request_id": request_id, "details": details or []}}
 
 
@@ -81,9 +79,7 @@ class Api(APIGatewayHttpResolver):
     def _request_id(self) -> str:
         return str(self.current_event.request_context.request_id or "")
 
-    def _error(
-        self, status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> Response:
+    def _error(self, status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
         return Response(
             status_code=status.value,
             content_type=content_types.APPLICATION_JSON,
@@ -96,9 +92,7 @@ class Api(APIGatewayHttpResolver):
         if status >= 500:
             logger().warning("request failed", extra={"error": error.code, "reason": error.message})
         headers = _limit_headers(error) if isinstance(error, RateLimited) else None
-        return self._error(
-            status, error_body(error.code, error.message, self._request_id(), error.details), headers
-        )
+        return self._error(status, error_body(error.code, error.message, self._request_id(), error.details), headers)
 
     def _register_error_handlers(self) -> None:
         @self.exception_handler(DomainError)
@@ -121,9 +115,7 @@ class Api(APIGatewayHttpResolver):
 
         @self.not_found
         def _no_route(_: Exception) -> Response:
-            return self._error(
-                HTTPStatus.NOT_FOUND, error_body("not_found", "no such route", self._request_id())
-            )
+            return self._error(HTTPStatus.NOT_FOUND, error_body("not_found", "no such route", self._request_id()))
 
         @self.exception_handler(Exception)
         def _bug(error: Exception) -> Response:

@@ -12,9 +12,7 @@ class PhoneNumber(Out):
     phone_number: str
     provider: str | None = None
     status: str = "active"
-    configuration_status: str = Field(
-        default="unconfigured", description="unconfigured, partial or configured"
-    )
+    configuration_status: str = Field(default="unconfigured", description="unconfigured, partial or configured")
     request_id: str | None = None
     agent_id: str | None = None
     created_at: str

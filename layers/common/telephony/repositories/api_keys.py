@@ -28,9 +28,7 @@ def put(record: dict[str, Any]) -> None:
 
 
 def get(key_id: str) -> dict[str, Any] | None:
-    result = dynamo.call(
-        aws.dynamodb().get_item, TableName=_table(), Key=dynamo.marshal(keys.api_key(key_id))
-    )
+    result = dynamo.call(aws.dynamodb().get_item, TableName=_table(), Key=dynamo.marshal(keys.api_key(key_id)))
     item = result.get("Item")
     return dynamo.unmarshal(item) if item else None
 

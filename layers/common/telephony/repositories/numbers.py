@@ -6,10 +6,9 @@ from typing import Any
 
 from telephony import aws
 from telephony.config import settings
-from telephony.models.numbers import PhoneNumber
 from telephony.repositories import dynamo, keys
 
-_RECORD_FIELDS = set(PhoneNumber.model_fields) | {"owner_id"}
+_KEY_FIELDS = {"pk", "sk", "gsi1pk", "gsi1sk"}
 
 
 def _table() -> str:
@@ -17,19 +16,19 @@ def _table() -> str:
 
 
 def _record(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k in _RECORD_FIELDS}
+    return {k: v for k, v in item.items() if k not in _KEY_FIELDS}
+
+
+def item_for(record: dict[str, Any]) -> dict[str, Any]:
+    pid = record["phone_number_id"]
+    return {**keys.number(pid), **keys.number_owner(record["owner_id"], record["created_at"], pid), **record}
 
 
 def put_new(record: dict[str, Any]) -> dict[str, Any]:
     """A new number item, as a transaction element."""
-    pid = record["phone_number_id"]
-    item = {**keys.number(pid), **keys.number_owner(record["owner_id"], record["created_at"], pid), **record}
+    item = item_for(record)
     return {
-        "Put": {
-            "TableName": _table(),
-            "Item": dynamo.marshal(item),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
+        "Put": {"TableName": _table(), "Item": dynamo.marshal(item), "ConditionExpression": "attribute_not_exists(pk)"}
     }
 
 
@@ -48,16 +47,113 @@ def claim_for_number(e164: str, *, request_id: str, phone_number_id: str, owner_
     }
 
 
-def get(phone_number_id: str) -> dict[str, Any] | None:
+def claim_new_number(e164: str, *, phone_number_id: str, owner_id: str) -> dict[str, Any]:
+    return {
+        "Put": {
+            "TableName": _table(),
+            "Item": dynamo.marshal(
+                {
+                    **keys.number_claim(e164),
+                    "e164": e164,
+                    "holder": "number",
+                    "phone_number_id": phone_number_id,
+                    "owner_id": owner_id,
+                }
+            ),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def get(phone_number_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
     result = dynamo.call(
-        aws.dynamodb().get_item, TableName=_table(), Key=dynamo.marshal(keys.number(phone_number_id))
+        aws.dynamodb().get_item,
+        TableName=_table(),
+        Key=dynamo.marshal(keys.number(phone_number_id)),
+        ConsistentRead=consistent,
     )
     item = result.get("Item")
     return _record(dynamo.unmarshal(item)) if item else None
 
 
-def list_by_owner(owner_id: str, *, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    items, next_token = dynamo.query_page(
-        _table(), "by_owner", "gsi1pk", f"OWNER#{owner_id}", limit=limit, token=token
+def claims(numbers: list[str]) -> dict[str, dict[str, Any]]:
+    """The claim items of these numbers, by number."""
+    if not numbers:
+        return {}
+    table = _table()
+    result = dynamo.call(
+        aws.dynamodb().batch_get_item,
+        RequestItems={table: {"Keys": [dynamo.marshal(keys.number_claim(n)) for n in set(numbers)]}},
     )
-    return [_record(i) for i in items], next_token
+    found = [dynamo.unmarshal(i) for i in result.get("Responses", {}).get(table, [])]
+    return {c["e164"]: c for c in found}
+
+
+def list_by_owner(owner_id: str, *, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    items, next_token = dynamo.query_page(_table(), "by_owner", "gsi1pk", f"OWNER#{owner_id}", limit=limit, token=token)
+    return [_record(i) for i in items if i.get("sk") == keys.ITEM], next_token
+
+
+def lock(phone_number_id: str, *, owner_id: str, token: str, now: int, ttl: int = 120) -> dict[str, Any]:
+    """Take the number's provisioning lock, as a transaction element (one configuration at a time)."""
+    return {
+        "Update": {
+            "TableName": _table(),
+            "Key": dynamo.marshal(keys.number(phone_number_id)),
+            "UpdateExpression": "SET #lock = :lock",
+            "ConditionExpression": "owner_id = :owner AND (attribute_not_exists(#lock) OR #lock.#until < :now)",
+            "ExpressionAttributeNames": {"#lock": "config_lock", "#until": "until"},
+            "ExpressionAttributeValues": dynamo.values(
+                lock={"token": token, "until": now + ttl}, owner=owner_id, now=now
+            ),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def save(phone_number_id: str, *, token: str, fields: dict[str, Any], remove: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Write a configuration and release the lock, only if we still hold it; returns the item."""
+    sets = dict(fields)
+    names = {f"#f{i}": name for i, name in enumerate(sets)}
+    expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(sets)))
+    removed = ("config_lock", *remove)
+    names.update({f"#r{i}": name for i, name in enumerate(removed)})
+    expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
+    names["#lock"] = "config_lock"
+    names["#token"] = "token"
+    result = dynamo.call(
+        aws.dynamodb().update_item,
+        TableName=_table(),
+        Key=dynamo.marshal(keys.number(phone_number_id)),
+        UpdateExpression=expression,
+        ConditionExpression="#lock.#token = :token",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=dynamo.values(token=token, **{f"v{i}": v for i, v in enumerate(sets.values())}),
+        ReturnValues="ALL_NEW",
+    )
+    return _record(dynamo.unmarshal(result["Attributes"]))
+
+
+def delete(phone_number_id: str, e164: str, *, token: str) -> None:
+    """Remove a number and its claim together (an unregistered number that no request assigned)."""
+    dynamo.transact(
+        [
+            {
+                "Delete": {
+                    "TableName": _table(),
+                    "Key": dynamo.marshal(keys.number(phone_number_id)),
+                    "ConditionExpression": "#lock.#token = :token",
+                    "ExpressionAttributeNames": {"#lock": "config_lock", "#token": "token"},
+                    "ExpressionAttributeValues": dynamo.values(token=token),
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": _table(),
+                    "Key": dynamo.marshal(keys.number_claim(e164)),
+                    "ConditionExpression": "phone_number_id = :pid",
+                    "ExpressionAttributeValues": dynamo.values(pid=phone_number_id),
+                }
+            },
+        ]
+    )

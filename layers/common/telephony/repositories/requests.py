@@ -77,9 +77,7 @@ def create(record: dict[str, Any], *, extra: list[dict[str, Any]]) -> None:
 
 def delete(request_id: str, *, extra: list[dict[str, Any]]) -> None:
     """Undo a create whose workflow could not start."""
-    dynamo.transact(
-        [{"Delete": {"TableName": _table(), "Key": dynamo.marshal(keys.request(request_id))}}, *extra]
-    )
+    dynamo.transact([{"Delete": {"TableName": _table(), "Key": dynamo.marshal(keys.request(request_id))}}, *extra])
 
 
 def get(request_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
@@ -117,9 +115,7 @@ def store_task_token(request_id: str, task_token: str, *, updated_at: str) -> di
         UpdateExpression="SET task_token = :token, updated_at = :at",
         ConditionExpression="#s = :pending",
         ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues=dynamo.values(
-            token=task_token, at=updated_at, pending=RequestStatus.PENDING.value
-        ),
+        ExpressionAttributeValues=dynamo.values(token=task_token, at=updated_at, pending=RequestStatus.PENDING.value),
         ReturnValues="ALL_NEW",
         ReturnValuesOnConditionCheckFailure="ALL_OLD",
     )

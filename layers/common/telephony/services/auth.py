@@ -54,9 +54,7 @@ def _from_api_key(token: str) -> Principal:
         raise Unauthenticated("invalid API key")
     if record.get("revoked_at"):
         raise Unauthenticated("this API key has been revoked")
-    return Principal(
-        user_id=record["owner_id"], role=Role(record["role"]), auth_type="api_key", key_id=key_id
-    )
+    return Principal(user_id=record["owner_id"], role=Role(record["role"]), auth_type="api_key", key_id=key_id)
 
 
 @lru_cache(maxsize=1)

@@ -51,9 +51,7 @@ def create(
     e164 = to_e164(body.phone_number) if body.phone_number else None
     country = body.country.upper() if body.country else None
     if country and not is_country_code(country):
-        raise InvalidInput(
-            f"{body.country} is not an ISO 3166-1 alpha-2 country code", details=[{"field": "country"}]
-        )
+        raise InvalidInput(f"{body.country} is not an ISO 3166-1 alpha-2 country code", details=[{"field": "country"}])
     if e164 and country and region_of(e164) != country:
         raise InvalidInput(f"{e164} is not a number of {country}", details=[{"field": "phone_number"}])
     moment = now_iso()
@@ -70,9 +68,7 @@ def create(
         "created_at": moment,
         "updated_at": moment,
     }
-    extra = (
-        [repo.claim_put(e164, request_id=record["request_id"], owner_id=principal.user_id)] if e164 else []
-    )
+    extra = [repo.claim_put(e164, request_id=record["request_id"], owner_id=principal.user_id)] if e164 else []
     extra.append(rate_limits.hit(rate_limits.NUMBER_REQUESTS, principal.user_id))
     try:
         repo.create(record, extra=extra)
@@ -239,9 +235,7 @@ def reject(
     claims, undo_claims = [], []
     if record.get("phone_number"):
         claims.append(repo.claim_release(record["phone_number"], request_id=request_id))
-        undo_claims.append(
-            repo.claim_put(record["phone_number"], request_id=request_id, owner_id=record["user_id"])
-        )
+        undo_claims.append(repo.claim_put(record["phone_number"], request_id=request_id, owner_id=record["user_id"]))
     review = {"decided_by": principal.user_id, "decided_at": now_iso(), "reason": body.reason}
     _decide(record, RequestStatus.REJECTED, {"review": review}, claims, repo)
     _resume(
@@ -290,9 +284,7 @@ def await_review(
             Decision(phone_number=record["phone_number"], provider=record.get("provider")).model_dump(),
         )
     elif status == RequestStatus.REJECTED.value:
-        workflow.fail(
-            task_token, error=REJECTED_ERROR, cause=(record.get("review") or {}).get("reason") or "rejected"
-        )
+        workflow.fail(task_token, error=REJECTED_ERROR, cause=(record.get("review") or {}).get("reason") or "rejected")
     else:
         workflow.fail(task_token, error=CLOSED_ERROR, cause=f"the request is {status}")
 
@@ -362,11 +354,7 @@ def close(
         fields=fields,
         remove=("task_token",),
     )
-    claims = (
-        [repo.claim_release(record["phone_number"], request_id=request_id)]
-        if record.get("phone_number")
-        else []
-    )
+    claims = [repo.claim_release(record["phone_number"], request_id=request_id)] if record.get("phone_number") else []
     try:
         dynamo.transact([step, *claims])
     except dynamo.TransactionCanceled:

@@ -1,0 +1,16 @@
+from telephony.handlers.http import current_principal, make_app
+from telephony.models.sip import NumberConfiguration
+from telephony.observability import observed
+from telephony.services import number_config
+
+app = make_app()
+
+
+@app.get("/outbound-calls/phone-numbers/<phone_number_id>/configuration")
+def get_phone_number_configuration(phone_number_id: str) -> NumberConfiguration:
+    return number_config.get(phone_number_id, principal=current_principal(app))
+
+
+@observed
+def lambda_handler(event, context):
+    return app.resolve(event, context)

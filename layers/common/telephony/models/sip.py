@@ -1,0 +1,158 @@
+"""Bodies of number configuration (seed 004) and agent registration (seed 000), and what is stored."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, model_validator
+
+from telephony.models.common import Body, Out
+
+Transport = Literal["AUTO", "UDP", "TCP", "TLS"]
+
+
+class SipTrunkConfig(Body):
+    name: str = Field(min_length=1, max_length=100, description="Human-readable name for the trunk")
+    address: str = Field(min_length=1, max_length=253, description="SIP provider address, e.g. sip.twilio.com")
+    numbers: list[str] = Field(min_length=1, max_length=50, description="Phone numbers on this trunk, E.164")
+    auth_username: str | None = Field(default=None, max_length=128)
+    auth_password: str | None = Field(default=None, max_length=128, description="Write-only: never returned")
+    destination_country: str | None = Field(default=None, min_length=2, max_length=2)
+    transport: Transport = "AUTO"
+
+
+class DispatchRuleConfig(Body):
+    rule_name: str = Field(min_length=1, max_length=100)
+    room_prefix: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    agent_name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class ConfigureRequest(Body):
+    sip_trunk: SipTrunkConfig | None = None
+    dispatch_rule: DispatchRuleConfig | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> ConfigureRequest:
+        if self.sip_trunk is None and self.dispatch_rule is None:
+            raise ValueError("give sip_trunk, dispatch_rule or both")
+        return self
+
+
+class SipTrunkView(Out):
+    name: str
+    address: str | None = None
+    numbers: list[str]
+    auth_username: str | None = None
+    auth_configured: bool = False
+    destination_country: str | None = None
+    transport: str = "AUTO"
+    inbound_trunk_id: str | None = None
+    outbound_trunk_id: str | None = None
+
+
+class DispatchRuleView(Out):
+    rule_name: str
+    room_prefix: str
+    agent_name: str
+    dispatch_rule_id: str | None = None
+
+
+class NumberConfiguration(Out):
+    phone_number_id: str
+    phone_number: str
+    configuration_status: str
+    sip_trunk: SipTrunkView | None = None
+    dispatch_rule: DispatchRuleView | None = None
+
+
+class RemovedConfiguration(Out):
+    phone_number_id: str
+    removed: list[str]
+    configuration_status: str
+
+
+class DtmfConfig(Body):
+    auto_navigate_ivr: bool = True
+    dtmf_sequence: str | None = Field(default=None, max_length=64, pattern=r"^[0-9*#wW]*$")
+    dtmf_timeout: int = Field(default=30, ge=1, le=300)
+    ivr_detection: bool = True
+
+
+class TransferConfig(Body):
+    allowed_destinations: list[str] = Field(default_factory=list, max_length=50)
+    cold_transfer_enabled: bool = True
+    requires_confirmation: bool = True
+    supervisor_phone: str | None = Field(default=None, max_length=64)
+    warm_transfer_enabled: bool = False
+
+
+class AgentFeatures(Body):
+    call_screening: bool = False
+    recording_enabled: bool = True
+    sentiment_analysis: bool = True
+    transcription_enabled: bool = True
+
+
+class RegisterPhoneNumber(Body):
+    """Every field of seed 000, with its defaults, ranges and patterns."""
+
+    phone_number: str = Field(max_length=32, description="E.164 format phone number (e.g., +15551234567)")
+    provider: str = Field(max_length=32, description="livekit, twilio, vonage, telnyx, bandwidth, plivo or custom")
+    trunk_numbers: list[str] | None = Field(default=None, max_length=50)
+    allowed_addresses: list[str] | None = Field(default=None, max_length=50)
+    allowed_numbers: list[str] | None = Field(default=None, max_length=200)
+    auth_username: str | None = Field(default=None, max_length=128)
+    auth_password: str | None = Field(default=None, max_length=128)
+    enable_outbound: bool = Field(default=False, validation_alias=AliasChoices("enable_outbound", "outbound_enabled"))
+    outbound_address: str | None = Field(default=None, max_length=253)
+    outbound_numbers: list[str] | None = Field(default=None, max_length=50)
+    outbound_transport: str = Field(default="AUTO", pattern=r"^(AUTO|UDP|TCP|TLS)$")
+    destination_country: str | None = Field(default=None, min_length=2, max_length=2)
+    media_encryption: str = Field(default="ALLOW", pattern=r"^(DISABLE|ALLOW|REQUIRE)$")
+    krisp_enabled: bool = True
+    ringing_timeout_seconds: int = Field(default=30, ge=1, le=300)
+    max_call_duration_seconds: int = Field(default=3600, ge=60, le=86400)
+    hide_phone_number: bool = False
+    custom_headers: dict[str, str] = Field(default_factory=dict, max_length=20)
+    headers_to_attributes: dict[str, str] = Field(default_factory=dict, max_length=20)
+    dtmf_config: DtmfConfig | None = None
+    transfer_config: TransferConfig | None = None
+    agent_features: AgentFeatures | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    provider_config: dict[str, Any] = Field(default_factory=dict)
+
+
+class SupportedProvider(Out):
+    name: str
+    default_outbound_address: str | None
+    auth: str
+    requires_trunk: bool
+
+
+class RegisteredPhoneNumber(Out):
+    """Every response field of seed 000, plus the ids needed to manage the registration."""
+
+    agent_id: str
+    phone_number: str
+    provider: str
+    sip_uri: str
+    dispatch_rule_id: str
+    outbound_enabled: bool
+    status: str
+    created_at: str
+    instructions: dict[str, Any]
+    outbound_trunk_id: str | None = None
+    outbound_address: str | None = None
+    provider_config: dict[str, Any] = Field(default_factory=dict)
+    room_pattern: str | None = None
+    livekit_sip_domain: str | None = None
+    inbound_addresses: list[str] | None = None
+    supported_providers: list[SupportedProvider] | None = None
+    phone_number_id: str
+    inbound_trunk_id: str | None = None
+
+
+class Unregistered(Out):
+    phone_number_id: str
+    agent_id: str
+    status: str = "unregistered"

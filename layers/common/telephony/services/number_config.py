@@ -1,0 +1,197 @@
+"""Configure a number the caller owns (seed 004): SIP trunks and a dispatch rule in LiveKit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telephony import sip
+from telephony.errors import DomainError, InvalidInput, NotFound
+from telephony.integrations import livekit as lk
+from telephony.integrations import secrets
+from telephony.models.auth import Principal
+from telephony.models.sip import (
+    ConfigureRequest,
+    DispatchRuleView,
+    NumberConfiguration,
+    RemovedConfiguration,
+    SipTrunkView,
+)
+from telephony.repositories import numbers as numbers_repo
+from telephony.services import provisioning
+from telephony.util import now_iso
+
+CONFIG_TYPES = {
+    "sip_trunk": ("inbound", "outbound"),
+    "dispatch_rule": ("rule",),
+    "all": ("inbound", "outbound", "rule"),
+}
+
+
+def owned(phone_number_id: str, principal: Principal) -> dict[str, Any]:
+    record = numbers_repo.get(phone_number_id, consistent=True)
+    if record is None or record["owner_id"] != principal.user_id:
+        raise NotFound("no such phone number")
+    return record
+
+
+def require_owned_numbers(numbers: list[str], principal: Principal, *, field: str, own: str | None = None) -> None:
+    """A trunk may only answer numbers its owner holds: LiveKit is shared by every tenant."""
+    others = [n for n in numbers if n != own]
+    claims = numbers_repo.claims(others)
+    foreign = [n for n in others if claims.get(n, {}).get("owner_id") != principal.user_id]
+    if foreign:
+        raise InvalidInput(
+            f"{field} may only list numbers you own; not yours: {', '.join(foreign)}",
+            details=[{"field": field, "issue": "not_owned"}],
+        )
+
+
+def view(record: dict[str, Any]) -> NumberConfiguration:
+    stored = provisioning.Stored.of(record)
+    inbound, outbound, rule = (stored.plan.get(p) for p in provisioning.PARTS)
+    trunk = None
+    if stored.ids.get("inbound") or stored.ids.get("outbound"):
+        base = outbound or inbound or {}
+        trunk = SipTrunkView(
+            name=base.get("name", ""),
+            address=(outbound or {}).get("address"),
+            numbers=(inbound or outbound or {}).get("numbers", []),
+            auth_username=base.get("auth_username") or None,
+            auth_configured=bool(base.get("has_password")),
+            destination_country=(outbound or {}).get("destination_country") or None,
+            transport=(outbound or {}).get("transport", "AUTO"),
+            inbound_trunk_id=stored.ids.get("inbound"),
+            outbound_trunk_id=stored.ids.get("outbound"),
+        )
+    dispatch = None
+    if stored.ids.get("rule") and rule:
+        dispatch = DispatchRuleView(
+            rule_name=rule["name"],
+            room_prefix=rule["room_prefix"],
+            agent_name=rule["agent_name"],
+            dispatch_rule_id=stored.ids["rule"],
+        )
+    return NumberConfiguration(
+        phone_number_id=record["phone_number_id"],
+        phone_number=record["phone_number"],
+        configuration_status=provisioning.status_of(stored),
+        sip_trunk=trunk,
+        dispatch_rule=dispatch,
+    )
+
+
+def get(phone_number_id: str, *, principal: Principal) -> NumberConfiguration:
+    return view(owned(phone_number_id, principal))
+
+
+def _plan(
+    body: ConfigureRequest, record: dict[str, Any], principal: Principal
+) -> tuple[provisioning.Plan, dict[str, str]]:
+    plan, passwords = provisioning.Plan(), {}
+    settings_ = record.get("call_settings") or {}
+    if body.sip_trunk:
+        trunk = body.sip_trunk
+        numbers = sip.numbers(trunk.numbers, field="sip_trunk.numbers")
+        require_owned_numbers(numbers, principal, field="sip_trunk.numbers", own=record["phone_number"])
+        address = sip.outbound_address(trunk.address, field="sip_trunk.address")
+        if bool(trunk.auth_username) != bool(trunk.auth_password):
+            raise InvalidInput("give auth_username and auth_password together", details=[{"field": "sip_trunk"}])
+        password = trunk.auth_password or ""
+        plan.inbound = lk.InboundTrunk(
+            name=trunk.name,
+            numbers=numbers,
+            auth_username=trunk.auth_username or "",
+            auth_password=password,
+            krisp_enabled=bool(settings_.get("krisp_enabled", True)),
+        )
+        plan.outbound = lk.OutboundTrunk(
+            name=trunk.name,
+            address=address,
+            numbers=numbers,
+            transport=trunk.transport,
+            destination_country=(trunk.destination_country or "").upper(),
+            auth_username=trunk.auth_username or "",
+            auth_password=password,
+        )
+        if password:
+            passwords = {"inbound": password, "outbound": password}
+    if body.dispatch_rule:
+        rule = body.dispatch_rule
+        plan.rule = lk.DispatchRule(name=rule.rule_name, room_prefix=rule.room_prefix, agent_name=rule.agent_name)
+    return plan, passwords
+
+
+def configure(
+    phone_number_id: str, body: ConfigureRequest, *, principal: Principal, livekit: lk.LiveKit | None = None
+) -> NumberConfiguration:
+    record = owned(phone_number_id, principal)
+    plan, passwords = _plan(body, record, principal)
+    token = provisioning.lock_token()
+    provisioning.lock(phone_number_id, owner_id=principal.user_id, token=token)
+    record = owned(phone_number_id, principal)  # as it is now that we hold the lock
+    new_arn = None
+    try:
+        client = livekit or lk.default()
+        old_passwords = provisioning.read_passwords(record)
+        new_passwords = passwords if body.sip_trunk is not None else old_passwords
+        if body.sip_trunk is not None and passwords:
+            new_arn = secrets.write_json(provisioning.secret_name(phone_number_id, token), passwords)
+        result = provisioning.apply(plan, provisioning.Stored.of(record), new_passwords, old_passwords, client)
+    except DomainError as failure:
+        if new_arn:
+            secrets.delete(new_arn)
+        record_survivors(phone_number_id, token, record, failure)
+        raise
+    fields = {**provisioning.record_of(result), "updated_at": now_iso()}
+    remove: tuple[str, ...] = ()
+    old_arn = record.get("auth_secret_arn")
+    if body.sip_trunk is not None:
+        if new_arn:
+            fields["auth_secret_arn"] = new_arn
+        else:
+            remove = ("auth_secret_arn",)
+    saved = numbers_repo.save(phone_number_id, token=token, fields=fields, remove=remove)
+    if old_arn and body.sip_trunk is not None:
+        secrets.delete(old_arn)
+    return view(saved)
+
+
+def record_survivors(phone_number_id: str, token: str, record: dict[str, Any], failure: DomainError) -> None:
+    """After a failed saga the table must say exactly what LiveKit still holds."""
+    survivors = getattr(failure, "survivors", None)
+    stored = provisioning.Stored.of(record)
+    if survivors is None or survivors == stored.ids:
+        provisioning.unlock(phone_number_id, token)
+        return
+    kept = provisioning.Stored({k: v for k, v in stored.plan.items() if k in survivors}, survivors)
+    numbers_repo.save(phone_number_id, token=token, fields={**provisioning.record_of(kept), "updated_at": now_iso()})
+
+
+def delete(
+    phone_number_id: str, config_type: str, *, principal: Principal, livekit: lk.LiveKit | None = None
+) -> RemovedConfiguration:
+    parts = CONFIG_TYPES.get(config_type)
+    if parts is None:
+        raise InvalidInput("config_type must be sip_trunk, dispatch_rule or all", details=[{"field": "config_type"}])
+    record = owned(phone_number_id, principal)
+    token = provisioning.lock_token()
+    provisioning.lock(phone_number_id, owner_id=principal.user_id, token=token, budget=False)
+    record = owned(phone_number_id, principal)
+    stored = provisioning.Stored.of(record)
+    try:
+        result = provisioning.remove(parts, stored, livekit or lk.default())
+    except DomainError as failure:
+        record_survivors(phone_number_id, token, record, failure)
+        raise
+    fields: dict[str, Any] = {**provisioning.record_of(result), "updated_at": now_iso()}
+    remove: tuple[str, ...] = ()
+    if "inbound" in parts and record.get("auth_secret_arn"):
+        secrets.delete(record["auth_secret_arn"])
+        remove = ("auth_secret_arn",)
+    saved = numbers_repo.save(phone_number_id, token=token, fields=fields, remove=remove)
+    removed = [
+        p for p in ("sip_trunk", "dispatch_rule") if set(CONFIG_TYPES[p]) & {x for x in parts if stored.ids.get(x)}
+    ]
+    return RemovedConfiguration(
+        phone_number_id=phone_number_id, removed=removed, configuration_status=saved["configuration_status"]
+    )

@@ -1,0 +1,203 @@
+"""LiveKit provisioning as a saga: inbound trunk, outbound trunk and dispatch rule are created (or
+replaced) in order, and a failure at any step undoes the earlier ones. What is stored about the
+LiveKit side (the `plan`, without passwords, and the resource ids) is exactly what exists there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets as random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telephony.config import settings
+from telephony.errors import Conflict, DomainError, NotFound
+from telephony.integrations import livekit as lk
+from telephony.integrations import secrets
+from telephony.observability import logger
+from telephony.repositories import dynamo
+from telephony.repositories import numbers as numbers_repo
+from telephony.services import rate_limits
+from telephony.util import epoch, now_iso
+
+PARTS = ("inbound", "outbound", "rule")
+_SPECS: dict[str, type[Any]] = {"inbound": lk.InboundTrunk, "outbound": lk.OutboundTrunk, "rule": lk.DispatchRule}
+_IDS = {"inbound": "inbound_trunk_id", "outbound": "outbound_trunk_id", "rule": "dispatch_rule_id"}
+
+
+@dataclass
+class Plan:
+    """The desired LiveKit resources of one number; a part left None is not touched."""
+
+    inbound: lk.InboundTrunk | None = None
+    outbound: lk.OutboundTrunk | None = None
+    rule: lk.DispatchRule | None = None
+
+    def part(self, name: str) -> Any:
+        return getattr(self, name)
+
+
+@dataclass
+class Stored:
+    """What the numbers item says exists in LiveKit."""
+
+    plan: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> Stored:
+        return cls(dict(record.get("plan") or {}), dict(record.get("livekit") or {}))
+
+
+def spec_to_stored(spec: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(spec)
+    password = data.pop("auth_password", None)
+    if password is not None:
+        data["has_password"] = bool(password)
+    return data
+
+
+def spec_from_stored(part: str, data: dict[str, Any], passwords: dict[str, str]) -> Any:
+    values = dict(data)
+    has_password = values.pop("has_password", False)
+    if part != "rule":
+        values["auth_password"] = passwords.get(part, "") if has_password else ""
+    return _SPECS[part](**values)
+
+
+def lock_token() -> str:
+    return random.token_hex(8)
+
+
+def lock(phone_number_id: str, *, owner_id: str, token: str, budget: bool = True) -> None:
+    """Take the number's provisioning lock and spend a configuration, atomically."""
+    items = [numbers_repo.lock(phone_number_id, owner_id=owner_id, token=token, now=epoch())]
+    if budget:
+        items.append(rate_limits.hit(rate_limits.CONFIGURATIONS, owner_id))
+    try:
+        dynamo.transact(items)
+    except dynamo.TransactionCanceled as canceled:
+        if canceled.failed(0):
+            old = canceled.items[0] if canceled.items else None
+            if not old or old.get("owner_id") != owner_id:
+                raise NotFound("no such phone number") from canceled
+            raise Conflict("this number is being configured by another request; retry shortly") from canceled
+        raise rate_limits.limited(rate_limits.CONFIGURATIONS) from canceled
+
+
+def unlock(phone_number_id: str, token: str) -> None:
+    try:
+        numbers_repo.save(phone_number_id, token=token, fields={"updated_at": now_iso()})
+    except DomainError:
+        logger().warning("could not release a provisioning lock", extra={"phone_number_id": phone_number_id})
+
+
+def secret_name(phone_number_id: str, token: str) -> str:
+    """One secret per configuration: the old one stays intact until the new configuration is saved."""
+    return f"{settings().sip_secrets_prefix.rstrip('/')}/{phone_number_id}/{token}"
+
+
+def apply(
+    plan: Plan, stored: Stored, passwords: dict[str, str], old_passwords: dict[str, str], livekit: lk.LiveKit
+) -> Stored:
+    """Create or replace every planned part. On failure undo this call's steps and raise; the
+    exception carries `.survivors`, the resources that exist after the undo (normally the old ones)."""
+    ids = dict(stored.ids)
+    undo: list[tuple[str, Callable[[], None], str | None]] = []
+    created: str | None
+    try:
+        for part in PARTS:
+            spec = plan.part(part)
+            if spec is None:
+                continue
+            if part == "rule" and ids.get("inbound") and not spec.numbers:
+                spec.trunk_ids = [ids["inbound"]]
+            existing = ids.get(part)
+            if existing:
+                old = spec_from_stored(part, stored.plan[part], old_passwords)
+                _replace(livekit, part, existing, spec)
+                undo.append((part, _bind(_replace, livekit, part, existing, old), None))
+            else:
+                created = _create(livekit, part, spec)
+                ids[part] = created
+                undo.append((part, _bind(_delete, livekit, part, created), created))
+    except DomainError as failure:
+        survivors = dict(ids)
+        for part, step, created in reversed(undo):
+            try:
+                step()
+                if created:
+                    survivors.pop(part, None)
+            except DomainError:
+                logger().error("undo failed; the resource is kept on record", extra={"part": part, "id": created})
+        failure.survivors = survivors  # type: ignore[attr-defined]
+        raise
+    plan_data = dict(stored.plan)
+    for part in PARTS:
+        if plan.part(part) is not None:
+            plan_data[part] = spec_to_stored(plan.part(part))
+    return Stored(plan_data, ids)
+
+
+def remove(parts: tuple[str, ...], stored: Stored, livekit: lk.LiveKit) -> Stored:
+    """Delete parts in LiveKit first (rule before trunks); on failure `.survivors` tells what still exists."""
+    ids, plan = dict(stored.ids), dict(stored.plan)
+    try:
+        for part in ("rule", "outbound", "inbound"):
+            if part in parts and ids.get(part):
+                _delete(livekit, part, ids[part])
+                ids.pop(part)
+                plan.pop(part, None)
+    except DomainError as failure:
+        failure.survivors = ids  # type: ignore[attr-defined]
+        raise
+    for part in parts:
+        plan.pop(part, None)
+    return Stored(plan, ids)
+
+
+def record_of(stored: Stored) -> dict[str, Any]:
+    return {"plan": stored.plan, "livekit": stored.ids, "configuration_status": status_of(stored)}
+
+
+def status_of(stored: Stored) -> str:
+    present = {part for part in PARTS if stored.ids.get(part)}
+    if not present:
+        return "unconfigured"
+    if "rule" in present and ("inbound" in present or stored.plan.get("rule", {}).get("numbers")):
+        return "configured"
+    return "partial"
+
+
+def read_passwords(record: dict[str, Any]) -> dict[str, str]:
+    arn = record.get("auth_secret_arn")
+    return {k: str(v) for k, v in secrets.read_json(arn).items()} if arn else {}
+
+
+def _bind(function: Callable[..., None], *args: Any) -> Callable[[], None]:
+    return lambda: function(*args)
+
+
+def _create(livekit: lk.LiveKit, part: str, spec: Any) -> str:
+    if part == "inbound":
+        return livekit.create_inbound_trunk(spec)
+    if part == "outbound":
+        return livekit.create_outbound_trunk(spec)
+    return livekit.create_dispatch_rule(spec)
+
+
+def _replace(livekit: lk.LiveKit, part: str, resource_id: str, spec: Any) -> None:
+    if part == "inbound":
+        livekit.replace_inbound_trunk(resource_id, spec)
+    elif part == "outbound":
+        livekit.replace_outbound_trunk(resource_id, spec)
+    else:
+        livekit.replace_dispatch_rule(resource_id, spec)
+
+
+def _delete(livekit: lk.LiveKit, part: str, resource_id: str) -> None:
+    if part == "rule":
+        livekit.delete_dispatch_rule(resource_id)
+    else:
+        livekit.delete_trunk(resource_id)

@@ -1,0 +1,350 @@
+"""Number configuration and agent registration against the LiveKit emulator, through the real handlers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.support import assert_error
+
+AGENT = str(uuid.UUID(int=7))
+TWILIO = {
+    "phone_number": "+14155550142",
+    "provider": "twilio",
+    "enable_outbound": True,
+    "outbound_address": "example.pstn.twilio.com",
+    "auth_username": "lk-user",
+    "auth_password": "CANARY-sip-password-91d2",
+    "transfer_config": {"allowed_destinations": ["tel:+15105550100"]},
+}
+CONFIGURE = {
+    "sip_trunk": {
+        "name": "main",
+        "address": "sip.telnyx.com",
+        "numbers": ["+14155550123"],
+        "auth_username": "u1",
+        "auth_password": "CANARY-configure-pw",
+    },
+    "dispatch_rule": {"rule_name": "support", "room_prefix": "support-", "agent_name": "support-agent"},
+}
+
+
+def own_number(user_id: str, e164: str = "+14155550123") -> str:
+    from telephony.repositories import dynamo
+    from telephony.repositories import numbers as numbers_repo
+
+    pid = "pn_test" + e164[1:]
+    record = {
+        "phone_number_id": pid,
+        "phone_number": e164,
+        "owner_id": user_id,
+        "status": "active",
+        "configuration_status": "unconfigured",
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "updated_at": "2026-01-01T00:00:00.000Z",
+    }
+    dynamo.transact(
+        [numbers_repo.claim_new_number(e164, phone_number_id=pid, owner_id=user_id), numbers_repo.put_new(record)]
+    )
+    return pid
+
+
+def livekit_ids(world: Any) -> set[str]:
+    state = world.livekit.state()
+    return {t["sipTrunkId"] for t in state["inbound_trunks"] + state["outbound_trunks"]} | {
+        r["sipDispatchRuleId"] for r in state["dispatch_rules"]
+    }
+
+
+def table_ids(world: Any) -> set[str]:
+    from telephony.repositories import numbers as numbers_repo
+
+    ids: set[str] = set()
+    for user in ("usr_alice", "usr_bob"):
+        items, _ = numbers_repo.list_by_owner(user, limit=100, token=None)
+        for item in items:
+            ids |= set((item.get("livekit") or {}).values())
+    return ids
+
+
+def assert_no_orphans(world: Any) -> None:
+    assert livekit_ids(world) == table_ids(world)
+
+
+def test_configure_creates_trunks_and_rule_and_hides_the_password(world, keys):
+    pid = own_number("usr_alice")
+    reply = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=CONFIGURE)
+    assert reply.status == 200, reply.body
+    body = reply.json()
+    assert body["configuration_status"] == "configured"
+    assert body["sip_trunk"]["inbound_trunk_id"].startswith("ST_")
+    assert body["sip_trunk"]["outbound_trunk_id"].startswith("ST_")
+    assert body["sip_trunk"]["auth_configured"] is True
+    assert body["dispatch_rule"]["dispatch_rule_id"].startswith("SDR_")
+    assert b"CANARY" not in reply.body
+    state = world.livekit.state()
+    (rule,) = state["dispatch_rules"]
+    assert rule["trunkIds"] == [body["sip_trunk"]["inbound_trunk_id"]]
+    assert rule["roomConfig"]["agents"][0]["agentName"] == "support-agent"
+    (outbound,) = state["outbound_trunks"]
+    assert outbound["address"] == "sip.telnyx.com" and outbound["numbers"] == ["+14155550123"]
+
+    got = world.client.get(f"/outbound-calls/phone-numbers/{pid}/configuration", token=keys.alice)
+    assert got.json() == body and b"CANARY" not in got.body
+    listed = world.client.get("/outbound-calls/phone-numbers", token=keys.alice).json()["items"]
+    assert listed[0]["configuration_status"] == "configured"
+    assert_no_orphans(world)
+
+
+def test_reconfigure_replaces_in_place(world, keys):
+    pid = own_number("usr_alice")
+    first = world.client.post(
+        f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=CONFIGURE
+    ).json()
+    changed = {"dispatch_rule": {"rule_name": "sales", "room_prefix": "sales-", "agent_name": "sales-agent"}}
+    second = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=changed)
+    assert second.status == 200, second.body
+    assert second.json()["dispatch_rule"]["dispatch_rule_id"] == first["dispatch_rule"]["dispatch_rule_id"]
+    assert second.json()["sip_trunk"] == first["sip_trunk"]
+    (rule,) = world.livekit.state()["dispatch_rules"]
+    assert rule["roomConfig"]["agents"][0]["agentName"] == "sales-agent"
+    assert_no_orphans(world)
+
+
+@pytest.mark.parametrize(("config_type", "left"), [("dispatch_rule", 2), ("sip_trunk", 1), ("all", 0)])
+def test_delete_configuration_removes_it_in_livekit_first(world, keys, config_type, left):
+    pid = own_number("usr_alice")
+    world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=CONFIGURE)
+    reply = world.client.delete(
+        f"/outbound-calls/phone-numbers/{pid}/configuration?config_type={config_type}", token=keys.alice
+    )
+    assert reply.status == 200, reply.body
+    assert len(livekit_ids(world)) == left
+    assert_no_orphans(world)
+
+
+def test_delete_configuration_needs_a_known_config_type(world, keys):
+    pid = own_number("usr_alice")
+    for query in ("?config_type=trunks", ""):
+        reply = world.client.delete(f"/outbound-calls/phone-numbers/{pid}/configuration{query}", token=keys.alice)
+        assert_error(reply, 400, "invalid_request")
+
+
+def test_another_users_number_is_not_found(world, keys):
+    pid = own_number("usr_alice")
+    assert_error(
+        world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.bob, json_body=CONFIGURE), 404
+    )
+    assert_error(world.client.get(f"/outbound-calls/phone-numbers/{pid}/configuration", token=keys.bob), 404)
+    assert livekit_ids(world) == set()
+
+
+def test_a_trunk_cannot_claim_someone_elses_number(world, keys):
+    pid = own_number("usr_alice")
+    own_number("usr_bob", "+14155550199")
+    body = {"sip_trunk": {**CONFIGURE["sip_trunk"], "numbers": ["+14155550123", "+14155550199"]}}
+    reply = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=body)
+    assert_error(reply, 400, "invalid_request")
+    assert livekit_ids(world) == set()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.0.0.8",
+        "169.254.169.254",
+        "[::1]:5060",
+        "localhost",
+        "sip:pstn.twilio.com",
+        "user@pstn.twilio.com",
+        "pstn.twilio.com;transport=tcp",
+        "metadata.google.internal",
+        "intranet",
+    ],
+)
+def test_unsafe_trunk_addresses_are_refused_before_livekit(world, keys, address):
+    pid = own_number("usr_alice")
+    body = {"sip_trunk": {**CONFIGURE["sip_trunk"], "address": address}}
+    reply = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=body)
+    assert_error(reply, 400, "invalid_request")
+    assert world.livekit.state()["counts"] == {}
+
+
+@pytest.mark.parametrize("method", ["CreateSIPInboundTrunk", "CreateSIPOutboundTrunk", "CreateSIPDispatchRule"])
+@pytest.mark.parametrize("code", ["unavailable", "internal"])
+def test_a_fault_at_any_configure_step_leaves_no_orphan(world, keys, method, code):
+    pid = own_number("usr_alice")
+    world.livekit.add_fault(method, code, times=1)
+    reply = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=CONFIGURE)
+    assert_error(reply, 503 if code == "unavailable" else 502)
+    assert livekit_ids(world) == set()
+    assert_no_orphans(world)
+    again = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=CONFIGURE)
+    assert again.status == 200, again.body
+    assert_no_orphans(world)
+
+
+@pytest.mark.parametrize("method", ["UpdateSIPOutboundTrunk", "UpdateSIPDispatchRule"])
+def test_a_fault_during_reconfigure_restores_the_previous_configuration(world, keys, method):
+    pid = own_number("usr_alice")
+    first = world.client.post(
+        f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=CONFIGURE
+    ).json()
+    world.livekit.add_fault(method, "unavailable", times=1)
+    changed = {
+        "sip_trunk": {**CONFIGURE["sip_trunk"], "name": "renamed", "address": "sip2.telnyx.com"},
+        "dispatch_rule": {"rule_name": "other", "room_prefix": "other-", "agent_name": "other-agent"},
+    }
+    reply = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=changed)
+    assert_error(reply, 503, "service_unavailable")
+    state = world.livekit.state()
+    assert [t["address"] for t in state["outbound_trunks"]] == ["sip.telnyx.com"]
+    assert [t["name"] for t in state["inbound_trunks"]] == ["main"]
+    assert state["dispatch_rules"][0]["roomConfig"]["agents"][0]["agentName"] == "support-agent"
+    got = world.client.get(f"/outbound-calls/phone-numbers/{pid}/configuration", token=keys.alice).json()
+    assert got == first
+
+
+def test_livekit_refusing_input_is_400_with_its_message(world, keys):
+    pid = own_number("usr_alice")
+    world.livekit.add_fault("CreateSIPInboundTrunk", "invalid_argument", times=1, msg="numbers are weird")
+    reply = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=CONFIGURE)
+    error = assert_error(reply, 400, "invalid_request")
+    assert "numbers are weird" in error["message"]
+
+
+def test_livekit_conflict_is_409(world, keys):
+    pid = own_number("usr_alice")
+    world.livekit.add_fault("CreateSIPDispatchRule", "already_exists", times=1)
+    reply = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=CONFIGURE)
+    assert_error(reply, 409, "conflict")
+    assert_no_orphans(world)
+
+
+def test_register_a_twilio_number_with_outbound(world, keys):
+    reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=TWILIO)
+    assert reply.status == 201, reply.body
+    body = reply.json()
+    assert b"CANARY" not in reply.body
+    assert body["sip_uri"] == "sip:+14155550142@dev.sip.livekit.local"
+    assert body["dispatch_rule_id"].startswith("SDR_") and body["outbound_trunk_id"].startswith("ST_")
+    assert body["outbound_enabled"] is True and body["outbound_address"] == "example.pstn.twilio.com"
+    assert body["provider"] == "twilio" and body["agent_id"] == AGENT and body["status"] == "active"
+    assert any("REFER" in step for step in body["instructions"]["steps"])
+    assert {p["name"] for p in body["supported_providers"]} >= {"livekit", "twilio", "vonage", "telnyx", "plivo"}
+    assert body["room_pattern"].startswith("agent-") and body["inbound_addresses"]
+    state = world.livekit.state()
+    (inbound,) = state["inbound_trunks"]
+    assert inbound["numbers"] == ["+14155550142"] and inbound["authUsername"] == "lk-user"
+    assert state["dispatch_rules"][0]["roomConfig"]["agents"][0]["agentName"] == AGENT
+    listed = world.client.get(f"/agents/{AGENT}/phone-numbers", token=keys.alice).json()["items"]
+    assert [n["phone_number_id"] for n in listed] == [body["phone_number_id"]]
+    assert b"CANARY" not in world.client.get(f"/agents/{AGENT}/phone-numbers", token=keys.alice).body
+    # registering it again (by anyone) is a conflict
+    assert_error(world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.bob, json_body=TWILIO), 409)
+    assert_error(world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=TWILIO), 409)
+    assert_no_orphans(world)
+
+
+def test_the_sip_password_is_kept_in_secrets_manager(world, keys):
+    from telephony import aws
+    from telephony.repositories import numbers as numbers_repo
+
+    body = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=TWILIO).json()
+    record = numbers_repo.get(body["phone_number_id"])
+    assert "CANARY" not in str(record)
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=record["auth_secret_arn"])["SecretString"]
+    assert "CANARY-sip-password-91d2" in secret
+
+
+def test_unregister_removes_everything(world, keys):
+    body = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=TWILIO).json()
+    gone = world.client.delete(f"/agents/{AGENT}/phone-numbers/{body['phone_number_id']}", token=keys.alice)
+    assert gone.status == 200, gone.body
+    assert livekit_ids(world) == set()
+    assert world.client.get(f"/agents/{AGENT}/phone-numbers", token=keys.alice).json()["items"] == []
+    # the number is free again
+    assert world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.bob, json_body=TWILIO).status == 201
+
+
+@pytest.mark.parametrize("method", ["CreateSIPInboundTrunk", "CreateSIPOutboundTrunk", "CreateSIPDispatchRule"])
+def test_a_fault_at_any_register_step_leaves_nothing(world, keys, method):
+    world.livekit.add_fault(method, "unavailable", times=1)
+    reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=TWILIO)
+    assert_error(reply, 503, "service_unavailable")
+    assert livekit_ids(world) == set()
+    assert world.client.get("/outbound-calls/phone-numbers", token=keys.alice).json()["items"] == []
+    assert world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=TWILIO).status == 201
+    assert_no_orphans(world)
+
+
+def test_livekit_numbers_need_only_a_dispatch_rule(world, keys):
+    body = {"phone_number": "+14155550177", "provider": "livekit"}
+    reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=body)
+    assert reply.status == 201, reply.body
+    state = world.livekit.state()
+    assert state["inbound_trunks"] == [] and state["outbound_trunks"] == []
+    assert state["dispatch_rules"][0]["numbers"] == ["+14155550177"]
+
+
+def test_outbound_enabled_is_an_alias_and_defaults_apply(world, keys):
+    body = {
+        "phone_number": "+14155550178",
+        "provider": "telnyx",
+        "outbound_enabled": True,
+        "auth_username": "u",
+        "auth_password": "p",
+    }
+    reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=body)
+    assert reply.status == 201, reply.body
+    assert reply.json()["outbound_address"] == "sip.telnyx.com"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"outbound_transport": "SCTP"},
+        {"media_encryption": "MAYBE"},
+        {"ringing_timeout_seconds": 0},
+        {"ringing_timeout_seconds": 301},
+        {"max_call_duration_seconds": 59},
+        {"max_call_duration_seconds": 86401},
+        {"destination_country": "USA"},
+        {"provider": "skype"},
+        {"phone_number": "555-0142"},
+        {"custom_headers": {"Via": "x"}},
+        {"custom_headers": {"X-LK-Inbound": "x"}},
+        {"custom_headers": {"X-Tenant": "a\r\nX-Evil: 1"}},
+        {"outbound_address": "192.168.1.10"},
+        {"allowed_addresses": ["not-an-ip"]},
+        {
+            "provider": "vonage",
+            "outbound_address": "demo.sip-us.vonage.com",
+            "auth_password": None,
+            "auth_username": None,
+        },
+        {"surprise": True},
+    ],
+)
+def test_register_validation(world, keys, change):
+    body = {**TWILIO, **change}
+    body = {k: v for k, v in body.items() if v is not None}
+    assert_error(world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=body), 400)
+    assert world.livekit.state()["counts"] == {}
+
+
+def test_agent_id_must_be_a_uuid(world, keys):
+    assert_error(world.client.post("/agents/not-a-uuid/phone-numbers", token=keys.alice, json_body=TWILIO), 400)
+
+
+def test_configurations_are_limited_to_ten_an_hour(world, keys):
+    pid = own_number("usr_alice")
+    body = {"dispatch_rule": CONFIGURE["dispatch_rule"]}
+    statuses = [
+        world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=body).status
+        for _ in range(11)
+    ]
+    assert statuses == [200] * 10 + [429]
