@@ -54,11 +54,7 @@ class Gateway:
     ) -> None:
         self.runtime = runtime
         self.routes = sorted(
-            (
-                Route.build(m, p, f.logical_id, public)
-                for f in runtime.functions.values()
-                for m, p, public in f.routes
-            ),
+            (Route.build(m, p, f.logical_id, public) for f in runtime.functions.values() for m, p, public in f.routes),
             key=lambda r: (-r.static_segments, r.path),
         )
         self.authorizer = stack.authorizer()
@@ -78,9 +74,7 @@ class Gateway:
                 return route, {k: unquote(v) for k, v in found.groupdict().items()}
         return None
 
-    def _request_context(
-        self, method: str, path: str, route_key: str, headers: dict[str, str]
-    ) -> dict[str, Any]:
+    def _request_context(self, method: str, path: str, route_key: str, headers: dict[str, str]) -> dict[str, Any]:
         now = datetime.now(UTC)
         return {
             "accountId": ACCOUNT,
@@ -145,9 +139,7 @@ class Gateway:
         for prefix, serve in self.local_routes.items():
             if path.startswith(prefix):
                 doc = serve(path)
-                return (
-                    _json_reply(200, doc) if doc is not None else _json_reply(404, {"message": "Not Found"})
-                )
+                return _json_reply(200, doc) if doc is not None else _json_reply(404, {"message": "Not Found"})
         if len(body) > MAX_BODY:
             return _json_reply(413, {"message": "Request Entity Too Large"})
         matched = self._match(method, path)

@@ -65,9 +65,7 @@ def patch_moto_lambda(runtime: Runtime) -> None:
     """
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
-    def invoke(
-        self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
-    ) -> bytes:
+    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
         event = json.loads(body) if body else {}
         try:
             result = runtime.invoke(function_name, event)

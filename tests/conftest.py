@@ -83,7 +83,13 @@ def world(issuer: Any, emulator: Any, parameters: dict[str, str]) -> Iterator[Wo
         )
         _reset_caches()  # a workflow thread of an earlier test may have read the environment meanwhile
         gateway = Gateway(stack, runtime)
+        server = gateway.serve("127.0.0.1", 0)
+        emulator.webhook_url = f"http://127.0.0.1:{server.server_address[1]}/livekit/webhook"
         yield World(stack, runtime, gateway, GatewayClient(gateway), issuer, emulator)
+        emulator.webhook_url = None
+        emulator.reset()
+        server.shutdown()
+        server.server_close()
     os.environ.clear()
     os.environ.update(saved)
     _reset_caches()

@@ -32,7 +32,9 @@ def history(world: Any, request_id: str) -> list[str]:
     machine = world.stack.environment()["REVIEW_STATE_MACHINE_ARN"]
     arn = f"{machine.replace(':stateMachine:', ':execution:')}:{request_id}"
     events = sfn.get_execution_history(executionArn=arn)["events"]
-    return [f"{e['type']} {e.get('taskFailedEventDetails') or e.get('executionFailedEventDetails') or ''}" for e in events]
+    return [
+        f"{e['type']} {e.get('taskFailedEventDetails') or e.get('executionFailedEventDetails') or ''}" for e in events
+    ]
 
 
 def create(world: Any, token: str, number: str = "+14155550123", **extra: Any) -> Any:

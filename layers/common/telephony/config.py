@@ -17,6 +17,9 @@ class Settings(BaseModel):
     rate_limits_table: str = ""
     requests_table: str = ""
     numbers_table: str = ""
+    calls_table: str = ""
+    idempotency_table: str = ""
+    summary_model_id: str = ""
     review_state_machine_arn: str = ""
     review_timeout_seconds: int = 604800
     jwt_issuer: str = ""

@@ -34,6 +34,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class IdempotencyMismatch(DomainError):
+    """An Idempotency-Key reused with another request body."""
+
+    code = "idempotency_key_reused"
+
+
 class RateLimited(DomainError):
     code = "rate_limited"
 

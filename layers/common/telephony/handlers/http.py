@@ -14,6 +14,7 @@ from telephony.errors import (
     Conflict,
     DomainError,
     Forbidden,
+    IdempotencyMismatch,
     InvalidInput,
     NotFound,
     RateLimited,
@@ -26,6 +27,7 @@ from telephony.observability import logger
 from telephony.services import rate_limits
 
 STATUS: dict[type[DomainError], HTTPStatus] = {
+    IdempotencyMismatch: HTTPStatus.UNPROCESSABLE_ENTITY,
     InvalidInput: HTTPStatus.BAD_REQUEST,
     Unauthenticated: HTTPStatus.UNAUTHORIZED,
     Forbidden: HTTPStatus.FORBIDDEN,

@@ -40,3 +40,32 @@ def number_owner(owner_id: str, created_at: str, phone_number_id: str) -> dict[s
 def number_claim(e164: str) -> dict[str, str]:
     """One item per E.164 number, held by its open request or its owner: uniqueness by conditional put."""
     return {"pk": f"E164#{e164}", "sk": "CLAIM"}
+
+
+def call(call_id: str) -> dict[str, str]:
+    return {"pk": f"CALL#{call_id}", "sk": ITEM}
+
+
+def call_owner(owner_id: str, created_at: str, call_id: str) -> dict[str, str]:
+    return {"gsi1pk": f"OWNER#{owner_id}", "gsi1sk": f"{created_at}#{call_id}"}
+
+
+def call_owner_status(owner_id: str, status: str, created_at: str, call_id: str) -> dict[str, str]:
+    return {"gsi2pk": f"OWNER#{owner_id}#STATUS#{status}", "gsi2sk": f"{created_at}#{call_id}"}
+
+
+def call_segment(call_id: str, at: str, index: str) -> dict[str, str]:
+    return {"pk": f"CALL#{call_id}", "sk": f"SEG#{at}#{index}"}
+
+
+def call_event(call_id: str, event_id: str) -> dict[str, str]:
+    """A marker that a LiveKit webhook event was applied: written with the change it made."""
+    return {"pk": f"CALL#{call_id}", "sk": f"EVENT#{event_id}"}
+
+
+def stats_total(owner_id: str) -> dict[str, str]:
+    return {"pk": f"STATS#{owner_id}", "sk": "TOTAL"}
+
+
+def stats_hour(owner_id: str, hour_start: int) -> dict[str, str]:
+    return {"pk": f"STATS#{owner_id}", "sk": f"HOUR#{hour_start:012d}"}

@@ -1,0 +1,16 @@
+from telephony.handlers.http import current_principal, make_app
+from telephony.models.calls import CallStats
+from telephony.observability import observed
+from telephony.services import calls
+
+app = make_app()
+
+
+@app.get("/outbound-calls/stats")
+def get_call_stats() -> CallStats:
+    return calls.stats(principal=current_principal(app))
+
+
+@observed
+def lambda_handler(event, context):
+    return app.resolve(event, context)

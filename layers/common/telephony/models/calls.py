@@ -1,0 +1,114 @@
+"""Outbound calls (seed 004 "Outbound Calling" + DESIGN section 4)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field
+
+from telephony.models.common import Body, Out
+
+
+class CallStatus(StrEnum):
+    QUEUED = "queued"
+    DIALING = "dialing"
+    RINGING = "ringing"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+OPEN = (CallStatus.QUEUED, CallStatus.DIALING, CallStatus.RINGING, CallStatus.IN_PROGRESS)
+ENDED = (CallStatus.COMPLETED, CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.FAILED, CallStatus.CANCELED)
+RANK = {s: i for i, s in enumerate(OPEN)} | {s: len(OPEN) for s in ENDED}
+
+
+class Voice(Body):
+    provider: str | None = Field(default=None, max_length=64)
+    voice_id: str | None = Field(default=None, max_length=128)
+    speed: float | None = Field(default=None, ge=0.25, le=4.0)
+    language: str | None = Field(default=None, max_length=16)
+
+
+class CreateCall(Body):
+    phone_number: str = Field(max_length=32, description="The callee, E.164 (e.g. +14155550123)")
+    from_phone_number_id: str | None = Field(default=None, max_length=64)
+    agent_name: str | None = Field(default=None, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")
+    system_prompt: str | None = Field(default=None, max_length=20000)
+    welcome_message: str | None = Field(default=None, max_length=2000)
+    voice: Voice | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    ringing_timeout_seconds: int | None = Field(default=None, ge=1, le=300)
+    max_call_duration_seconds: int | None = Field(default=None, ge=60, le=86400)
+
+
+class CallCreated(Out):
+    call_id: str
+    status: CallStatus
+    room_name: str
+    phone_number: str
+    from_number: str
+    created_at: str
+
+
+class Transfer(Body):
+    transfer_to: str = Field(max_length=256, description="E.164 number or tel:/sip: URI")
+    play_dialtone: bool = False
+    mode: Literal["cold", "warm"] = "cold"
+
+
+class TranscriptSegment(Body):
+    role: Literal["agent", "user"]
+    text: str = Field(min_length=1, max_length=10000)
+    at: str | None = Field(default=None, max_length=40, description="ISO 8601 time of the segment")
+
+
+class CallEvents(Body):
+    transcript: list[TranscriptSegment] | None = Field(default=None, max_length=200)
+    summary: str | None = Field(default=None, max_length=20000)
+
+
+class TransferRecord(Out):
+    transfer_to: str
+    mode: str
+    at: str
+    status: str
+
+
+class CallDetails(Out):
+    call_id: str
+    status: CallStatus
+    phone_number: str
+    from_number: str
+    from_phone_number_id: str | None = None
+    room_name: str
+    agent_name: str | None = None
+    created_at: str
+    answered_at: str | None = None
+    ended_at: str | None = None
+    duration_seconds: int | None = None
+    end_reason: str | None = None
+    sip_status_code: int | None = None
+    transfers: list[TransferRecord] = Field(default_factory=list)
+    transcript: list[dict[str, Any]] | None = None
+    summary: str | None = None
+
+
+class EventsAccepted(Out):
+    call_id: str
+    transcript_segments_added: int
+    summary_set: bool
+
+
+class CallStats(Out):
+    total_calls: int
+    by_status: dict[str, int]
+    answered_calls: int
+    answer_rate: float
+    total_duration_seconds: int
+    average_duration_seconds: float
+    last_24h: dict[str, Any]

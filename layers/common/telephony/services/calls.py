@@ -1,0 +1,356 @@
+"""Outbound calls: create (with the agent dispatched first), read, list, hang up, transfer, stats."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from datetime import datetime
+from typing import Any
+
+from telephony import sip
+from telephony.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, UpstreamError
+from telephony.integrations import livekit as lk
+from telephony.models.auth import Principal
+from telephony.models.calls import (
+    ENDED,
+    OPEN,
+    RANK,
+    CallCreated,
+    CallDetails,
+    CallEvents,
+    CallStats,
+    CallStatus,
+    CreateCall,
+    EventsAccepted,
+    Transfer,
+)
+from telephony.models.common import Page
+from telephony.phone import is_premium_rate, to_e164
+from telephony.repositories import calls as calls_repo
+from telephony.repositories import dynamo
+from telephony.repositories import numbers as numbers_repo
+from telephony.services import rate_limits
+from telephony.util import epoch, new_id, now, now_iso
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "ringing_timeout_seconds": 30,
+    "max_call_duration_seconds": 3600,
+    "krisp_enabled": True,
+    "hide_phone_number": False,
+    "custom_headers": {},
+}
+
+
+def identity_of(call_id: str) -> str:
+    return f"sip-{call_id}"
+
+
+# ---------------------------------------------------------------- status changes
+
+
+def move(
+    record: dict[str, Any], to: CallStatus, fields: dict[str, Any], *, event_id: str | None = None, attempts: int = 3
+) -> dict[str, Any] | None:
+    """Move a call forward (never back), counters with it. None when it was already there or beyond,
+    or when this event was applied before. The condition is the exact status read, so counters stay exact."""
+    current = record
+    for _ in range(attempts):
+        old = CallStatus(current["status"])
+        if old in ENDED or RANK[to] <= RANK[old]:
+            return None
+        adds = {f"status_{old.value}": -1, f"status_{to.value}": 1}
+        if to is CallStatus.IN_PROGRESS or (
+            to in ENDED and fields.get("answered_at") and not current.get("answered_at")
+        ):
+            adds["answered_calls"] = 1
+        if fields.get("duration_seconds") is not None:
+            adds["total_duration_seconds"] = int(fields["duration_seconds"])
+            adds["timed_calls"] = 1
+        try:
+            calls_repo.transition(
+                current, from_statuses=(old.value,), to_status=to.value, fields=fields, adds=adds, event_id=event_id
+            )
+            return {**current, **fields, "status": to.value}
+        except dynamo.TransactionCanceled as canceled:
+            if event_id and canceled.failed(len(canceled.reasons) - 1):
+                return None  # this event was applied before
+            fresh = calls_repo.get(current["call_id"], consistent=True)
+            if fresh is None:
+                return None
+            current = fresh
+    raise Conflict("the call changed too often at once; retry")
+
+
+def end_fields(record: dict[str, Any], ended_at: datetime, **extra: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {"ended_at": _iso(ended_at), **extra}
+    answered = record.get("answered_at") or extra.get("answered_at")
+    if answered:
+        fields["duration_seconds"] = max(int((ended_at - datetime.fromisoformat(answered)).total_seconds()), 0)
+    return fields
+
+
+def _iso(moment: datetime) -> str:
+    from telephony.util import iso
+
+    return iso(moment)
+
+
+# ---------------------------------------------------------------- create
+
+
+def _outbound_number(principal: Principal, number_id: str | None) -> dict[str, Any]:
+    if number_id:
+        record = numbers_repo.get(number_id)
+        if record is None or record["owner_id"] != principal.user_id:
+            raise NotFound("no such phone number")
+        if not (record.get("livekit") or {}).get("outbound"):
+            raise Conflict(
+                f"{record['phone_number']} cannot place calls: configure a sip_trunk on it or register it with "
+                "enable_outbound"
+            )
+        return record
+    items, _ = numbers_repo.list_by_owner(principal.user_id, limit=100, token=None)
+    for record in items:
+        if (record.get("livekit") or {}).get("outbound"):
+            return record
+    raise Conflict(
+        "you have no number that can place calls: configure a sip_trunk on one, or register one with enable_outbound"
+    )
+
+
+def create(body: CreateCall, *, principal: Principal, livekit: lk.LiveKit | None = None) -> CallCreated:
+    callee = to_e164(body.phone_number)
+    if is_premium_rate(callee):
+        raise InvalidInput(
+            "premium-rate numbers cannot be called", details=[{"field": "phone_number", "issue": "premium"}]
+        )
+    number = _outbound_number(principal, body.from_phone_number_id)
+    settings = {**DEFAULT_SETTINGS, **{k: v for k, v in (number.get("call_settings") or {}).items() if v is not None}}
+    agent_name = body.agent_name or ((number.get("plan") or {}).get("rule") or {}).get("agent_name")
+    if not agent_name:
+        raise InvalidInput(
+            "agent_name is required: the number has no dispatch rule naming an agent", details=[{"field": "agent_name"}]
+        )
+    created = now()
+    call_id = new_id("call")
+    record = {
+        "call_id": call_id,
+        "owner_id": principal.user_id,
+        "status": CallStatus.QUEUED.value,
+        "phone_number": callee,
+        "from_number": number["phone_number"],
+        "from_phone_number_id": number["phone_number_id"],
+        "room_name": call_id,
+        "agent_name": agent_name,
+        "participant_identity": identity_of(call_id),
+        "created_at": _iso(created),
+        "created_epoch": int(created.timestamp()),
+    }
+    try:
+        calls_repo.create(
+            record, created_epoch=record["created_epoch"], extra=[rate_limits.hit(rate_limits.CALLS, principal.user_id)]
+        )
+    except dynamo.TransactionCanceled as canceled:
+        raise rate_limits.limited(rate_limits.CALLS) from canceled
+    client = livekit or lk.default()
+    metadata = json.dumps(
+        {
+            "call_id": call_id,
+            "phone_number": callee,
+            "from_number": number["phone_number"],
+            "system_prompt": body.system_prompt,
+            "welcome_message": body.welcome_message,
+            "voice": body.voice.model_dump(exclude_none=True) if body.voice else None,
+            "metadata": body.metadata,
+        }
+    )
+    dtmf = ((settings.get("dtmf_config") or {}).get("dtmf_sequence")) or ""
+    try:
+        client.create_dispatch(call_id, agent_name, metadata)
+        dialled = client.dial(
+            lk.Dial(
+                trunk_id=number["livekit"]["outbound"],
+                to=callee,
+                room=call_id,
+                identity=identity_of(call_id),
+                from_number=number["phone_number"],
+                name=callee,
+                attributes={"call_id": call_id},
+                dtmf=dtmf,
+                headers=settings.get("custom_headers") or {},
+                ringing_timeout_seconds=body.ringing_timeout_seconds or int(settings["ringing_timeout_seconds"]),
+                max_call_duration_seconds=body.max_call_duration_seconds or int(settings["max_call_duration_seconds"]),
+                krisp_enabled=bool(settings["krisp_enabled"]),
+                hide_phone_number=bool(settings["hide_phone_number"]),
+            )
+        )
+    except (DomainError, lk.DialFailed) as failure:
+        _fail_creation(record, failure, client)
+        if isinstance(failure, lk.DialFailed | InvalidInput | Conflict | NotFound):
+            raise UpstreamError(f"LiveKit could not place the call: {failure}") from failure
+        raise
+    moved = move(record, CallStatus.DIALING, {"sip_call_id": dialled["sip_call_id"], "dialing_at": now_iso()})
+    status = CallStatus.DIALING if moved else CallStatus((calls_repo.get(call_id) or record)["status"])
+    return CallCreated(
+        call_id=call_id,
+        status=status,
+        room_name=call_id,
+        phone_number=callee,
+        from_number=number["phone_number"],
+        created_at=record["created_at"],
+    )
+
+
+def _fail_creation(record: dict[str, Any], failure: Exception, client: lk.LiveKit) -> None:
+    """The call could not be placed: it ends `failed` with the reason, and its room goes away."""
+    reason = getattr(failure, "message", None) or str(failure)
+    fields: dict[str, Any] = {"ended_at": now_iso(), "end_reason": f"livekit_error: {reason}"[:500]}
+    code = getattr(failure, "sip_status_code", None)
+    if code:
+        fields["sip_status_code"] = code
+    move(record, CallStatus.FAILED, fields)
+    with contextlib.suppress(DomainError):  # else the room empties and closes by itself
+        client.delete_room(record["room_name"])
+
+
+# ---------------------------------------------------------------- read
+
+
+def owned(call_id: str, principal: Principal, *, consistent: bool = True) -> dict[str, Any]:
+    record = calls_repo.get(call_id, consistent=consistent)
+    if record is None or record["owner_id"] != principal.user_id:
+        raise NotFound("no such call")
+    return record
+
+
+def details(call_id: str, *, principal: Principal, include_transcript: bool, include_summary: bool) -> CallDetails:
+    record = owned(call_id, principal, consistent=False)
+    view = CallDetails.model_validate(record)
+    if include_transcript:
+        view.transcript = [{"role": s["role"], "text": s["text"], "at": s["at"]} for s in calls_repo.segments(call_id)]
+    view.summary = record.get("summary") if include_summary else None
+    return view
+
+
+def list_calls(
+    *, principal: Principal, status: CallStatus | None, limit: int, next_token: str | None
+) -> Page[CallDetails]:
+    items, token = calls_repo.list_by_owner(
+        principal.user_id, status=status.value if status else None, limit=limit, token=next_token
+    )
+    return Page[CallDetails](items=[CallDetails.model_validate(i) for i in items], next_token=token)
+
+
+def stats(*, principal: Principal) -> CallStats:
+    items = calls_repo.stats(principal.user_id)
+    total = next((i for i in items if i["sk"] == "TOTAL"), {})
+    since = calls_repo.hour_of(epoch()) - 23 * calls_repo.HOUR
+    recent = [i for i in items if i["sk"].startswith("HOUR#") and int(i["sk"][5:]) >= since]
+    window: dict[str, int] = {}
+    for bucket in recent:
+        for key, value in bucket.items():
+            if isinstance(value, int) and key not in ("expires_at",):
+                window[key] = window.get(key, 0) + value
+    return CallStats(**_summary(total), last_24h=_summary(window))
+
+
+def _summary(counters: dict[str, Any]) -> dict[str, Any]:
+    total_calls = int(counters.get("total_calls", 0))
+    answered = int(counters.get("answered_calls", 0))
+    duration = int(counters.get("total_duration_seconds", 0))
+    timed = int(counters.get("timed_calls", 0))
+    return {
+        "total_calls": total_calls,
+        "by_status": {s.value: max(int(counters.get(f"status_{s.value}", 0)), 0) for s in CallStatus},
+        "answered_calls": answered,
+        "answer_rate": round(answered / total_calls, 4) if total_calls else 0.0,
+        "total_duration_seconds": duration,
+        "average_duration_seconds": round(duration / timed, 2) if timed else 0.0,
+    }
+
+
+# ---------------------------------------------------------------- control
+
+
+def hangup(call_id: str, *, principal: Principal, livekit: lk.LiveKit | None = None) -> CallDetails:
+    record = owned(call_id, principal)
+    if CallStatus(record["status"]) in ENDED:
+        raise Conflict(f"the call already ended ({record['status']})")
+    (livekit or lk.default()).delete_room(record["room_name"])
+    answered = record["status"] == CallStatus.IN_PROGRESS.value
+    to = CallStatus.COMPLETED if answered else CallStatus.CANCELED
+    move(record, to, end_fields(record, now(), end_reason="hangup"))
+    return CallDetails.model_validate(calls_repo.get(call_id, consistent=True) or record)
+
+
+def transfer(call_id: str, body: Transfer, *, principal: Principal, livekit: lk.LiveKit | None = None) -> CallDetails:
+    record = owned(call_id, principal)
+    if record["status"] != CallStatus.IN_PROGRESS.value:
+        raise Conflict(f"only a call in progress can be transferred; this one is {record['status']}")
+    target = sip.transfer_target(body.transfer_to)
+    number = numbers_repo.get(record["from_phone_number_id"]) or {}
+    config = (number.get("call_settings") or {}).get("transfer_config") or {}
+    allowed = set()
+    for destination in config.get("allowed_destinations") or []:
+        try:
+            allowed.add(sip.transfer_target(destination))
+        except InvalidInput:
+            continue
+    if target not in allowed:
+        raise Forbidden("this destination is not in the number's transfer_config.allowed_destinations")
+    client = livekit or lk.default()
+    if body.mode == "cold":
+        if not config.get("cold_transfer_enabled", True):
+            raise Forbidden("cold transfers are disabled for this number")
+        client.transfer(record["room_name"], record["participant_identity"], target, play_dialtone=body.play_dialtone)
+        status = "completed"
+    else:
+        if not config.get("warm_transfer_enabled", False):
+            raise Forbidden("warm transfers are disabled for this number")
+        if not target.startswith("tel:"):
+            raise InvalidInput(
+                "a warm transfer dials a phone number: give an E.164 number or tel: URI",
+                details=[{"field": "transfer_to"}],
+            )
+        index = len(record.get("transfers") or []) + 1
+        client.dial(
+            lk.Dial(
+                trunk_id=(number.get("livekit") or {})["outbound"],
+                to=target[4:],
+                room=record["room_name"],
+                identity=f"transfer-{call_id}-{index}",
+                from_number=record["from_number"],
+                name=target[4:],
+                attributes={"call_id": call_id, "transfer": "warm"},
+                play_dialtone=body.play_dialtone,
+            )
+        )
+        status = "dialing"
+    entry = {"transfer_to": target, "mode": body.mode, "at": now_iso(), "status": status}
+    try:
+        updated = calls_repo.append_transfer(call_id, entry, status=CallStatus.IN_PROGRESS.value)
+    except dynamo.ConditionFailed:
+        updated = calls_repo.get(call_id, consistent=True) or record
+    return CallDetails.model_validate(updated)
+
+
+def post_events(call_id: str, body: CallEvents, *, principal: Principal) -> EventsAccepted:
+    record = owned(call_id, principal, consistent=False)
+    added = 0
+    if body.transcript:
+        base, batch = now_iso(), secrets.token_hex(3)
+        segments = [
+            {"role": s.role, "text": s.text, "at": s.at or base, "index": f"{batch}-{i:04d}", "call_id": call_id}
+            for i, s in enumerate(body.transcript)
+        ]
+        calls_repo.add_segments(call_id, segments)
+        added = len(segments)
+    if body.summary is not None:
+        calls_repo.update_fields(call_id, {"summary": body.summary, "summary_source": "agent"})
+    return EventsAccepted(
+        call_id=record["call_id"], transcript_segments_added=added, summary_set=body.summary is not None
+    )
+
+
+OPEN_VALUES = tuple(s.value for s in OPEN)

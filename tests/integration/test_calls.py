@@ -1,0 +1,303 @@
+"""Outbound calls through the real handlers, the LiveKit emulator and its signed webhooks."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.support import assert_error
+
+AGENT = str(uuid.UUID(int=9))
+NUMBER = {
+    "phone_number": "+14155550142",
+    "provider": "twilio",
+    "enable_outbound": True,
+    "outbound_address": "example.pstn.twilio.com",
+    "auth_username": "lk-user",
+    "auth_password": "CANARY-pw-calls",
+    "dtmf_config": {"dtmf_sequence": "ww123#"},
+    "transfer_config": {"allowed_destinations": ["tel:+15105550100", "+15105550101"], "warm_transfer_enabled": True},
+    "metadata": {"agent_name": "sales-agent"},
+}
+CALLEE = "+14155550199"
+
+
+@pytest.fixture
+def number(world, keys) -> dict[str, Any]:
+    reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=NUMBER)
+    assert reply.status == 201, reply.body
+    return reply.json()
+
+
+def call(world, token, **body: Any):
+    return world.client.post("/outbound-calls/create", token=token, json_body={"phone_number": CALLEE, **body})
+
+
+def wait_status(world, token, call_id, status, timeout=10.0) -> dict[str, Any]:
+    deadline = time.time() + timeout
+    body: dict[str, Any] = {}
+    while time.time() < deadline:
+        body = world.client.get(f"/outbound-calls/{call_id}/details", token=token).json()
+        if body["status"] == status:
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"call stayed {body.get('status')}, expected {status}")
+
+
+def test_a_call_rings_is_answered_and_ends(world, keys, number):
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=150, talk_ms=400)
+    created = call(world, keys.alice, system_prompt="Be brief", welcome_message="Hi", metadata={"crm": "42"})
+    assert created.status == 201, created.body
+    body = created.json()
+    assert body["status"] in ("dialing", "ringing") and body["from_number"] == "+14155550142"
+    cid = body["call_id"]
+    state = world.livekit.state()
+    (dispatch,) = state["dispatches"]
+    assert dispatch["agentName"] == "sales-agent" and cid in dispatch["metadata"] and "Be brief" in dispatch["metadata"]
+    (placed,) = state["calls"]
+    assert placed["sip_call_to"] == CALLEE and placed["dtmf"] == "ww123#" and placed["wait_until_answered"] is False
+    assert placed["participant_attributes"]["call_id"] == cid
+    wait_status(world, keys.alice, cid, "in_progress")
+    ended = wait_status(world, keys.alice, cid, "completed")
+    assert ended["answered_at"] and ended["ended_at"] and ended["end_reason"] == "callee_hangup"
+    assert ended["duration_seconds"] is not None
+
+
+def test_busy_and_unanswered_calls(world, keys, number):
+    world.livekit.set_outcome("+14155550188", "busy", after_ms=50)
+    world.livekit.set_outcome("+14155550177", "no_answer", after_ms=50)
+    busy = call(world, keys.alice, phone_number="+14155550188").json()["call_id"]
+    silent = call(world, keys.alice, phone_number="+14155550177", ringing_timeout_seconds=1).json()["call_id"]
+    b = wait_status(world, keys.alice, busy, "busy")
+    assert b["sip_status_code"] == 486 and b["answered_at"] is None
+    n = wait_status(world, keys.alice, silent, "no_answer")
+    assert n["sip_status_code"] == 480
+
+
+def test_hangup_before_and_after_answer(world, keys, number):
+    world.livekit.set_outcome("+14155550166", "answer", after_ms=5000)
+    ringing = call(world, keys.alice, phone_number="+14155550166").json()["call_id"]
+    hung = world.client.post(f"/outbound-calls/{ringing}/hangup", token=keys.alice)
+    assert hung.status == 200 and hung.json()["status"] == "canceled"
+    assert_error(world.client.post(f"/outbound-calls/{ringing}/hangup", token=keys.alice), 409, "conflict")
+
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=50)
+    answered = call(world, keys.alice).json()["call_id"]
+    wait_status(world, keys.alice, answered, "in_progress")
+    done = world.client.post(f"/outbound-calls/{answered}/hangup", token=keys.alice)
+    assert done.status == 200 and done.json()["status"] == "completed"
+    assert world.livekit.state()["rooms"] == [] or all(r["name"] != answered for r in world.livekit.state()["rooms"])
+
+
+def test_transfer_rules(world, keys, number):
+    world.livekit.set_outcome("+14155550155", "answer", after_ms=3000)
+    early = call(world, keys.alice, phone_number="+14155550155").json()["call_id"]
+    assert_error(
+        world.client.post(
+            f"/outbound-calls/{early}/transfer", token=keys.alice, json_body={"transfer_to": "+15105550100"}
+        ),
+        409,
+    )
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=50)
+    cid = call(world, keys.alice).json()["call_id"]
+    wait_status(world, keys.alice, cid, "in_progress")
+    refused = world.client.post(
+        f"/outbound-calls/{cid}/transfer", token=keys.alice, json_body={"transfer_to": "+19005550100"}
+    )
+    assert_error(refused, 403, "forbidden")
+    assert world.livekit.state()["transfers"] == []
+    warm = world.client.post(
+        f"/outbound-calls/{cid}/transfer",
+        token=keys.alice,
+        json_body={"transfer_to": "tel:+15105550101", "mode": "warm"},
+    )
+    assert warm.status == 200, warm.body
+    assert any(c["sip_call_to"] == "+15105550101" for c in world.livekit.state()["calls"])
+    cold = world.client.post(
+        f"/outbound-calls/{cid}/transfer", token=keys.alice, json_body={"transfer_to": "+15105550100"}
+    )
+    assert cold.status == 200, cold.body
+    assert [t["mode"] for t in cold.json()["transfers"]] == ["warm", "cold"]
+    (transfer,) = world.livekit.state()["transfers"]
+    assert transfer["transfer_to"] == "tel:+15105550100"
+    ended = wait_status(world, keys.alice, cid, "completed")
+    assert ended["end_reason"] == "transferred"
+
+
+def test_transcript_and_summary_from_the_agent(world, keys, number):
+    cid = call(world, keys.alice).json()["call_id"]
+    posted = world.client.post(
+        f"/outbound-calls/{cid}/events",
+        token=keys.agent,
+        json_body={
+            "transcript": [
+                {"role": "agent", "text": "Hello", "at": "2026-01-01T00:00:01Z"},
+                {"role": "user", "text": "Hi there", "at": "2026-01-01T00:00:02Z"},
+            ],
+            "summary": "A greeting.",
+        },
+    )
+    assert posted.status == 200, posted.body
+    details = world.client.get(
+        f"/outbound-calls/{cid}/details?include_transcript=true&include_summary=true", token=keys.alice
+    ).json()
+    assert [s["text"] for s in details["transcript"]] == ["Hello", "Hi there"]
+    assert details["summary"] == "A greeting."
+    plain = world.client.get(f"/outbound-calls/{cid}/details", token=keys.alice).json()
+    assert plain["transcript"] is None and plain["summary"] is None
+
+
+def test_another_users_call_is_not_found_everywhere(world, keys, number):
+    cid = call(world, keys.alice).json()["call_id"]
+    for method, path, body in (
+        ("GET", f"/outbound-calls/{cid}/details", None),
+        ("POST", f"/outbound-calls/{cid}/hangup", None),
+        ("POST", f"/outbound-calls/{cid}/transfer", {"transfer_to": "+15105550100"}),
+        ("POST", f"/outbound-calls/{cid}/events", {"summary": "x"}),
+    ):
+        assert_error(world.client.request(method, path, token=keys.bob, json_body=body), 404, "not_found")
+
+
+def test_callee_validation(world, keys, number):
+    for callee in ("+19005550123", "12345", "+1415555"):
+        assert_error(call(world, keys.alice, phone_number=callee), 400, "invalid_request")
+    assert world.livekit.state()["calls"] == []
+
+
+def test_no_outbound_number_is_a_clear_409(world, keys):
+    error = assert_error(call(world, keys.bob), 409, "conflict")
+    assert "number" in error["message"]
+
+
+def test_idempotency_key_gives_one_livekit_call(world, keys, number):
+    headers = {"idempotency-key": "order-77"}
+    first = world.client.post(
+        "/outbound-calls/create", token=keys.alice, headers=headers, json_body={"phone_number": CALLEE}
+    )
+    again = world.client.post(
+        "/outbound-calls/create", token=keys.alice, headers=headers, json_body={"phone_number": CALLEE}
+    )
+    assert first.status == again.status == 201
+    assert first.json() == again.json()
+    assert len(world.livekit.state()["calls"]) == 1
+    other_body = world.client.post(
+        "/outbound-calls/create", token=keys.alice, headers=headers, json_body={"phone_number": "+14155550111"}
+    )
+    assert_error(other_body, 422, "idempotency_key_reused")
+    # another tenant's identical key is its own request, never alice's response
+    bob = world.client.post(
+        "/outbound-calls/create", token=keys.bob, headers=headers, json_body={"phone_number": CALLEE}
+    )
+    assert bob.status == 409 and first.json()["call_id"] not in bob.body.decode()
+
+
+def test_a_livekit_failure_leaves_the_call_failed_and_no_room(world, keys, number):
+    world.livekit.add_fault("CreateSIPParticipant", "unavailable", times=1)
+    reply = call(world, keys.alice)
+    assert_error(reply, 503, "service_unavailable")
+    listed = world.client.get("/outbound-calls", token=keys.alice).json()["items"]
+    assert [c["status"] for c in listed] == ["failed"]
+    assert world.livekit.state()["rooms"] == []
+
+
+def test_webhook_signature_is_checked(world, keys):
+    reply = world.client.post(
+        "/livekit/webhook",
+        raw=b'{"event": "room_finished"}',
+        headers={"authorization": "forged", "content-type": "application/webhook+json"},
+    )
+    assert_error(reply, 401, "unauthorized")
+    unsigned = world.client.post("/livekit/webhook", raw=b"{}", headers={"content-type": "application/webhook+json"})
+    assert_error(unsigned, 401)
+
+
+def test_replayed_and_reordered_webhooks_change_nothing(world, keys, number):
+    from livekit import api
+
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=30, talk_ms=100)
+    cid = call(world, keys.alice).json()["call_id"]
+    wait_status(world, keys.alice, cid, "completed")
+    world.livekit.flush_webhooks(5)
+    stats_before = world.client.get("/outbound-calls/stats", token=keys.alice).json()
+    details_before = world.client.get(f"/outbound-calls/{cid}/details", token=keys.alice).json()
+    events = [e for e in world.livekit.state()["events"] if e["room"] == cid]
+    assert [e["event"] for e in events][:2] == ["room_started", "participant_joined"]
+    # replay every event, newest first, signed as LiveKit signs them
+    for recorded in reversed(events):
+        event = api.WebhookEvent(
+            id=recorded["id"], event=recorded["event"], created_at=int(time.time()), room=api.Room(name=cid)
+        )
+        if recorded.get("participant_identity"):
+            event.participant.identity = recorded["participant_identity"]
+            event.participant.attributes["sip.callStatus"] = "active"
+        body = api.WebhookEvent.to_json(event) if hasattr(api.WebhookEvent, "to_json") else None
+        from google.protobuf.json_format import MessageToJson
+
+        body = MessageToJson(event)
+        token = (
+            api.AccessToken(world.livekit.api_key, world.livekit.api_secret)
+            .with_sha256(__import__("base64").b64encode(__import__("hashlib").sha256(body.encode()).digest()).decode())
+            .to_jwt()
+        )
+        reply = world.client.post(
+            "/livekit/webhook",
+            raw=body.encode(),
+            headers={"authorization": token, "content-type": "application/webhook+json"},
+        )
+        assert reply.status == 200, reply.body
+    assert world.client.get("/outbound-calls/stats", token=keys.alice).json() == stats_before
+    assert world.client.get(f"/outbound-calls/{cid}/details", token=keys.alice).json() == details_before
+
+
+def test_stats_match_a_count_by_hand(world, keys, number):
+    outcomes = {
+        "+14155550101": "answer",
+        "+14155550102": "busy",
+        "+14155550103": "no_answer",
+        "+14155550104": "reject",
+        "+14155550105": "fail",
+    }
+    for callee, outcome in outcomes.items():
+        world.livekit.set_outcome(callee, outcome, after_ms=20, talk_ms=50)
+    created = []
+    for i in range(40):
+        callee = list(outcomes)[i % len(outcomes)]
+        reply = call(world, keys.alice, phone_number=callee, ringing_timeout_seconds=1)
+        assert reply.status == 201, reply.body
+        created.append(reply.json()["call_id"])
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        listed = world.client.get("/outbound-calls?limit=100", token=keys.alice).json()["items"]
+        if len(listed) == 40 and all(
+            c["status"] in ("completed", "busy", "no_answer", "failed", "canceled") for c in listed
+        ):
+            break
+        time.sleep(0.25)
+    listed = _all_calls(world, keys.alice)
+    assert sorted(c["call_id"] for c in listed) == sorted(created)
+    by_hand: dict[str, int] = {}
+    for c in listed:
+        by_hand[c["status"]] = by_hand.get(c["status"], 0) + 1
+    stats = world.client.get("/outbound-calls/stats", token=keys.alice).json()
+    assert stats["total_calls"] == 40
+    assert {k: v for k, v in stats["by_status"].items() if v} == by_hand
+    answered = sum(1 for c in listed if c["answered_at"])
+    assert stats["answered_calls"] == answered
+    assert stats["total_duration_seconds"] == sum(c["duration_seconds"] or 0 for c in listed)
+    assert stats["last_24h"]["total_calls"] == 40
+    filtered = world.client.get("/outbound-calls?status=busy&limit=100", token=keys.alice).json()["items"]
+    assert len(filtered) == by_hand.get("busy", 0)
+
+
+def _all_calls(world, token) -> list[dict[str, Any]]:
+    items, next_token = [], None
+    while True:
+        query = "limit=7" + (f"&next_token={next_token}" if next_token else "")
+        page = world.client.get(f"/outbound-calls?{query}", token=token).json()
+        items += page["items"]
+        next_token = page["next_token"]
+        if not next_token:
+            return items
