@@ -301,3 +301,22 @@ def _all_calls(world, token) -> list[dict[str, Any]]:
         next_token = page["next_token"]
         if not next_token:
             return items
+
+
+def test_concurrent_creates_with_one_key_place_one_call(world, keys, number):
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = {"idempotency-key": "burst-1"}
+
+    def create(_: int) -> Any:
+        return world.client.post(
+            "/outbound-calls/create", token=keys.alice, headers=headers, json_body={"phone_number": CALLEE}
+        )
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        replies = list(pool.map(create, range(20)))
+    statuses = sorted(r.status for r in replies)
+    assert set(statuses) <= {201, 409}, statuses
+    created = {r.json()["call_id"] for r in replies if r.status == 201}
+    assert len(created) == 1
+    assert len(world.livekit.state()["calls"]) == 1
