@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from http import HTTPStatus
 from typing import Any
@@ -75,8 +76,16 @@ class Api(APIGatewayHttpResolver):
     def __init__(self, *, public: bool = False) -> None:
         super().__init__(enable_validation=True)
         self.public = public
-        self.principal: Principal | None = None
+        self._caller = threading.local()  # one event per process on Lambda; per thread in the local stack
         self._register_error_handlers()
+
+    @property
+    def principal(self) -> Principal | None:
+        return getattr(self._caller, "principal", None)
+
+    @principal.setter
+    def principal(self, value: Principal | None) -> None:
+        self._caller.principal = value
 
     def _request_id(self) -> str:
         return str(self.current_event.request_context.request_id or "")
