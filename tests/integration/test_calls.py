@@ -252,50 +252,52 @@ def test_replayed_and_reordered_webhooks_change_nothing(world, keys, number):
     assert world.client.get(f"/outbound-calls/{cid}/details", token=keys.alice).json() == details_before
 
 
-def test_stats_match_a_count_by_hand(world, keys, number):
-    outcomes = {
-        "+14155550101": "answer",
-        "+14155550102": "busy",
-        "+14155550103": "no_answer",
-        "+14155550104": "reject",
-        "+14155550105": "fail",
-    }
+def test_stats_match_a_count_by_hand(world, keys, number, monkeypatch):
+    from telephony.services import rate_limits
+
+    # a few hundred calls of mixed outcomes: more than one user's hourly budgets allow
+    monkeypatch.setattr(rate_limits, "CALLS", rate_limits.Budget("calls", 10_000, "outbound calls per hour"))
+    monkeypatch.setattr(rate_limits, "API", rate_limits.Budget("api", 100_000, "API requests per hour"))
+    outcomes = {"+14155550101": "answer", "+14155550102": "busy", "+14155550103": "no_answer",
+                "+14155550104": "reject", "+14155550105": "fail", "+14155550106": "answer"}
     for callee, outcome in outcomes.items():
-        world.livekit.set_outcome(callee, outcome, after_ms=20, talk_ms=50)
+        world.livekit.set_outcome(callee, outcome, after_ms=20, talk_ms=300)
+    total = 200
     created = []
-    for i in range(40):
+    for i in range(total):
         callee = list(outcomes)[i % len(outcomes)]
         reply = call(world, keys.alice, phone_number=callee, ringing_timeout_seconds=1)
         assert reply.status == 201, reply.body
         created.append(reply.json()["call_id"])
-    deadline = time.time() + 30
+        if i % 50 == 25:  # hang some up by hand, answered or not
+            world.client.post(f"/outbound-calls/{created[-1]}/hangup", token=keys.alice)
+    deadline = time.time() + 60
     while time.time() < deadline:
-        listed = world.client.get("/outbound-calls?limit=100", token=keys.alice).json()["items"]
-        if len(listed) == 40 and all(
-            c["status"] in ("completed", "busy", "no_answer", "failed", "canceled") for c in listed
-        ):
+        open_calls = world.client.get("/outbound-calls/stats", token=keys.alice).json()["by_status"]
+        if sum(open_calls[s] for s in ("queued", "dialing", "ringing", "in_progress")) == 0:
             break
-        time.sleep(0.25)
+        time.sleep(0.5)
     listed = _all_calls(world, keys.alice)
     assert sorted(c["call_id"] for c in listed) == sorted(created)
     by_hand: dict[str, int] = {}
     for c in listed:
         by_hand[c["status"]] = by_hand.get(c["status"], 0) + 1
+    assert set(by_hand) >= {"completed", "busy", "no_answer", "failed"}
     stats = world.client.get("/outbound-calls/stats", token=keys.alice).json()
-    assert stats["total_calls"] == 40
+    assert stats["total_calls"] == total
     assert {k: v for k, v in stats["by_status"].items() if v} == by_hand
     answered = sum(1 for c in listed if c["answered_at"])
     assert stats["answered_calls"] == answered
     assert stats["total_duration_seconds"] == sum(c["duration_seconds"] or 0 for c in listed)
-    assert stats["last_24h"]["total_calls"] == 40
-    filtered = world.client.get("/outbound-calls?status=busy&limit=100", token=keys.alice).json()["items"]
-    assert len(filtered) == by_hand.get("busy", 0)
+    assert stats["last_24h"]["total_calls"] == total
+    filtered = _all_calls(world, keys.alice, status="busy")
+    assert len(filtered) == by_hand["busy"] and all(c["status"] == "busy" for c in filtered)
 
 
-def _all_calls(world, token) -> list[dict[str, Any]]:
+def _all_calls(world, token, status: str | None = None) -> list[dict[str, Any]]:
     items, next_token = [], None
     while True:
-        query = "limit=7" + (f"&next_token={next_token}" if next_token else "")
+        query = "limit=37" + (f"&status={status}" if status else "") + (f"&next_token={next_token}" if next_token else "")
         page = world.client.get(f"/outbound-calls?{query}", token=token).json()
         items += page["items"]
         next_token = page["next_token"]
