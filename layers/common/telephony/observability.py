@@ -1,22 +1,83 @@
-"""Logger, and the decorator every Lambda entry point wears."""
+"""Logger, metrics, tracing, and the decorator every Lambda entry point wears.
+
+Everything is created on first use (each reads the environment), never at import time. Metrics
+are CloudWatch EMF lines in the function's log, flushed at the end of every invocation.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
+import re
 from collections.abc import Callable
 from typing import Any
 
+NAMESPACE = "Telephony"
+
 _logger: Any = None
+_metrics: Any = None
+_tracer: Any = None
+
+# Values that must never reach a log line, whatever a caller passes as `extra`.
+_SECRET_KEYS = re.compile(r"password|secret|authorization|api_key|token", re.IGNORECASE)
+_SECRET_VALUES = re.compile(r"tpk_[A-Za-z0-9_-]{20,}|Bearer\s+\S+")
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "***" if _SECRET_KEYS.search(str(k)) else _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    if isinstance(value, str):
+        return _SECRET_VALUES.sub("***", value)
+    return value
 
 
 def logger() -> Any:
-    """The process-wide Powertools logger, created on first use (it reads the environment)."""
+    """The process-wide Powertools logger (JSON, request id as correlation id, secrets masked)."""
     global _logger
     if _logger is None:
         from aws_lambda_powertools import Logger
+        from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-        _logger = Logger()
+        class MaskingFormatter(LambdaPowertoolsFormatter):
+            def serialize(self, log: Any) -> str:
+                return super().serialize(_masked(log))
+
+        _logger = Logger(logger_formatter=MaskingFormatter())
     return _logger
+
+
+def metrics() -> Any:
+    global _metrics
+    if _metrics is None:
+        from aws_lambda_powertools import Metrics
+
+        _metrics = Metrics(namespace=NAMESPACE)
+    return _metrics
+
+
+def count(name: str, value: int = 1) -> None:
+    """Add to a metric of this invocation (calls created, rate-limit hits, ...)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def _tracing() -> Any:
+    """X-Ray through Powertools Tracer, only inside Lambda with tracing on; the SDK is never imported elsewhere."""
+    global _tracer
+    if _tracer is None:
+        if not os.environ.get("AWS_EXECUTION_ENV") or os.environ.get("POWERTOOLS_TRACE_DISABLED") == "true":
+            _tracer = False
+        else:
+            try:
+                from aws_lambda_powertools import Tracer
+
+                _tracer = Tracer()
+            except ImportError:  # aws-xray-sdk not in the layer: Lambda's own active tracing still applies
+                _tracer = False
+    return _tracer
 
 
 def _request_id(event: Any, context: Any) -> str:
@@ -30,16 +91,20 @@ def _request_id(event: Any, context: Any) -> str:
 
 
 def observed(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    """Logger context (request id as correlation id on every line) around a Lambda handler."""
+    """Logger context (request id as correlation id on every line), metrics flushed, traced in Lambda."""
 
     @functools.wraps(handler)
     def wrapper(event: Any, context: Any) -> Any:
         log = logger()
         log.set_correlation_id(_request_id(event, context))
         log.append_keys(function_name=getattr(context, "function_name", None))
+        tracer = _tracing()
+        run = tracer.capture_lambda_handler(handler) if tracer else handler
         try:
-            return handler(event, context)
+            return run(event, context)
         finally:
+            if _metrics is not None:
+                _metrics.flush_metrics(raise_on_empty_metrics=False)
             log.remove_keys(["function_name"])
             log.set_correlation_id(None)
 

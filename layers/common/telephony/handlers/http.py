@@ -24,7 +24,7 @@ from telephony.errors import (
     UpstreamUnavailable,
 )
 from telephony.models.auth import Principal
-from telephony.observability import logger
+from telephony.observability import count, logger
 from telephony.services import rate_limits
 
 STATUS: dict[type[DomainError], HTTPStatus] = {
@@ -102,7 +102,10 @@ class Api(APIGatewayHttpResolver):
         status = status_of(error)
         if status >= 500:
             logger().warning("request failed", extra={"error": error.code, "reason": error.message})
-        headers = _limit_headers(error) if isinstance(error, RateLimited) else None
+        headers = None
+        if isinstance(error, RateLimited):
+            count("RateLimitHits")
+            headers = _limit_headers(error)
         return self._error(status, error_body(error.code, error.message, self._request_id(), error.details), headers)
 
     def _register_error_handlers(self) -> None:
@@ -165,6 +168,7 @@ def _as_json(event: Any) -> Any:
 def _error_response(error: DomainError, request_id: str) -> dict[str, Any]:
     headers = {"Content-Type": "application/json"}
     if isinstance(error, RateLimited):
+        count("RateLimitHits")
         headers.update(_limit_headers(error))
     return {
         "statusCode": status_of(error).value,

@@ -203,11 +203,15 @@ class LiveKit:
         async def call() -> T:
             return await work(await _client(self.credentials))
 
+        from telephony.observability import count
+
         self.calls += 1
+        count("LiveKitRequests")
         try:
             return _the_loop().run(call(), timeout or self.timeout + 2)
         except Exception as error:
             if _is_livekit_failure(error):
+                count("LiveKitErrors")
                 raise _translate(error) from error
             raise
 

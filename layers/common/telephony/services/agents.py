@@ -13,6 +13,7 @@ from telephony.integrations import secrets
 from telephony.models.auth import Principal
 from telephony.models.common import Page
 from telephony.models.sip import RegisteredPhoneNumber, RegisterPhoneNumber, Unregistered
+from telephony.observability import count
 from telephony.phone import to_e164
 from telephony.repositories import dynamo
 from telephony.repositories import numbers as numbers_repo
@@ -230,6 +231,7 @@ def register(
             arn = secrets.write_json(provisioning.secret_name(pid, token), passwords)
         result = provisioning.apply(plan, provisioning.Stored(), passwords, {}, client)
     except DomainError:
+        count("ProvisioningFailures")
         if arn:
             secrets.delete(arn)
         if created:

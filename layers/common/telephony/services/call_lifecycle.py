@@ -13,7 +13,7 @@ from typing import Any
 
 from telephony.integrations import livekit as lk
 from telephony.models.calls import ENDED, CallStatus
-from telephony.observability import logger
+from telephony.observability import count, logger
 from telephony.repositories import calls as calls_repo
 from telephony.services import calls, summaries
 
@@ -64,7 +64,10 @@ def apply(event: Any) -> str:
         moved = calls.move(record, to, calls.end_fields(record, at, end_reason="room_closed"), event_id=event.id)
     else:
         return "ignored"
+    if moved and moved["status"] == CallStatus.IN_PROGRESS.value:
+        count("CallsAnswered")
     if moved and CallStatus(moved["status"]) in ENDED:
+        count("CallsFailed" if moved["status"] == CallStatus.FAILED.value else "CallsEnded")
         summaries.summarise_if_needed(moved)
     return f"moved to {moved['status']}" if moved else "no change"
 

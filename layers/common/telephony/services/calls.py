@@ -26,6 +26,7 @@ from telephony.models.calls import (
     Transfer,
 )
 from telephony.models.common import Page
+from telephony.observability import count
 from telephony.phone import is_premium_rate, to_e164
 from telephony.repositories import calls as calls_repo
 from telephony.repositories import dynamo
@@ -190,6 +191,7 @@ def create(body: CreateCall, *, principal: Principal, livekit: lk.LiveKit | None
         if isinstance(failure, lk.DialFailed | InvalidInput | Conflict | NotFound):
             raise UpstreamError(f"LiveKit could not place the call: {failure}") from failure
         raise
+    count("CallsCreated")
     moved = move(record, CallStatus.DIALING, {"sip_call_id": dialled["sip_call_id"], "dialing_at": now_iso()})
     status = CallStatus.DIALING if moved else CallStatus((calls_repo.get(call_id) or record)["status"])
     return CallCreated(
@@ -210,6 +212,7 @@ def _fail_creation(record: dict[str, Any], failure: Exception, client: lk.LiveKi
     if code:
         fields["sip_status_code"] = code
     move(record, CallStatus.FAILED, fields)
+    count("CallsFailed")
     with contextlib.suppress(DomainError):  # else the room empties and closes by itself
         client.delete_room(record["room_name"])
 

@@ -16,6 +16,7 @@ from telephony.models.sip import (
     RemovedConfiguration,
     SipTrunkView,
 )
+from telephony.observability import count
 from telephony.repositories import numbers as numbers_repo
 from telephony.services import provisioning
 from telephony.util import now_iso
@@ -138,6 +139,7 @@ def configure(
             new_arn = secrets.write_json(provisioning.secret_name(phone_number_id, token), passwords)
         result = provisioning.apply(plan, provisioning.Stored.of(record), new_passwords, old_passwords, client)
     except DomainError as failure:
+        count("ProvisioningFailures")
         if new_arn:
             secrets.delete(new_arn)
         record_survivors(phone_number_id, token, record, failure)

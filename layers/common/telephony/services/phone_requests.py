@@ -19,6 +19,7 @@ from telephony.models.requests import (
     RejectRequest,
     RequestStatus,
 )
+from telephony.observability import count
 from telephony.phone import is_country_code, region_of, to_e164
 from telephony.repositories import dynamo
 from telephony.repositories import numbers as numbers_repo
@@ -238,6 +239,7 @@ def reject(
         undo_claims.append(repo.claim_put(record["phone_number"], request_id=request_id, owner_id=record["user_id"]))
     review = {"decided_by": principal.user_id, "decided_at": now_iso(), "reason": body.reason}
     _decide(record, RequestStatus.REJECTED, {"review": review}, claims, repo)
+    count("RequestsRejected")
     _resume(
         request_id,
         lambda token: workflow.fail(token, error=REJECTED_ERROR, cause=body.reason),
@@ -334,6 +336,7 @@ def assign(request_id: str, decision: Decision, *, repo: ModuleType = requests_r
         if again and again["status"] == RequestStatus.ASSIGNED.value:
             return {"phone_number_id": again["phone_number_id"]}
         raise
+    count("RequestsAssigned")
     return {"phone_number_id": pid}
 
 
@@ -362,3 +365,4 @@ def close(
         if again and again["status"] not in {s.value for s in OPEN_STATUSES}:
             return
         raise
+    count("RequestsExpired" if to_status is RequestStatus.EXPIRED else "RequestsFailed")
