@@ -1,7 +1,7 @@
 # The project's vocabulary: make dev | test | lint | typecheck | template | build | bench | clean
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help dev test lint typecheck template build unit integration e2e bench clean
+.PHONY: help dev demo test lint typecheck template build unit integration e2e bench clean
 
 VENV := .venv
 SAM_VENV := .venv-sam
@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 export SAM_CLI_TELEMETRY := 0
-export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common
+export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common:$(CURDIR)/client
 
 # A real Python 3.12: `python3.12` on PATH if it runs (a pyenv shim may refuse), else pyenv's versions folder.
 PYTHON312 := $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null | sort -rV); do \
@@ -43,12 +43,16 @@ venv: $(VENV)/.installed
 dev: $(VENV)/.installed
 	$(PY) -m local.stack
 
+# Every flow of both API documents against the local stack (the running `make dev` one, or its own).
+demo: $(VENV)/.installed
+	$(PY) -m local.demo
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy layers/common/telephony local
+	$(VENV)/bin/mypy layers/common/telephony local client
 
 template: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(SAM) validate --lint --region us-east-1

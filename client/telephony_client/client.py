@@ -1,0 +1,227 @@
+"""The client: one method per endpoint, JSON in and out, typed errors."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+Json = dict[str, Any]
+
+
+class ApiError(Exception):
+    """An error answer of the API: `{"error": {"code", "message", "request_id", "details"}}`."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        error = (body or {}).get("error") if isinstance(body, dict) else None
+        error = error or {"code": "http_error", "message": str(body), "request_id": None, "details": []}
+        super().__init__(f"{status} {error.get('code')}: {error.get('message')}")
+        self.status = status
+        self.code = error.get("code")
+        self.message = error.get("message")
+        self.request_id = error.get("request_id")
+        self.details = error.get("details") or []
+
+
+class TelephonyClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        token: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        max_retry_wait: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        credential = api_key or token
+        headers = {"Authorization": f"Bearer {credential}"} if credential else {}
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+        self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+
+    def __enter__(self) -> TelephonyClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ------------------------------------------------------------ transport
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Json | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """Send a request; retry 429/503 after Retry-After (at most `max_retries` times); raise ApiError."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        for attempt in range(self.max_retries + 1):
+            response = self._http.request(method, path, json=json, params=query, headers=headers)
+            if response.status_code in (429, 503) and attempt < self.max_retries:
+                time.sleep(self._wait(response, attempt))
+                continue
+            break
+        body = response.json() if response.content else None
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, body)
+        return body
+
+    def _wait(self, response: httpx.Response, attempt: int) -> float:
+        raw = response.headers.get("Retry-After")
+        try:
+            wait = float(raw) if raw is not None else 0.5 * 2**attempt
+        except ValueError:
+            wait = 0.5 * 2**attempt
+        return min(max(wait, 0.0), self.max_retry_wait)
+
+    # ------------------------------------------------------------ API keys
+    def create_api_key(self, name: str, *, role: str = "user") -> Json:
+        return self.request("POST", "/api-keys", json={"name": name, "role": role})  # type: ignore[no-any-return]
+
+    def list_api_keys(self) -> list[Json]:
+        return self.request("GET", "/api-keys")["items"]  # type: ignore[no-any-return]
+
+    def revoke_api_key(self, key_id: str) -> Json:
+        return self.request("DELETE", f"/api-keys/{key_id}")  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------ phone-number requests
+    def request_phone_number(
+        self, *, phone_number: str | None = None, country: str | None = None, **extra: Any
+    ) -> Json:
+        body = {"phone_number": phone_number, "country": country, **extra}
+        return self.request(
+            "POST",
+            "/telephony/phone-number-requests",  # type: ignore[no-any-return]
+            json={k: v for k, v in body.items() if v is not None},
+        )
+
+    def get_phone_number_request(self, request_id: str) -> Json:
+        return self.request("GET", f"/telephony/phone-number-requests/{request_id}")  # type: ignore[no-any-return]
+
+    def list_phone_number_requests(self, *, limit: int = 50, next_token: str | None = None) -> Json:
+        return self.request(
+            "GET",
+            "/telephony/phone-number-requests",  # type: ignore[no-any-return]
+            params={"limit": limit, "next_token": next_token},
+        )
+
+    def review_queue(self, *, status: str = "pending") -> list[Json]:
+        return self.request("GET", "/admin/phone-number-requests", params={"status": status})["items"]  # type: ignore[no-any-return]
+
+    def approve(
+        self, request_id: str, *, phone_number: str | None = None, provider: str | None = None, note: str | None = None
+    ) -> Json:
+        body = {"phone_number": phone_number, "provider": provider, "note": note}
+        return self.request(
+            "POST",
+            f"/admin/phone-number-requests/{request_id}/approve",  # type: ignore[no-any-return]
+            json={k: v for k, v in body.items() if v is not None},
+        )
+
+    def reject(self, request_id: str, reason: str) -> Json:
+        return self.request(
+            "POST",
+            f"/admin/phone-number-requests/{request_id}/reject",  # type: ignore[no-any-return]
+            json={"reason": reason},
+        )
+
+    # ------------------------------------------------------------ numbers and LiveKit configuration
+    def list_phone_numbers(self) -> list[Json]:
+        return self.request("GET", "/outbound-calls/phone-numbers")["items"]  # type: ignore[no-any-return]
+
+    def configure(
+        self, phone_number_id: str, *, sip_trunk: Json | None = None, dispatch_rule: Json | None = None
+    ) -> Json:
+        body = {"sip_trunk": sip_trunk, "dispatch_rule": dispatch_rule}
+        return self.request(
+            "POST",
+            f"/outbound-calls/phone-numbers/{phone_number_id}/configure",  # type: ignore[no-any-return]
+            json={k: v for k, v in body.items() if v is not None},
+        )
+
+    def configuration(self, phone_number_id: str) -> Json:
+        return self.request("GET", f"/outbound-calls/phone-numbers/{phone_number_id}/configuration")  # type: ignore[no-any-return]
+
+    def delete_configuration(self, phone_number_id: str, config_type: str = "all") -> Json:
+        return self.request(
+            "DELETE",
+            f"/outbound-calls/phone-numbers/{phone_number_id}/configuration",  # type: ignore[no-any-return]
+            params={"config_type": config_type},
+        )
+
+    def register_phone_number(self, agent_id: str, phone_number: str, provider: str, **fields: Any) -> Json:
+        return self.request(
+            "POST",
+            f"/agents/{agent_id}/phone-numbers",  # type: ignore[no-any-return]
+            json={"phone_number": phone_number, "provider": provider, **fields},
+        )
+
+    def agent_phone_numbers(self, agent_id: str) -> list[Json]:
+        return self.request("GET", f"/agents/{agent_id}/phone-numbers")["items"]  # type: ignore[no-any-return]
+
+    def unregister_phone_number(self, agent_id: str, phone_number_id: str) -> Json:
+        return self.request("DELETE", f"/agents/{agent_id}/phone-numbers/{phone_number_id}")  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------ calls
+    def create_call(self, phone_number: str, *, idempotency_key: str | None = None, **fields: Any) -> Json:
+        """Place a call. The Idempotency-Key (generated when not given) makes the retries safe."""
+        key = idempotency_key or str(uuid.uuid4())
+        return self.request(
+            "POST",
+            "/outbound-calls/create",
+            json={"phone_number": phone_number, **fields},  # type: ignore[no-any-return]
+            headers={"Idempotency-Key": key},
+        )
+
+    def call_details(self, call_id: str, *, transcript: bool = False, summary: bool = False) -> Json:
+        return self.request(
+            "GET",
+            f"/outbound-calls/{call_id}/details",  # type: ignore[no-any-return]
+            params={"include_transcript": str(transcript).lower(), "include_summary": str(summary).lower()},
+        )
+
+    def list_calls(self, *, status: str | None = None, limit: int = 50, next_token: str | None = None) -> Json:
+        return self.request(
+            "GET",
+            "/outbound-calls",  # type: ignore[no-any-return]
+            params={"status": status, "limit": limit, "next_token": next_token},
+        )
+
+    def hangup(self, call_id: str) -> Json:
+        return self.request("POST", f"/outbound-calls/{call_id}/hangup")  # type: ignore[no-any-return]
+
+    def transfer(self, call_id: str, transfer_to: str, *, mode: str = "cold", play_dialtone: bool = False) -> Json:
+        return self.request(
+            "POST",
+            f"/outbound-calls/{call_id}/transfer",  # type: ignore[no-any-return]
+            json={"transfer_to": transfer_to, "mode": mode, "play_dialtone": play_dialtone},
+        )
+
+    def post_events(self, call_id: str, *, transcript: list[Json] | None = None, summary: str | None = None) -> Json:
+        body = {"transcript": transcript, "summary": summary}
+        return self.request(
+            "POST",
+            f"/outbound-calls/{call_id}/events",  # type: ignore[no-any-return]
+            json={k: v for k, v in body.items() if v is not None},
+        )
+
+    def stats(self) -> Json:
+        return self.request("GET", "/outbound-calls/stats")  # type: ignore[no-any-return]
+
+    def wait_for(self, call_id: str, *statuses: str, timeout: float = 30.0, interval: float = 0.2) -> Json:
+        """Poll a call until it reaches one of `statuses`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            details = self.call_details(call_id)
+            if details["status"] in statuses or time.monotonic() > deadline:
+                return details
+            time.sleep(interval)

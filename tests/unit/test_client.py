@@ -1,0 +1,73 @@
+"""The typed client against a fake transport: retries, Retry-After, Idempotency-Key, errors."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from telephony_client import ApiError, TelephonyClient
+from telephony_client import client as client_module
+
+
+def test_retries_429_after_retry_after_and_then_succeeds(monkeypatch):
+    waits: list[float] = []
+    monkeypatch.setattr(client_module.time, "sleep", waits.append)
+    answers = iter(
+        [
+            httpx.Response(429, headers={"Retry-After": "2"}, json={"error": {"code": "rate_limited", "message": "x"}}),
+            httpx.Response(
+                503, headers={"Retry-After": "1"}, json={"error": {"code": "service_unavailable", "message": "y"}}
+            ),
+            httpx.Response(200, json={"items": []}),
+        ]
+    )
+    api = TelephonyClient("http://api.test", api_key="k", transport=httpx.MockTransport(lambda r: next(answers)))
+    assert api.list_phone_numbers() == []
+    assert waits == [2.0, 1.0]
+
+
+def test_gives_up_after_max_retries_with_the_api_error(monkeypatch):
+    monkeypatch.setattr(client_module.time, "sleep", lambda s: None)
+    body = {"error": {"code": "rate_limited", "message": "slow down", "request_id": "r1", "details": []}}
+    api = TelephonyClient(
+        "http://api.test",
+        api_key="k",
+        max_retries=2,
+        transport=httpx.MockTransport(lambda r: httpx.Response(429, json=body)),
+    )
+    with pytest.raises(ApiError) as raised:
+        api.stats()
+    assert raised.value.status == 429 and raised.value.code == "rate_limited" and raised.value.request_id == "r1"
+
+
+def test_create_call_sends_one_idempotency_key_across_retries(monkeypatch):
+    monkeypatch.setattr(client_module.time, "sleep", lambda s: None)
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            return httpx.Response(503, json={"error": {"code": "service_unavailable", "message": "later"}})
+        return httpx.Response(201, json={"call_id": "call_1", "status": "dialing"})
+
+    api = TelephonyClient("http://api.test", api_key="tpk_x", transport=httpx.MockTransport(answer))
+    assert api.create_call("+14155550199", system_prompt="hi")["call_id"] == "call_1"
+    keys = {r.headers["Idempotency-Key"] for r in seen}
+    assert len(seen) == 2 and len(keys) == 1 and next(iter(keys))
+    assert seen[0].headers["Authorization"] == "Bearer tpk_x"
+    assert json.loads(seen[0].content) == {"phone_number": "+14155550199", "system_prompt": "hi"}
+
+
+def test_client_errors_are_not_retried(monkeypatch):
+    monkeypatch.setattr(client_module.time, "sleep", lambda s: pytest.fail("must not wait"))
+    api = TelephonyClient(
+        "http://api.test",
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(404, json={"error": {"code": "not_found", "message": "no such call"}})
+        ),
+    )
+    with pytest.raises(ApiError) as raised:
+        api.call_details("call_x")
+    assert raised.value.status == 404 and raised.value.message == "no such call"
