@@ -1,0 +1,148 @@
+"""Request examples of the document, from the seeds (the Register Phone Number API) and DESIGN section 4.
+
+Each is a named OpenAPI Example Object; tests validate every one against its model and its schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The seed's own examples of the three nested objects of Register Phone Number.
+DTMF_CONFIG: dict[str, Any] = {
+    "auto_navigate_ivr": True,
+    "dtmf_sequence": "*123#ww456",
+    "dtmf_timeout": 30,
+    "ivr_detection": True,
+}
+TRANSFER_CONFIG: dict[str, Any] = {
+    "allowed_destinations": ["tel:+15105550100"],
+    "cold_transfer_enabled": True,
+    "requires_confirmation": True,
+    "supervisor_phone": "tel:+15105550100",
+    "warm_transfer_enabled": False,
+}
+AGENT_FEATURES: dict[str, Any] = {
+    "call_screening": False,
+    "recording_enabled": True,
+    "sentiment_analysis": True,
+    "transcription_enabled": True,
+}
+
+# component schema name -> its examples
+SCHEMAS: dict[str, list[dict[str, Any]]] = {
+    "DtmfConfig": [DTMF_CONFIG],
+    "TransferConfig": [TRANSFER_CONFIG],
+    "AgentFeatures": [AGENT_FEATURES],
+}
+
+REGISTER_PHONE_NUMBER: dict[str, Any] = {
+    "twilio": {
+        "summary": "A Twilio number, inbound and outbound, every field",
+        "value": {
+            "phone_number": "+14155550142",
+            "provider": "twilio",
+            "trunk_numbers": ["+14155550142"],
+            "allowed_addresses": [],
+            "allowed_numbers": [],
+            "auth_username": "livekit",
+            "auth_password": "s3cret-Passw0rd",
+            "enable_outbound": True,
+            "outbound_address": "example.pstn.twilio.com",
+            "outbound_numbers": ["+14155550142"],
+            "outbound_transport": "AUTO",
+            "destination_country": "US",
+            "media_encryption": "ALLOW",
+            "krisp_enabled": True,
+            "ringing_timeout_seconds": 30,
+            "max_call_duration_seconds": 3600,
+            "hide_phone_number": False,
+            "custom_headers": {"X-Customer": "acme"},
+            "headers_to_attributes": {"X-Customer": "customer"},
+            "dtmf_config": DTMF_CONFIG,
+            "transfer_config": TRANSFER_CONFIG,
+            "agent_features": AGENT_FEATURES,
+            "metadata": {"team": "support"},
+            "provider_config": {},
+        },
+    },
+    "livekit": {
+        "summary": "A number bought in LiveKit Cloud: no trunk to configure",
+        "value": {"phone_number": "+14155550143", "provider": "livekit"},
+    },
+}
+
+CONFIGURE: dict[str, Any] = {
+    "both": {
+        "summary": "SIP trunks and a dispatch rule",
+        "value": {
+            "sip_trunk": {
+                "name": "main",
+                "address": "sip.telnyx.com",
+                "numbers": ["+14155550123"],
+                "auth_username": "me",
+                "auth_password": "s3cret",
+                "destination_country": "US",
+                "transport": "AUTO",
+            },
+            "dispatch_rule": {"rule_name": "support", "room_prefix": "support-", "agent_name": "support-agent"},
+        },
+    },
+    "dispatch_rule": {
+        "summary": "Only the dispatch rule",
+        "value": {"dispatch_rule": {"rule_name": "sales", "room_prefix": "sales-", "agent_name": "sales-agent"}},
+    },
+}
+
+CREATE_CALL: dict[str, Any] = {
+    "minimal": {"summary": "Call a number with your default agent", "value": {"phone_number": "+14155550199"}},
+    "full": {
+        "summary": "Every option",
+        "value": {
+            "phone_number": "+14155550199",
+            "from_phone_number_id": "pn_01hz3k9v6r2m8q4t7w1y5b0c3d",
+            "agent_name": "support-agent",
+            "system_prompt": "You are a friendly support agent. Be brief.",
+            "welcome_message": "Hi! This is Acme support.",
+            "voice": {"provider": "cartesia", "voice_id": "sonic-english", "speed": 1.0, "language": "en"},
+            "metadata": {"ticket": "T-1042"},
+            "ringing_timeout_seconds": 30,
+            "max_call_duration_seconds": 900,
+        },
+    },
+}
+
+CREATE_PHONE_NUMBER_REQUEST: dict[str, Any] = {
+    "by_area": {
+        "summary": "Any local number in an area",
+        "value": {"country": "US", "area_code": "415", "number_type": "local", "purpose": "Support line"},
+    },
+    "specific": {
+        "summary": "A specific number",
+        "value": {"phone_number": "+14155550123", "country": "US", "provider": "twilio"},
+    },
+}
+
+APPROVE: dict[str, Any] = {"approve": {"value": {"phone_number": "+14155550123", "note": "ok"}}}
+REJECT: dict[str, Any] = {"reject": {"value": {"reason": "We cannot offer numbers in this area yet"}}}
+CREATE_API_KEY: dict[str, Any] = {
+    "user": {"summary": "A key for a laptop", "value": {"name": "laptop"}},
+    "agent": {"summary": "A key for an agent posting call events", "value": {"name": "support-agent", "role": "agent"}},
+}
+TRANSFER: dict[str, Any] = {
+    "cold": {"summary": "Cold transfer (SIP REFER)", "value": {"transfer_to": "tel:+15105550100"}},
+    "warm": {
+        "summary": "Warm transfer",
+        "value": {"transfer_to": "+15105550100", "mode": "warm", "play_dialtone": True},
+    },
+}
+CALL_EVENTS: dict[str, Any] = {
+    "events": {
+        "value": {
+            "transcript": [
+                {"role": "agent", "text": "Hi! This is Acme support.", "at": "2025-01-01T10:00:01Z"},
+                {"role": "user", "text": "Hello, my order is late.", "at": "2025-01-01T10:00:04Z"},
+            ],
+            "summary": "The caller asked about a late order.",
+        }
+    }
+}
