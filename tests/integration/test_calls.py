@@ -258,8 +258,14 @@ def test_stats_match_a_count_by_hand(world, keys, number, monkeypatch):
     # a few hundred calls of mixed outcomes: more than one user's hourly budgets allow
     monkeypatch.setattr(rate_limits, "CALLS", rate_limits.Budget("calls", 10_000, "outbound calls per hour"))
     monkeypatch.setattr(rate_limits, "API", rate_limits.Budget("api", 100_000, "API requests per hour"))
-    outcomes = {"+14155550101": "answer", "+14155550102": "busy", "+14155550103": "no_answer",
-                "+14155550104": "reject", "+14155550105": "fail", "+14155550106": "answer"}
+    outcomes = {
+        "+14155550101": "answer",
+        "+14155550102": "busy",
+        "+14155550103": "no_answer",
+        "+14155550104": "reject",
+        "+14155550105": "fail",
+        "+14155550106": "answer",
+    }
     for callee, outcome in outcomes.items():
         world.livekit.set_outcome(callee, outcome, after_ms=20, talk_ms=300)
     total = 200
@@ -297,7 +303,9 @@ def test_stats_match_a_count_by_hand(world, keys, number, monkeypatch):
 def _all_calls(world, token, status: str | None = None) -> list[dict[str, Any]]:
     items, next_token = [], None
     while True:
-        query = "limit=37" + (f"&status={status}" if status else "") + (f"&next_token={next_token}" if next_token else "")
+        query = (
+            "limit=37" + (f"&status={status}" if status else "") + (f"&next_token={next_token}" if next_token else "")
+        )
         page = world.client.get(f"/outbound-calls?{query}", token=token).json()
         items += page["items"]
         next_token = page["next_token"]

@@ -103,8 +103,8 @@ def observed(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         try:
             return run(event, context)
         finally:
-            if _metrics is not None:
-                _metrics.flush_metrics(raise_on_empty_metrics=False)
+            if _metrics is not None and _metrics.metric_set:
+                _metrics.flush_metrics()
             log.remove_keys(["function_name"])
             log.set_correlation_id(None)
 
