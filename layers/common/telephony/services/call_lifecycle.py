@@ -44,7 +44,9 @@ def apply(event: Any) -> str:
     record = calls_repo.get(call_id, consistent=True)
     if record is None:
         return "ignored: unknown call"
-    at = datetime.fromtimestamp(event.created_at or 0, UTC) if event.created_at else datetime.now(UTC)
+    at = datetime.fromtimestamp(event.created_at, UTC) if event.created_at else datetime.now(UTC)
+    # webhook times are whole seconds: never let an event seem older than the call itself
+    at = max(at, datetime.fromisoformat(record["created_at"]))
     participant = event.participant if event.HasField("participant") else None
     primary = participant is not None and participant.identity == record["participant_identity"]
     moved = None
