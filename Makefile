@@ -1,13 +1,15 @@
 # The project's vocabulary: make dev | test | lint | typecheck | template | build | bench | clean
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help dev demo test lint typecheck template build unit integration e2e bench clean
+.PHONY: help dev demo test lint typecheck template build unit integration e2e bench bench-quick static verify clean
 
 VENV := .venv
 SAM_VENV := .venv-sam
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common:$(CURDIR)/client
 
@@ -18,7 +20,8 @@ PYTHON312 := $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/
 help:
 	@echo "make dev    run the whole product locally (API on 127.0.0.1:$${API_PORT:-3000})"
 	@echo "make test   install what is missing, then run every check"
-	@echo "make lint | typecheck | template | build | bench | clean"
+	@echo "make verify the reliability gate's deeper run (1,000 fuzz examples per operation; docs/RELIABILITY.md)"
+	@echo "make lint | typecheck | template | build | static | bench | clean"
 
 python312:
 	@if [ -z "$(PYTHON312)" ]; then \
@@ -36,6 +39,12 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt | python
 $(SAM_VENV)/.installed: | python312
 	@test -x $(SAM_VENV)/bin/python || $(PYTHON312) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$(SAM_CLI_VERSION)"
+	@touch $@
+
+# checkov pins its own boto3 too, so it has a venv of its own as well.
+$(CHECKOV_VENV)/.installed: | python312
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON312) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check "checkov==$(CHECKOV_VERSION)"
 	@touch $@
 
 venv: $(VENV)/.installed
@@ -64,11 +73,30 @@ template: $(VENV)/.installed $(SAM_VENV)/.installed
 build: $(SAM_VENV)/.installed
 	PATH="$(dir $(PYTHON312)):$$PATH" $(SAM) build
 
-test: lint typecheck template
+# Security linters: bandit on the code, checkov on the template after the SAM transform. Findings are
+# suppressed only inline (# nosec, Metadata: checkov: skip) or in .checkov.yaml, each with its reason.
+static: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	@set -o pipefail; $(VENV)/bin/bandit -r layers functions local -q 2>&1 | { grep -v 'nosec encountered' || true; }
+	@mkdir -p .aws-sam
+	$(PY) -m local.sam_transform > .aws-sam/transformed.json
+	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=TRUE \
+	  $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f .aws-sam/transformed.json
+
+test: lint typecheck template static
 	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory bench-quick
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
+
+# The benchmarks' code with few iterations (asserts no timings; fails if the benchmark code breaks).
+bench-quick: $(VENV)/.installed
+	$(PY) -m bench --quick
+
+# The reliability gate's deeper run: schemathesis with 1,000 examples per operation (`make test` runs 100),
+# then the gate's access, race, fault, secret and hostile-input tests again. About 15 minutes on 2 cores.
+verify: $(VENV)/.installed
+	GATE_FUZZ_EXAMPLES=1000 $(PY) -m pytest -q tests/gate
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

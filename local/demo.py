@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
+import subprocess  # starts `python -m local.stack`, a fixed argv  # nosec B404
 import sys
 import tempfile
 import time
@@ -36,7 +36,7 @@ def show(label: str, value: Any) -> None:
 
 def _answers(url: str) -> bool:
     try:
-        urllib.request.urlopen(f"{url}/telephony/phone-number-requests", timeout=2)
+        urllib.request.urlopen(f"{url}/telephony/phone-number-requests", timeout=2)  # http: loopback  # nosec B310
     except urllib.error.HTTPError:
         return True  # 401 without a token: the API is there
     except OSError:
@@ -68,7 +68,7 @@ def local_stack() -> Iterator[dict[str, Any]]:
         "LOCAL_STATE_DIR": str(state),
     }
     log = (state / "stack.log").open("w")
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # sys.executable -m local.stack, no shell  # nosec B603
         [sys.executable, "-m", "local.stack"],
         cwd=ROOT,
         env=env,
@@ -97,11 +97,11 @@ def emulator(credentials: dict[str, Any], path: str, body: dict[str, Any]) -> No
         method="POST",
         headers={"Content-Type": "application/json"},
     )
-    urllib.request.urlopen(request, timeout=5).read()
+    urllib.request.urlopen(request, timeout=5).read()  # the emulator on loopback  # nosec B310
 
 
 def emulator_state(credentials: dict[str, Any]) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{credentials['livekit']['url']}/_emulator/state", timeout=5) as r:
+    with urllib.request.urlopen(f"{credentials['livekit']['url']}/_emulator/state", timeout=5) as r:  # nosec B310
         return dict(json.loads(r.read()))
 
 
@@ -144,7 +144,7 @@ def run(credentials: dict[str, Any]) -> None:
             "address": "sip.telnyx.com",
             "numbers": [number],
             "auth_username": "demo",
-            "auth_password": "demo-secret",
+            "auth_password": "demo-secret",  # a demo SIP credential for the emulator  # nosec B105
         },
         dispatch_rule={"rule_name": "support", "room_prefix": "support-", "agent_name": "support-agent"},
     )
@@ -159,7 +159,7 @@ def run(credentials: dict[str, Any]) -> None:
         enable_outbound=True,
         outbound_address="demo.pstn.twilio.com",
         auth_username="lk",
-        auth_password="demo-secret",
+        auth_password="demo-secret",  # a demo SIP credential for the emulator  # nosec B106
         transfer_config={"allowed_destinations": ["tel:+15105550100"], "warm_transfer_enabled": True},
         dtmf_config={"dtmf_sequence": "ww1"},
     )

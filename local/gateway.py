@@ -22,6 +22,7 @@ from local.runtime import Runtime
 from local.template import ACCOUNT, REGION, Stack
 
 MAX_BODY = 10 * 1024 * 1024  # HTTP API's payload limit
+MAX_HEAD = 10240  # HTTP API's quota on the request line and header values together
 API_ID = "local"
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -134,6 +135,8 @@ class Gateway:
         return None, {"lambda": answer.get("context") or {}}
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+        if len(method) + len(target) + len("HTTP/1.1") + 2 + sum(len(v) for v in headers.values()) > MAX_HEAD:
+            return _json_reply(413, {"message": "Request Entity Too Large"})
         url = urlsplit(target)
         path = url.path or "/"
         for prefix, serve in self.local_routes.items():
@@ -225,6 +228,11 @@ def _handler_for(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("do_"):  # any other method (TRACE, QUERY, ...): no route has it, so a 404
+                return self._serve
+            raise AttributeError(name)
 
         def log_message(self, *args: Any) -> None:
             pass

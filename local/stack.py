@@ -23,8 +23,8 @@ HOST = "127.0.0.1"
 def aws_environment(endpoint_url: str | None) -> None:
     """Credentials that can only ever reach the local moto; never real AWS."""
     os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 - moto's dummy credentials
-    os.environ["AWS_SESSION_TOKEN"] = "testing"  # noqa: S105
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 - moto's dummy credentials  # nosec B105
+    os.environ["AWS_SESSION_TOKEN"] = "testing"  # noqa: S105 - moto's dummy credentials  # nosec B105
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
     os.environ["AWS_REGION"] = "us-east-1"
     os.environ.pop("AWS_PROFILE", None)
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
 
     config = json.dumps({"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}).encode()
     request = urllib.request.Request(f"{moto_url}/moto-api/config", data=config, method="POST")  # noqa: S310 - loopback
-    urllib.request.urlopen(request, timeout=10).read()  # noqa: S310
+    urllib.request.urlopen(request, timeout=10).read()  # noqa: S310 - moto on loopback  # nosec B310
 
     from local.gateway import Gateway
     from local.issuer import Issuer

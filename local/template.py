@@ -59,7 +59,7 @@ for _name in (
 
 
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
 
 
 @dataclass

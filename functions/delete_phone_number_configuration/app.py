@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
@@ -12,7 +12,7 @@ app = make_app()
 
 @app.delete("/outbound-calls/phone-numbers/<phone_number_id>/configuration")
 def delete_phone_number_configuration(
-    phone_number_id: str, config_type: Annotated[str, Query(max_length=32)]
+    phone_number_id: str, config_type: Annotated[Literal["sip_trunk", "dispatch_rule", "all"], Query()]
 ) -> RemovedConfiguration:
     return number_config.delete(phone_number_id, config_type, principal=current_principal(app))
 

@@ -3,7 +3,7 @@ from telephony.models.calls import CallEvents, EventsAccepted
 from telephony.observability import observed
 from telephony.services import calls
 
-app = make_app()
+app = make_app(agents=True)  # the call's agent posts its transcript and summary with an agent key
 
 
 @app.post("/outbound-calls/<call_id>/events")

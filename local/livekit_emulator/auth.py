@@ -24,7 +24,7 @@ LEEWAY_SECONDS = 60
 BEARER_PREFIX = "Bearer "
 
 ERR_MISSING_AUTHORIZATION = "invalid authorization header. Must start with " + BEARER_PREFIX
-ERR_INVALID_TOKEN = "invalid authorization token"  # noqa: S105 - an error message
+ERR_INVALID_TOKEN = "invalid authorization token"  # noqa: S105 - an error message  # nosec B105
 ERR_INVALID_API_KEY = "invalid API key"
 ERR_PERMISSION_DENIED = "permissions denied"
 

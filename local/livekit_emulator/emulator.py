@@ -64,7 +64,7 @@ log = logging.getLogger("livekit_emulator")
 
 DEFAULT_API_KEY = "devkey"
 # >= 32 bytes, as PyJWT recommends for HS256 keys
-DEFAULT_API_SECRET = "devsecret-devsecret-devsecret-devsecret"  # noqa: S105 - local dev default
+DEFAULT_API_SECRET = "devsecret-devsecret-devsecret-devsecret"  # noqa: S105 - local dev default  # nosec B105
 
 OUTCOMES = ("answer", "busy", "no_answer", "reject", "fail")
 # default SIP final responses of the failure outcomes
@@ -989,7 +989,7 @@ class Emulator:
             if not number:
                 if trunk is None or not trunk.numbers:
                     raise TwirpError("failed_precondition", "no numbers on outbound trunk")
-                number = random.choice(list(trunk.numbers))  # noqa: S311 - LiveKit picks one at random too
+                number = random.choice(list(trunk.numbers))  # noqa: S311 - LiveKit picks one at random too  # nosec B311
             if hostname.endswith("twilio.com") and not number.startswith("+"):
                 number = "+" + number
 

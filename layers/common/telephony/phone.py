@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-import phonenumbers
-from phonenumbers import PhoneNumberType
+import re
+from typing import Any
 
 from telephony.errors import InvalidInput
 
-_PREMIUM = {PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST}
+# + and digits with the usual separators; an extension (`;ext=`, `x12`), RFC 3966 parameters or letters
+# would be parsed by `phonenumbers` and silently dropped or translated, so the number dialled is not the one given.
+_DIALLABLE = re.compile(r"^\+[0-9][0-9 ().-]*$")
+
+
+def _phonenumbers() -> Any:
+    """The library, imported on first use: it costs tens of ms of cold start to functions that never parse a number."""
+    import phonenumbers
+
+    return phonenumbers
 
 
 def to_e164(raw: str, *, field: str = "phone_number") -> str:
     """Normalise a number given in international form; refuse anything that is not a valid number."""
+    phonenumbers = _phonenumbers()
     text = raw.strip()
-    if not text.startswith("+"):
+    if not _DIALLABLE.fullmatch(text):
         raise InvalidInput(
             f"{field} must be in E.164 format, starting with + and the country code (e.g. +15551234567)",
             details=[{"field": field, "issue": "not_e164"}],
@@ -28,12 +38,15 @@ def to_e164(raw: str, *, field: str = "phone_number") -> str:
 
 
 def is_premium_rate(e164: str) -> bool:
-    return phonenumbers.number_type(phonenumbers.parse(e164, None)) in _PREMIUM
+    phonenumbers = _phonenumbers()
+    premium = {phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST}
+    return phonenumbers.number_type(phonenumbers.parse(e164, None)) in premium
 
 
 def region_of(e164: str) -> str | None:
+    phonenumbers = _phonenumbers()
     return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
 
 
 def is_country_code(code: str) -> bool:
-    return code in phonenumbers.SUPPORTED_REGIONS
+    return code in _phonenumbers().SUPPORTED_REGIONS

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 
 from telephony.errors import InvalidInput
 from telephony.phone import to_e164
@@ -24,9 +25,28 @@ def _refuse(field: str, message: str) -> InvalidInput:
     return InvalidInput(message, details=[{"field": field, "issue": "unsafe_or_invalid"}])
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# A TLD is letters (or an IDN's punycode): a last label like `0x1` makes the name an IPv4 literal to
+# inet_aton (`0x7f.0.0.0x1` is 127.0.0.1), which resolvers and SIP stacks accept.
+_TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 one leads to (mapped, 6to4, Teredo, NAT64): where packets end up."""
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if address.teredo:
+        found += list(address.teredo)
+    if address in _NAT64:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
 def _private_ip(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and any(_private_ip(a) for a in _embedded_ipv4(address)):
+        return True
     return (
-        address.is_loopback
+        not address.is_global
+        or address.is_loopback
         or address.is_private
         or address.is_link_local
         or address.is_multicast
@@ -64,7 +84,7 @@ def outbound_address(raw: str, *, field: str = "outbound_address") -> str:
     if name in _METADATA_HOSTS or name == "localhost" or name.endswith((".localhost", ".local", ".internal")):
         raise _refuse(field, f"{field} must be a public host name")
     labels = name.split(".")
-    if len(labels) < 2 or not all(_HOST_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+    if len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels) or not _TLD.fullmatch(labels[-1]):
         raise _refuse(field, f"{field} must be a fully qualified host name such as sip.example.com")
     return text
 
@@ -84,13 +104,18 @@ def numbers(raw: list[str] | None, *, field: str) -> list[str]:
     return [to_e164(n, field=field) for n in raw or []]
 
 
+def _breaks_a_line(char: str) -> bool:
+    """Control characters (C0, DEL, C1 such as NEL) and Unicode line/paragraph separators."""
+    return unicodedata.category(char) in ("Cc", "Zl", "Zp")
+
+
 def custom_headers(raw: dict[str, str], *, field: str = "custom_headers") -> dict[str, str]:
     """X- headers only, none of LiveKit's own, and values that cannot smuggle another header."""
     result = {}
     for name, value in raw.items():
-        if not _HEADER_NAME.match(name) or name.lower().startswith(_RESERVED_HEADER_PREFIXES):
+        if not _HEADER_NAME.fullmatch(name) or name.lower().startswith(_RESERVED_HEADER_PREFIXES):
             raise _refuse(field, f"{field}: {name!r} is not allowed; use X- headers that do not start with X-LK-")
-        if not isinstance(value, str) or len(value) > 256 or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        if not isinstance(value, str) or len(value) > 256 or any(_breaks_a_line(c) for c in value):
             raise _refuse(field, f"{field}: the value of {name} must be printable text of at most 256 characters")
         result[name] = value
     return result
@@ -99,7 +124,7 @@ def custom_headers(raw: dict[str, str], *, field: str = "custom_headers") -> dic
 def headers_to_attributes(raw: dict[str, str], *, field: str = "headers_to_attributes") -> dict[str, str]:
     result = {}
     for header, attribute in raw.items():
-        if not re.match(r"^[A-Za-z][A-Za-z0-9-]{0,63}$", header) or not _ATTRIBUTE.match(attribute):
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,63}", header) or not _ATTRIBUTE.fullmatch(attribute):
             raise _refuse(field, f"{field}: {header!r} -> {attribute!r} is not a valid header/attribute pair")
         if attribute.startswith(("sip.", "lk.")):
             raise _refuse(field, f"{field}: attribute {attribute!r} is reserved by LiveKit")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 import threading
 import time
 from http import HTTPStatus
@@ -23,7 +25,7 @@ from telephony.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
-from telephony.models.auth import Principal
+from telephony.models.auth import Principal, Role
 from telephony.observability import count, logger
 from telephony.services import rate_limits
 
@@ -73,9 +75,10 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
 class Api(APIGatewayHttpResolver):
     """An HTTP API resolver that authenticates and spends the caller's API budget before routing."""
 
-    def __init__(self, *, public: bool = False) -> None:
+    def __init__(self, *, public: bool = False, agents: bool = False) -> None:
         super().__init__(enable_validation=True)
         self.public = public
+        self.agents = agents  # an `agent` credential may call this route (DESIGN 3: it posts call events)
         self._caller = threading.local()  # one event per process on Lambda; per thread in the local stack
         self._register_error_handlers()
 
@@ -145,11 +148,17 @@ class Api(APIGatewayHttpResolver):
         if not self.public:
             try:
                 self.principal = principal_from_event(event)
+                if self.principal.role is Role.AGENT and not self.agents:
+                    raise Forbidden("an agent key may only post the events of its owner's calls")
                 usage = rate_limits.consume_api(self.principal)
             except DomainError as error:
                 request_id = str((event.get("requestContext") or {}).get("requestId", ""))
                 return _error_response(error, request_id)
-        response = super().resolve(_as_json(event), context)
+        invalid = None if self.public else _invalid_json(event)
+        if invalid is not None:
+            response = _error_response(invalid, str((event.get("requestContext") or {}).get("requestId", "")))
+        else:
+            response = super().resolve(_as_json(event), context)
         if usage is not None:
             headers = response.setdefault("headers", {})
             for name, value in usage.headers().items():
@@ -165,6 +174,31 @@ def _as_json(event: Any) -> Any:
     return event
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _invalid_json(event: Any) -> InvalidInput | None:
+    """Standard JSON only, checked before any handler parses it: NaN, Infinity, numbers that overflow to
+    infinity, invalid UTF-8 and nesting deeper than the parser's recursion limit are a 400, not a 500."""
+    body = event.get("body")
+    if not body:
+        return None
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body
+        json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError and binascii.Error are ValueErrors
+        return InvalidInput("the body is not valid JSON", details=[{"field": "body", "issue": "invalid_json"}])
+    return None
+
+
 def _error_response(error: DomainError, request_id: str) -> dict[str, Any]:
     headers = {"Content-Type": "application/json"}
     if isinstance(error, RateLimited):
@@ -178,8 +212,8 @@ def _error_response(error: DomainError, request_id: str) -> dict[str, Any]:
     }
 
 
-def make_app(*, public: bool = False) -> Api:
-    return Api(public=public)
+def make_app(*, public: bool = False, agents: bool = False) -> Api:
+    return Api(public=public, agents=agents)
 
 
 def current_principal(app: Api) -> Principal:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from telephony.models.common import Body, Out
+from telephony.models.common import Body, JsonObject, Out
 
 
 class CallStatus(StrEnum):
@@ -41,7 +41,7 @@ class CreateCall(Body):
     system_prompt: str | None = Field(default=None, max_length=20000)
     welcome_message: str | None = Field(default=None, max_length=2000)
     voice: Voice | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: JsonObject = Field(default_factory=dict)
     ringing_timeout_seconds: int | None = Field(default=None, ge=1, le=300)
     max_call_duration_seconds: int | None = Field(default=None, ge=60, le=86400)
 

@@ -23,7 +23,7 @@ OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.APPROVED)
 
 
 class CreatePhoneNumberRequest(Body):
-    phone_number: str | None = Field(default=None, max_length=32, description="A specific number, E.164")
+    phone_number: str | None = Field(default=None, min_length=1, max_length=32, description="A specific number, E.164")
     country: str | None = Field(
         default=None,
         min_length=2,

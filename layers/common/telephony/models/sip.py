@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 
-from telephony.models.common import Body, Out
+from telephony.models.common import Body, JsonObject, Out
 
 Transport = Literal["AUTO", "UDP", "TCP", "TLS"]
 
@@ -118,8 +118,8 @@ class RegisterPhoneNumber(Body):
     dtmf_config: DtmfConfig | None = None
     transfer_config: TransferConfig | None = None
     agent_features: AgentFeatures | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    provider_config: dict[str, Any] = Field(default_factory=dict)
+    metadata: JsonObject = Field(default_factory=dict)
+    provider_config: JsonObject = Field(default_factory=dict)
 
 
 class SupportedProvider(Out):

@@ -205,11 +205,17 @@ def _operation(op: Operation, mapping: dict[Hashable, dict[str, Any]], definitio
         built["requestBody"] = op.raw_body
     built["responses"] = {
         str(op.status): success,
-        **{str(code): {"$ref": f"#/components/responses/{ERRORS[code][0]}"} for code in op.errors},
+        **{str(code): {"$ref": f"#/components/responses/{ERRORS[code][0]}"} for code in _errors(op)},
+        "413": {"$ref": "#/components/responses/TooLarge"},
     }
     if op.public:
         built["security"] = [{op.scheme: []}] if op.scheme else []
     return built
+
+
+def _errors(op: Operation) -> list[int]:
+    """An `agent` credential is refused (403) on every authenticated route but the call events one."""
+    return sorted({*op.errors, 403} if not op.public else set(op.errors))
 
 
 def _error_responses(error_schema: dict[str, Any]) -> dict[str, Any]:
@@ -224,11 +230,25 @@ def _error_responses(error_schema: dict[str, Any]) -> dict[str, Any]:
         example = {
             "error": {"code": CODES[status], "message": message, "request_id": "Jq3xGhx8oAMEVmA=", "details": details}
         }
+        schema = error_schema
+        if status == 401:  # API Gateway's own body when there is no Authorization header (described above)
+            gateway = {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}}
+            schema = {"anyOf": [error_schema, gateway]}
         responses[name] = {
             "description": when,
             **({"headers": headers} if headers else {}),
-            "content": {"application/json": {"schema": error_schema, "example": example}},
+            "content": {"application/json": {"schema": schema, "example": example}},
         }
+    responses["TooLarge"] = {
+        "description": "API Gateway's own answer to a body over 10 MB, or a request line and headers over "
+        "10,240 bytes (its quotas); no function runs.",
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}},
+                "example": {"message": "Request Entity Too Large"},
+            }
+        },
+    }
     return responses
 
 

@@ -45,7 +45,7 @@ REGISTER_PHONE_NUMBER: dict[str, Any] = {
             "allowed_addresses": [],
             "allowed_numbers": [],
             "auth_username": "livekit",
-            "auth_password": "s3cret-Passw0rd",
+            "auth_password": "s3cret-Passw0rd",  # an example in the API document  # nosec B105
             "enable_outbound": True,
             "outbound_address": "example.pstn.twilio.com",
             "outbound_numbers": ["+14155550142"],
@@ -80,7 +80,7 @@ CONFIGURE: dict[str, Any] = {
                 "address": "sip.telnyx.com",
                 "numbers": ["+14155550123"],
                 "auth_username": "me",
-                "auth_password": "s3cret",
+                "auth_password": "s3cret",  # an example in the API document  # nosec B105
                 "destination_country": "US",
                 "transport": "AUTO",
             },

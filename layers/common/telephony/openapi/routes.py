@@ -8,7 +8,7 @@ routes and to each function's own resolver (body, response, status, path and que
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -71,7 +71,7 @@ class DetailsQuery(_Query):
 
 
 class DeleteConfigurationQuery(_Query):
-    config_type: str = Field(max_length=32, description="What to remove: `sip_trunk`, `dispatch_rule` or `all`")
+    config_type: Literal["sip_trunk", "dispatch_rule", "all"] = Field(description="What to remove")
 
 
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {

@@ -225,33 +225,39 @@ def register(
     record, created = _claim_or_create(e164, principal, token)
     pid = record["phone_number_id"]
     arn = None
+    saved: dict[str, Any] = {}
+
+    def commit(result: provisioning.Stored) -> None:
+        fields: dict[str, Any] = {
+            **provisioning.record_of(result),
+            "agent_id": agent,
+            "provider": provider.name,
+            "registration": body.model_dump(exclude=_SECRET_FIELDS),
+            "call_settings": _call_settings(body),
+            "registered_at": now_iso(),
+            "updated_at": now_iso(),
+        }
+        if arn:
+            fields["auth_secret_arn"] = arn
+        saved.update(numbers_repo.save(pid, token=token, fields=fields))
+
     try:
         client = livekit or lk.default()
         if passwords:
             arn = secrets.write_json(provisioning.secret_name(pid, token), passwords)
-        result = provisioning.apply(plan, provisioning.Stored(), passwords, {}, client)
-    except DomainError:
+        provisioning.apply(plan, provisioning.Stored(), passwords, {}, client, commit=commit)
+    except DomainError as failure:
         count("ProvisioningFailures")
-        if arn:
-            secrets.delete(arn)
-        if created:
+        if getattr(failure, "survivors", None):  # an undo failed: the number stays, recording what LiveKit holds
+            number_config.record_survivors(pid, token, record, failure)
+        elif created:
             numbers_repo.delete(pid, e164, token=token)
         else:
             provisioning.unlock(pid, token)
+        if arn:
+            provisioning.forget_secret(arn)
         raise
-    registration = body.model_dump(exclude=_SECRET_FIELDS)
-    fields: dict[str, Any] = {
-        **provisioning.record_of(result),
-        "agent_id": agent,
-        "provider": provider.name,
-        "registration": registration,
-        "call_settings": _call_settings(body),
-        "registered_at": now_iso(),
-        "updated_at": now_iso(),
-    }
-    if arn:
-        fields["auth_secret_arn"] = arn
-    return view(numbers_repo.save(pid, token=token, fields=fields))
+    return view(saved)
 
 
 def list_for_agent(
@@ -279,15 +285,19 @@ def unregister(
     except DomainError as failure:
         number_config.record_survivors(phone_number_id, token, record, failure)
         raise
+    try:
+        if record.get("request_id"):  # assigned through a request: the user keeps the number itself
+            numbers_repo.save(
+                phone_number_id,
+                token=token,
+                fields={**provisioning.record_of(provisioning.Stored()), "updated_at": now_iso()},
+                remove=("agent_id", "registration", "call_settings", "registered_at", "auth_secret_arn"),
+            )
+        else:
+            numbers_repo.delete(phone_number_id, record["phone_number"], token=token)
+    except DomainError:
+        provisioning.unlock(phone_number_id, token)  # LiveKit is done: a retry finds it so and finishes
+        raise
     if record.get("auth_secret_arn"):
-        secrets.delete(record["auth_secret_arn"])
-    if record.get("request_id"):  # assigned through a request: the user keeps the number itself
-        numbers_repo.save(
-            phone_number_id,
-            token=token,
-            fields={**provisioning.record_of(provisioning.Stored()), "updated_at": now_iso()},
-            remove=("agent_id", "registration", "call_settings", "registered_at", "auth_secret_arn"),
-        )
-    else:
-        numbers_repo.delete(phone_number_id, record["phone_number"], token=token)
+        provisioning.forget_secret(record["auth_secret_arn"])
     return Unregistered(phone_number_id=phone_number_id, agent_id=agent)

@@ -6,11 +6,10 @@ import contextlib
 import json
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telephony import sip
 from telephony.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, UpstreamError
-from telephony.integrations import livekit as lk
 from telephony.models.auth import Principal
 from telephony.models.calls import (
     ENDED,
@@ -26,13 +25,16 @@ from telephony.models.calls import (
     Transfer,
 )
 from telephony.models.common import Page
-from telephony.observability import count
+from telephony.observability import count, logger
 from telephony.phone import is_premium_rate, to_e164
 from telephony.repositories import calls as calls_repo
 from telephony.repositories import dynamo
 from telephony.repositories import numbers as numbers_repo
 from telephony.services import rate_limits
 from telephony.util import epoch, new_id, now, now_iso
+
+if TYPE_CHECKING:  # imported by the calls that talk to LiveKit: the read-only endpoints never load it
+    from telephony.integrations import livekit as lk
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "ringing_timeout_seconds": 30,
@@ -121,6 +123,8 @@ def _outbound_number(principal: Principal, number_id: str | None) -> dict[str, A
 
 
 def create(body: CreateCall, *, principal: Principal, livekit: lk.LiveKit | None = None) -> CallCreated:
+    from telephony.integrations import livekit as lk
+
     callee = to_e164(body.phone_number)
     if is_premium_rate(callee):
         raise InvalidInput(
@@ -192,8 +196,12 @@ def create(body: CreateCall, *, principal: Principal, livekit: lk.LiveKit | None
             raise UpstreamError(f"LiveKit could not place the call: {failure}") from failure
         raise
     count("CallsCreated")
-    moved = move(record, CallStatus.DIALING, {"sip_call_id": dialled["sip_call_id"], "dialing_at": now_iso()})
-    status = CallStatus.DIALING if moved else CallStatus((calls_repo.get(call_id) or record)["status"])
+    try:
+        moved = move(record, CallStatus.DIALING, {"sip_call_id": dialled["sip_call_id"], "dialing_at": now_iso()})
+        status = CallStatus.DIALING if moved else CallStatus((calls_repo.get(call_id) or record)["status"])
+    except DomainError:  # the call is placed and its webhooks move it on: an error now would have it placed twice
+        logger().warning("call placed; its dialing status was not recorded", extra={"call_id": call_id})
+        status = CallStatus.QUEUED
     return CallCreated(
         call_id=call_id,
         status=status,
@@ -277,6 +285,8 @@ def _summary(counters: dict[str, Any]) -> dict[str, Any]:
 
 
 def hangup(call_id: str, *, principal: Principal, livekit: lk.LiveKit | None = None) -> CallDetails:
+    from telephony.integrations import livekit as lk
+
     record = owned(call_id, principal)
     if CallStatus(record["status"]) in ENDED:
         raise Conflict(f"the call already ended ({record['status']})")
@@ -288,6 +298,8 @@ def hangup(call_id: str, *, principal: Principal, livekit: lk.LiveKit | None = N
 
 
 def transfer(call_id: str, body: Transfer, *, principal: Principal, livekit: lk.LiveKit | None = None) -> CallDetails:
+    from telephony.integrations import livekit as lk
+
     record = owned(call_id, principal)
     if record["status"] != CallStatus.IN_PROGRESS.value:
         raise Conflict(f"only a call in progress can be transferred; this one is {record['status']}")
@@ -302,6 +314,8 @@ def transfer(call_id: str, body: Transfer, *, principal: Principal, livekit: lk.
             continue
     if target not in allowed:
         raise Forbidden("this destination is not in the number's transfer_config.allowed_destinations")
+    if target.startswith("tel:") and is_premium_rate(target[4:]):  # a transfer dials out like a call does
+        raise Forbidden("premium-rate numbers cannot be dialled, even when allowed")
     client = livekit or lk.default()
     if body.mode == "cold":
         if not config.get("cold_transfer_enabled", True):

@@ -35,7 +35,7 @@ def run_once(
 ) -> dict[str, Any]:
     if key is None:
         return work()
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         raise InvalidInput(
             "Idempotency-Key must be 1 to 255 printable characters", details=[{"field": "Idempotency-Key"}]
         )

@@ -131,30 +131,34 @@ def configure(
     provisioning.lock(phone_number_id, owner_id=principal.user_id, token=token)
     record = owned(phone_number_id, principal)  # as it is now that we hold the lock
     new_arn = None
+    saved: dict[str, Any] = {}
+
+    def commit(result: provisioning.Stored) -> None:
+        fields = {**provisioning.record_of(result), "updated_at": now_iso()}
+        remove: tuple[str, ...] = ()
+        if body.sip_trunk is not None:
+            if new_arn:
+                fields["auth_secret_arn"] = new_arn
+            else:
+                remove = ("auth_secret_arn",)
+        saved.update(numbers_repo.save(phone_number_id, token=token, fields=fields, remove=remove))
+
     try:
         client = livekit or lk.default()
         old_passwords = provisioning.read_passwords(record)
         new_passwords = passwords if body.sip_trunk is not None else old_passwords
         if body.sip_trunk is not None and passwords:
             new_arn = secrets.write_json(provisioning.secret_name(phone_number_id, token), passwords)
-        result = provisioning.apply(plan, provisioning.Stored.of(record), new_passwords, old_passwords, client)
+        provisioning.apply(plan, provisioning.Stored.of(record), new_passwords, old_passwords, client, commit=commit)
     except DomainError as failure:
         count("ProvisioningFailures")
-        if new_arn:
-            secrets.delete(new_arn)
         record_survivors(phone_number_id, token, record, failure)
-        raise
-    fields = {**provisioning.record_of(result), "updated_at": now_iso()}
-    remove: tuple[str, ...] = ()
-    old_arn = record.get("auth_secret_arn")
-    if body.sip_trunk is not None:
         if new_arn:
-            fields["auth_secret_arn"] = new_arn
-        else:
-            remove = ("auth_secret_arn",)
-    saved = numbers_repo.save(phone_number_id, token=token, fields=fields, remove=remove)
+            provisioning.forget_secret(new_arn)
+        raise
+    old_arn = record.get("auth_secret_arn")
     if old_arn and body.sip_trunk is not None:
-        secrets.delete(old_arn)
+        provisioning.forget_secret(old_arn)
     return view(saved)
 
 
@@ -165,7 +169,8 @@ def record_survivors(phone_number_id: str, token: str, record: dict[str, Any], f
     if survivors is None or survivors == stored.ids:
         provisioning.unlock(phone_number_id, token)
         return
-    kept = provisioning.Stored({k: v for k, v in stored.plan.items() if k in survivors}, survivors)
+    plan = getattr(failure, "survivor_plan", stored.plan)
+    kept = provisioning.Stored({k: v for k, v in plan.items() if k in survivors}, survivors)
     numbers_repo.save(phone_number_id, token=token, fields={**provisioning.record_of(kept), "updated_at": now_iso()})
 
 
@@ -187,10 +192,16 @@ def delete(
         raise
     fields: dict[str, Any] = {**provisioning.record_of(result), "updated_at": now_iso()}
     remove: tuple[str, ...] = ()
-    if "inbound" in parts and record.get("auth_secret_arn"):
-        secrets.delete(record["auth_secret_arn"])
+    old_arn = record.get("auth_secret_arn") if "inbound" in parts else None
+    if old_arn:
         remove = ("auth_secret_arn",)
-    saved = numbers_repo.save(phone_number_id, token=token, fields=fields, remove=remove)
+    try:
+        saved = numbers_repo.save(phone_number_id, token=token, fields=fields, remove=remove)
+    except DomainError:
+        provisioning.unlock(phone_number_id, token)  # LiveKit is done: a retry finds it so and records it
+        raise
+    if old_arn:
+        provisioning.forget_secret(old_arn)
     removed = [
         p for p in ("sip_trunk", "dispatch_rule") if set(CONFIG_TYPES[p]) & {x for x in parts if stored.ids.get(x)}
     ]

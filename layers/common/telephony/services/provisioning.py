@@ -93,16 +93,32 @@ def unlock(phone_number_id: str, token: str) -> None:
         logger().warning("could not release a provisioning lock", extra={"phone_number_id": phone_number_id})
 
 
+def forget_secret(arn: str) -> None:
+    """Delete a secret no configuration uses any more. The request it belongs to is done: a failure here
+    leaves the secret behind (logged) instead of failing that request after the fact."""
+    try:
+        secrets.delete(arn)
+    except DomainError:
+        logger().warning("a superseded SIP secret could not be deleted; it stays in Secrets Manager")
+
+
 def secret_name(phone_number_id: str, token: str) -> str:
     """One secret per configuration: the old one stays intact until the new configuration is saved."""
     return f"{settings().sip_secrets_prefix.rstrip('/')}/{phone_number_id}/{token}"
 
 
 def apply(
-    plan: Plan, stored: Stored, passwords: dict[str, str], old_passwords: dict[str, str], livekit: lk.LiveKit
+    plan: Plan,
+    stored: Stored,
+    passwords: dict[str, str],
+    old_passwords: dict[str, str],
+    livekit: lk.LiveKit,
+    *,
+    commit: Callable[[Stored], None] | None = None,
 ) -> Stored:
-    """Create or replace every planned part. On failure undo this call's steps and raise; the
-    exception carries `.survivors`, the resources that exist after the undo (normally the old ones)."""
+    """Create or replace every planned part, then `commit` the result (record it). On failure, the
+    commit's included, undo this call's steps and raise; the exception carries `.survivors`, the
+    resources that exist after the undo (normally the old ones), and `.survivor_plan`, what they are."""
     ids = dict(stored.ids)
     undo: list[tuple[str, Callable[[], None], str | None]] = []
     created: str | None
@@ -122,22 +138,27 @@ def apply(
                 created = _create(livekit, part, spec)
                 ids[part] = created
                 undo.append((part, _bind(_delete, livekit, part, created), created))
+        plan_data = dict(stored.plan)
+        for part in PARTS:
+            if plan.part(part) is not None:
+                plan_data[part] = spec_to_stored(plan.part(part))
+        result = Stored(plan_data, ids)
+        if commit is not None:
+            commit(result)  # a failed record of what LiveKit now holds is undone like a failed step
     except DomainError as failure:
-        survivors = dict(ids)
+        survivors, survivor_plan = dict(ids), dict(stored.plan)
         for part, step, created in reversed(undo):
             try:
                 step()
                 if created:
                     survivors.pop(part, None)
             except DomainError:
+                survivor_plan[part] = spec_to_stored(plan.part(part))  # it stays as this call made it
                 logger().error("undo failed; the resource is kept on record", extra={"part": part, "id": created})
         failure.survivors = survivors  # type: ignore[attr-defined]
+        failure.survivor_plan = {k: v for k, v in survivor_plan.items() if k in survivors}  # type: ignore[attr-defined]
         raise
-    plan_data = dict(stored.plan)
-    for part in PARTS:
-        if plan.part(part) is not None:
-            plan_data[part] = spec_to_stored(plan.part(part))
-    return Stored(plan_data, ids)
+    return result
 
 
 def remove(parts: tuple[str, ...], stored: Stored, livekit: lk.LiveKit) -> Stored:

@@ -1,0 +1,164 @@
+"""One cold start, in a fresh interpreter: `python -m bench.cold_child SPEC.json`.
+
+Timed: importing the function's module (Lambda's init) and serving its first event. Between the
+two, untimed, moto is started in-process (`mock_aws`) and given a copy of the benchmark's tables
+and secrets: the function's code has not run yet, only imported. Only the standard library is
+imported before the function's module, so its import pays for everything it needs (boto3 too).
+Lines `bench-phase: <name>` on stderr mark the phases for `-X importtime`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import json
+import os
+import sys
+import time
+import uuid
+from typing import Any
+
+
+class Context:
+    """The Lambda context object, as the runtime passes it."""
+
+    def __init__(self, name: str) -> None:
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "bench"
+        self._deadline = time.time() + 29
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(int((self._deadline - time.time()) * 1000), 0)
+
+
+class LambdaPath:
+    """Refuses the top-level imports Lambda could not satisfy (bench/lambda_path.py says which it can)."""
+
+    def __init__(self, allowed: list[str]) -> None:
+        self.allowed = frozenset(allowed)
+        self.active = True
+        self.refused: set[str] = set()
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if self.active and "." not in fullname and fullname not in self.allowed:
+            found = importlib.machinery.PathFinder.find_spec(fullname)
+            origin = str((found.origin or found.submodule_search_locations) if found else "")
+            if "-packages" in origin:  # a third-party package of this venv, not of the layer
+                self.refused.add(fullname)
+                raise ModuleNotFoundError(f"No module named {fullname!r} (not on Lambda)", name=fullname)
+        return None
+
+
+def phase(name: str) -> None:
+    sys.stderr.write(f"bench-phase: {name}\n")
+    sys.stderr.flush()
+
+
+def setup_aws(spec: dict[str, Any]) -> list[str]:
+    """moto in this process, holding a copy of the benchmark world's tables, secrets and state machines."""
+    import boto3
+    import moto
+
+    moto.mock_aws(config={"stepfunctions": {"execute_state_machine": False}}).start()  # type: ignore[arg-type]
+    session = boto3.session.Session(region_name="us-east-1")
+    dynamodb: Any = session.client("dynamodb")
+    for name, table in spec["tables"].items():
+        dynamodb.create_table(TableName=name, **table["spec"])
+        items = table["items"]
+        for start in range(0, len(items), 25):
+            pending = {name: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]}
+            while pending:
+                pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    secrets = session.client("secretsmanager")
+    for name, value in spec["secrets"].items():
+        secrets.create_secret(Name=name, SecretString=value)
+    sfn = session.client("stepfunctions")
+    for name, definition in spec["state_machines"].items():
+        sfn.create_state_machine(name=name, definition=definition, roleArn=f"arn:aws:iam::123456789012:role/{name}")
+    return _count_requests()
+
+
+_requests: list[str] = []
+
+
+def _count_requests() -> list[str]:
+    """Every AWS request made from now on (the function's clients are created after this)."""
+    from botocore.handlers import BUILTIN_HANDLERS
+
+    def record(event_name: str = "", **kwargs: Any) -> None:
+        _requests.append(event_name.split(".", 1)[1])
+
+    BUILTIN_HANDLERS.append(("before-send", record))
+    return _requests
+
+
+def _summary(answer: Any) -> Any:
+    """The answer, small enough to pass back: a long HTTP body is cut."""
+    if not isinstance(answer, dict):
+        return repr(answer)[:500]
+    summary = json.loads(json.dumps(answer, default=str))
+    if isinstance(summary.get("body"), str) and len(summary["body"]) > 2000:
+        summary["body"] = summary["body"][:2000]
+    return summary
+
+
+def main() -> None:
+    with open(sys.argv[1]) as file:
+        spec = json.load(file)
+    os.environ.update(spec["env"])
+    lambda_path = LambdaPath(spec["allowed_modules"])
+    sys.meta_path.insert(0, lambda_path)
+
+    phase("import")
+    started = time.perf_counter()
+    module = importlib.import_module(spec["module"])
+    handler = getattr(module, spec["attribute"])
+    imported = time.perf_counter()
+    modules_after_import = set(sys.modules)
+
+    phase("setup")
+    lambda_path.active = False  # moto and its dependencies are the benchmark's, not the function's
+    requests = setup_aws(spec) if spec.get("tables") is not None else []
+    event = spec["event"]
+    context = Context(spec["env"].get("AWS_LAMBDA_FUNCTION_NAME", "bench"))
+    modules_after_setup = set(sys.modules)
+    lambda_path.active = True
+
+    phase("first-event")
+    first = time.perf_counter()
+    answer = handler(event, context)
+    served = time.perf_counter()
+    phase("done")
+
+    livekit = sys.modules.get("telephony.integrations.livekit")
+    default = getattr(livekit, "_default", None) if livekit else None
+    result = {
+        "import_ms": (imported - started) * 1000,
+        "first_event_ms": (served - first) * 1000,
+        "answer": _summary(answer),
+        "jwt_in_event": "jwt" not in modules_after_import and "jwt" in sys.modules,
+        "livekit_at_import": any(m == "livekit" or m.startswith("livekit.") for m in modules_after_import),
+        "livekit_loaded": any(m == "livekit" or m.startswith("livekit.") for m in sys.modules),
+        "modules_at_import": len(modules_after_import),
+        "modules_after_event": len(sys.modules),
+        "setup_imported": sorted(
+            m for m in modules_after_setup - modules_after_import if m.split(".")[0] in lambda_path.allowed
+        ),
+        "refused": sorted(lambda_path.refused),
+        "aws_requests": requests,
+        "livekit_requests": default.calls if default is not None else 0,
+    }
+    with open(spec["result"], "w") as file:
+        json.dump(result, file)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # no atexit work (the LiveKit client's close) in the figures of the next run
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""The fewest requests per call the design allows (DESIGN sections 2-4), beside which the measured
+counts are listed, and where the measured extra requests come from.
+
+Every authenticated request spends the caller's API budget, a conditional write in DynamoDB
+(section 3); in an endpoint that writes anyway, that hit can ride in the endpoint's own
+transaction, as the per-user budgets already do. Reads need one request each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BUDGET = "UpdateItem on the rate-limits table: the API budget, spent by `Api.resolve` (handlers/http.py) before routing"
+
+
+@dataclass(frozen=True)
+class Minimum:
+    dynamodb: int
+    livekit: int
+    extra: str = ""  # where the requests beyond the minimum are, when there are any
+
+
+MINIMUMS: dict[str, Minimum] = {
+    "authorizer (API key)": Minimum(1, 0),
+    "authorizer (JWT)": Minimum(0, 0),
+    "POST /api-keys": Minimum(1, 0, f"{BUDGET}; it could join the PutItem in one transaction"),
+    "GET /api-keys": Minimum(2, 0),
+    "DELETE /api-keys/{key_id}": Minimum(
+        1, 0, "GetItem to check the owner (a condition of the transaction could); " + BUDGET
+    ),
+    "POST /telephony/phone-number-requests": Minimum(1, 0, BUDGET + "; the request's transaction has the other budget"),
+    "GET /telephony/phone-number-requests/{request_id}": Minimum(2, 0),
+    "GET /telephony/phone-number-requests": Minimum(2, 0),
+    "GET /admin/phone-number-requests": Minimum(2, 0),
+    "POST /admin/phone-number-requests/{request_id}/approve": Minimum(
+        3,
+        0,
+        "a third GetItem re-reads the request for the answer (the written values are known); " + BUDGET,
+    ),
+    "POST /admin/phone-number-requests/{request_id}/reject": Minimum(
+        3,
+        0,
+        "a third GetItem re-reads the request for the answer (the written values are known); " + BUDGET,
+    ),
+    "GET /outbound-calls/phone-numbers": Minimum(2, 0),
+    "POST /outbound-calls/phone-numbers/{phone_number_id}/configure": Minimum(
+        3,
+        3,
+        "the number is read before and again after taking the lock; " + BUDGET,
+    ),
+    "GET /outbound-calls/phone-numbers/{phone_number_id}/configuration": Minimum(2, 0),
+    "DELETE /outbound-calls/phone-numbers/{phone_number_id}/configuration": Minimum(
+        3,
+        3,
+        "the number is read before and again after taking the lock; " + BUDGET,
+    ),
+    "POST /agents/{agent_id}/phone-numbers": Minimum(3, 3, BUDGET),
+    "GET /agents/{agent_id}/phone-numbers": Minimum(2, 0),
+    "DELETE /agents/{agent_id}/phone-numbers/{phone_number_id}": Minimum(
+        3,
+        3,
+        "the number is read before and again after taking the lock; " + BUDGET,
+    ),
+    "POST /outbound-calls/create": Minimum(
+        3,
+        2,
+        BUDGET + " (the create transaction already spends the calls budget: the API hit could join it); "
+        "Query on the numbers table by owner (services/calls.py `_outbound_number`, no from_phone_number_id "
+        "given); TransactWriteItems creating the call with its counters and the calls budget "
+        "(repositories/calls.py `create`); TransactWriteItems moving it to dialing with its counters "
+        "(services/calls.py `move`)",
+    ),
+    "POST /outbound-calls/create (Idempotency-Key)": Minimum(
+        5,
+        2,
+        "as without the key, plus PutItem (in progress) and UpdateItem (completed) on the idempotency table "
+        "(Powertools idempotency)",
+    ),
+    "GET /outbound-calls": Minimum(2, 0),
+    "GET /outbound-calls/{call_id}/details": Minimum(2, 0),
+    "POST /outbound-calls/{call_id}/hangup": Minimum(
+        2, 1, "a GetItem re-reads the call for the answer (the written values are known); " + BUDGET
+    ),
+    "POST /outbound-calls/{call_id}/transfer": Minimum(3, 1, BUDGET),
+    "POST /outbound-calls/{call_id}/events": Minimum(
+        2,
+        0,
+        "the segments (BatchWriteItem) and the summary (UpdateItem) are two writes one transaction could hold; "
+        + BUDGET,
+    ),
+    "GET /outbound-calls/stats": Minimum(2, 0),
+    "POST /livekit/webhook": Minimum(2, 0),
+}

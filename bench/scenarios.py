@@ -1,0 +1,472 @@
+"""One realistic, repeatable call per function: the event, what it needs beforehand, the answer expected.
+
+`build(world, n)` makes what n calls need (users, numbers, calls...) through the real handlers and
+returns `step(i)`, which may do untimed work of its own first (create the call that is then hung
+up) and returns the i-th invocation. Destructive calls get a resource of their own per i, so the
+same i can be replayed by a cold-start process against a copy of the tables. Per-user budgets
+(5 number requests, 10 configurations, 100 calls an hour) are respected by rotating users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench.events import Invocation, Principal, admin, user
+from bench.template_info import HTTP, FunctionInfo
+from bench.world import (
+    AGENT_ID,
+    SLOW_CALLEE,
+    TRANSFER_CALLEE,
+    TRANSFER_TO,
+    Failure,
+    World,
+    check,
+    configure_body,
+    register_body,
+)
+
+
+@dataclass
+class Step:
+    invocation: Invocation
+    expect: int | None  # the HTTP status; None for a task or the authorizer (a dict is expected)
+    verify: Callable[[Any], bool] | None = None  # more than the status: e.g. the authorizer let the caller in
+
+    def check(self, answer: Any, what: str) -> Any:
+        body = check(answer, self.expect, what)
+        if self.verify is not None and not self.verify(answer):
+            raise Failure(f"{what}: unexpected answer {str(answer)[:500]}")
+        return body
+
+
+StepFn = Callable[[int], Step]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    function: str
+    build: Callable[[World, int], StepFn]
+    cold: bool = True  # the event a cold start of this function serves
+    warm: bool = True
+
+
+def measured(user_id: str, tag: str, i: int) -> Principal:
+    """The measured caller: its own API key per scenario, a new one every 900 calls (1000 an hour a key)."""
+    return user(user_id, key=f"ak_{tag}_{i // 900}")
+
+
+def _http(world: World, method: str, path: str, principal: Principal | None, expect: int, **kw: Any) -> Step:
+    return Step(world.events.http(method, path, principal=principal, **kw), expect)
+
+
+# ---------------------------------------------------------------- API keys
+
+
+def create_api_key(world: World, n: int) -> StepFn:
+    return lambda i: _http(
+        world, "POST", "/api-keys", measured("usr_key_maker", "key_maker", i), 201, body={"name": f"laptop {i}"}
+    )
+
+
+def list_api_keys(world: World, n: int) -> StepFn:
+    for _ in range(5):
+        world.api_key("usr_key_lister")
+    return lambda i: _http(world, "GET", "/api-keys", measured("usr_key_lister", "key_lister", i), 200)
+
+
+def revoke_api_key(world: World, n: int) -> StepFn:
+    ids = [world.api_key("usr_revoker")["key_id"] for _ in range(n)]
+    return lambda i: _http(world, "DELETE", f"/api-keys/{ids[i]}", measured("usr_revoker", "revoker", i), 200)
+
+
+# ---------------------------------------------------------------- phone-number requests
+
+
+def create_phone_number_request(world: World, n: int) -> StepFn:
+    body = {"country": "US", "area_code": "415", "number_type": "local", "purpose": "support line"}
+    return lambda i: _http(
+        world, "POST", "/telephony/phone-number-requests", user(f"usr_requester_{i // 5}"), 201, body=body
+    )
+
+
+def get_phone_number_request(world: World, n: int) -> StepFn:
+    request_id = world.number_request("usr_req_reader", world.numbers.take())["request_id"]
+    principal = "usr_req_reader"
+    return lambda i: _http(
+        world, "GET", f"/telephony/phone-number-requests/{request_id}", measured(principal, "req_reader", i), 200
+    )
+
+
+def list_phone_number_requests(world: World, n: int) -> StepFn:
+    for _ in range(3):
+        world.number_request("usr_req_lister")
+    path = "/telephony/phone-number-requests"
+    return lambda i: _http(world, "GET", path, measured("usr_req_lister", "req_lister", i), 200)
+
+
+def list_review_queue(world: World, n: int) -> StepFn:
+    for k in range(3):
+        world.number_request(f"usr_queue_{k}")
+    path = "/admin/phone-number-requests"
+    return lambda i: _http(
+        world, "GET", path, admin("usr_queue_admin"), 200, query={"status": "pending", "limit": "20"}
+    )
+
+
+def _pending_requests(world: World, n: int, tag: str, *, numbered: bool) -> list[str]:
+    return [
+        world.number_request(f"usr_{tag}_{i // 5}", world.numbers.take() if numbered else None)["request_id"]
+        for i in range(n)
+    ]
+
+
+def approve_phone_number_request(world: World, n: int) -> StepFn:
+    ids = _pending_requests(world, n, "approvee", numbered=True)
+    return lambda i: _http(
+        world,
+        "POST",
+        f"/admin/phone-number-requests/{ids[i]}/approve",
+        Principal("usr_approver", "admin", f"ak_approver_{i // 900}"),
+        200,
+        body={"note": "verified with the carrier"},
+    )
+
+
+def reject_phone_number_request(world: World, n: int) -> StepFn:
+    ids = _pending_requests(world, n, "rejectee", numbered=False)
+    return lambda i: _http(
+        world,
+        "POST",
+        f"/admin/phone-number-requests/{ids[i]}/reject",
+        Principal("usr_rejecter", "admin", f"ak_rejecter_{i // 900}"),
+        200,
+        body={"reason": "no numbers left in that area"},
+    )
+
+
+# ---------------------------------------------------------------- numbers and their LiveKit configuration
+
+
+def list_phone_numbers(world: World, n: int) -> StepFn:
+    for _ in range(3):
+        world.owned_number("usr_number_lister")
+    path = "/outbound-calls/phone-numbers"
+    return lambda i: _http(world, "GET", path, measured("usr_number_lister", "number_lister", i), 200)
+
+
+def configure_phone_number(world: World, n: int) -> StepFn:
+    """Each call configures a fresh number: inbound trunk, outbound trunk and dispatch rule created."""
+    owners = [f"usr_configurer_{i // 5}" for i in range(n)]
+    numbers = [world.owned_number(owner) for owner in owners]
+    return lambda i: _http(
+        world,
+        "POST",
+        f"/outbound-calls/phone-numbers/{numbers[i]['phone_number_id']}/configure",
+        user(owners[i]),
+        200,
+        body=configure_body(numbers[i]["phone_number"], i),
+    )
+
+
+def get_phone_number_configuration(world: World, n: int) -> StepFn:
+    number = world.owned_number("usr_config_reader")
+    world.configure("usr_config_reader", number, 0)
+    path = f"/outbound-calls/phone-numbers/{number['phone_number_id']}/configuration"
+    return lambda i: _http(world, "GET", path, measured("usr_config_reader", "config_reader", i), 200)
+
+
+def delete_phone_number_configuration(world: World, n: int) -> StepFn:
+    """Each call removes a configuration made just before it (untimed): two trunks and a rule."""
+    owners = [f"usr_deconfigurer_{i // 5}" for i in range(n)]
+    numbers = [world.owned_number(owner) for owner in owners]
+
+    def step(i: int) -> Step:
+        world.configure(owners[i], numbers[i], 10_000 + i)
+        path = f"/outbound-calls/phone-numbers/{numbers[i]['phone_number_id']}/configuration"
+        return _http(world, "DELETE", path, user(owners[i]), 200, query={"config_type": "all"})
+
+    return step
+
+
+def register_agent_phone_number(world: World, n: int) -> StepFn:
+    bodies = [register_body(world.numbers.take()) for _ in range(n)]
+    path = f"/agents/{AGENT_ID}/phone-numbers"
+    return lambda i: _http(world, "POST", path, user(f"usr_registrant_{i // 10}"), 201, body=bodies[i])
+
+
+def list_agent_phone_numbers(world: World, n: int) -> StepFn:
+    for _ in range(2):
+        world.register("usr_agent_lister")
+    path = f"/agents/{AGENT_ID}/phone-numbers"
+    return lambda i: _http(world, "GET", path, measured("usr_agent_lister", "agent_lister", i), 200)
+
+
+def unregister_agent_phone_number(world: World, n: int) -> StepFn:
+    """Each call unregisters a number registered just before it (untimed)."""
+
+    def step(i: int) -> Step:
+        owner = f"usr_unregistrant_{i // 10}"
+        registered = world.register(owner)
+        path = f"/agents/{AGENT_ID}/phone-numbers/{registered['phone_number_id']}"
+        return _http(world, "DELETE", path, user(owner), 200)
+
+    return step
+
+
+# ---------------------------------------------------------------- calls
+
+
+def _create_body(i: int) -> dict[str, Any]:
+    return {
+        "phone_number": SLOW_CALLEE,
+        "system_prompt": "You are a helpful support agent. Be brief.",
+        "welcome_message": "Hi, this is Acme support.",
+        "voice": {"provider": "cartesia", "voice_id": "sonic-english", "speed": 1.0, "language": "en"},
+        "metadata": {"crm_id": f"lead-{i}"},
+    }
+
+
+def create_call(world: World, n: int) -> StepFn:
+    """Dispatch the agent and dial; the callee rings for an hour (nothing happens while measuring)."""
+    return lambda i: _http(world, "POST", "/outbound-calls/create", world.caller(), 201, body=_create_body(i))
+
+
+def create_call_idempotent(world: World, n: int) -> StepFn:
+    return lambda i: _http(
+        world,
+        "POST",
+        "/outbound-calls/create",
+        world.caller(),
+        201,
+        body=_create_body(i),
+        headers={"idempotency-key": f"bench-{i}-{id(world)}"},
+    )
+
+
+def _caller_with_calls(world: World, count: int = 6) -> Principal:
+    """One user with a few calls of mixed fates, shared by the list and stats scenarios."""
+    if "calls_owner" not in world.shared:
+        principal = world.caller(reserve=count)
+        for k in range(count):
+            world.call(TRANSFER_CALLEE if k % 2 else SLOW_CALLEE, principal=principal)
+        world.shared["calls_owner"] = principal
+    owner: Principal = world.shared["calls_owner"]
+    return owner
+
+
+def list_calls(world: World, n: int) -> StepFn:
+    owner = _caller_with_calls(world).user_id
+    return lambda i: _http(world, "GET", "/outbound-calls", measured(owner, "call_lister", i), 200)
+
+
+def get_call_stats(world: World, n: int) -> StepFn:
+    owner = _caller_with_calls(world).user_id
+    return lambda i: _http(world, "GET", "/outbound-calls/stats", measured(owner, "stats_reader", i), 200)
+
+
+def get_call_details(world: World, n: int) -> StepFn:
+    principal = world.caller()
+    call_id = world.call(principal=principal)["call_id"]
+    path = f"/outbound-calls/{call_id}/details"
+    return lambda i: _http(world, "GET", path, measured(principal.user_id, "details_reader", i), 200)
+
+
+def post_call_events(world: World, n: int) -> StepFn:
+    principal = world.caller()
+    call_id = world.call(principal=principal)["call_id"]
+    body = {
+        "transcript": [{"role": "agent", "text": "Hi, this is Acme support."}, {"role": "user", "text": "Hello!"}],
+        "summary": "The caller said hello.",
+    }
+    path = f"/outbound-calls/{call_id}/events"
+    return lambda i: _http(world, "POST", path, measured(principal.user_id, "event_poster", i), 200, body=body)
+
+
+def hangup_call(world: World, n: int) -> StepFn:
+    """Each call hangs up a call placed just before it (untimed): LiveKit deletes the room."""
+
+    def step(i: int) -> Step:
+        principal = world.caller()
+        call_id = world.call(SLOW_CALLEE, principal=principal)["call_id"]
+        return _http(world, "POST", f"/outbound-calls/{call_id}/hangup", principal, 200)
+
+    return step
+
+
+def transfer_call(world: World, n: int) -> StepFn:
+    """Cold transfers of answered calls (the emulator answered them; its webhooks made them in_progress)."""
+    placed = []
+    for _ in range(n):
+        principal = world.caller()
+        placed.append((principal, world.call(TRANSFER_CALLEE, principal=principal)["call_id"]))
+    world.wait_calls([call_id for _, call_id in placed], "in_progress")
+    return lambda i: _http(
+        world,
+        "POST",
+        f"/outbound-calls/{placed[i][1]}/transfer",
+        placed[i][0],
+        200,
+        body={"transfer_to": TRANSFER_TO, "mode": "cold"},
+    )
+
+
+def livekit_webhook(world: World, n: int) -> StepFn:
+    """Each call is LiveKit telling that the callee of a call placed just before (untimed) answered."""
+
+    def step(i: int) -> Step:
+        call_id = world.call(SLOW_CALLEE)["call_id"]
+        return Step(world.signed_webhook("track_published", call_id), 200)
+
+    return step
+
+
+# ---------------------------------------------------------------- the authorizer
+
+
+def _authorized(user_id: str) -> Callable[[Any], bool]:
+    return lambda answer: bool(answer.get("isAuthorized")) and (answer.get("context") or {}).get("user_id") == user_id
+
+
+def authorizer_api_key(world: World, n: int) -> StepFn:
+    key = world.api_key("usr_authorized")["api_key"]
+    invocation = world.events.authorizer(f"Bearer {key}")
+    return lambda i: Step(invocation, None, _authorized("usr_authorized"))
+
+
+def authorizer_jwt(world: World, n: int) -> StepFn:
+    token = world.issuer.mint("usr_jwt_holder")
+    invocation = world.events.authorizer(f"Bearer {token}")
+    return lambda i: Step(invocation, None, _authorized("usr_jwt_holder"))
+
+
+# ---------------------------------------------------------------- workflow tasks
+
+
+def await_review(world: World, n: int) -> StepFn:
+    ids = _pending_requests(world, n, "awaiter", numbered=True)
+    return lambda i: Step(
+        Invocation("AwaitReviewFunction", {"request_id": ids[i], "task_token": f"bench-token-{i}"}), None
+    )
+
+
+def assign_number(world: World, n: int) -> StepFn:
+    decided = []
+    for i in range(n):
+        e164 = world.numbers.take()
+        request_id = world.number_request(f"usr_assignee_{i // 5}", e164)["request_id"]
+        world.approve(request_id)
+        decided.append((request_id, e164))
+    return lambda i: Step(
+        Invocation(
+            "AssignNumberFunction",
+            {"request_id": decided[i][0], "decision": {"phone_number": decided[i][1], "provider": "twilio"}},
+        ),
+        None,
+    )
+
+
+def expire_request(world: World, n: int) -> StepFn:
+    ids = _pending_requests(world, n, "expiree", numbered=True)
+    return lambda i: Step(Invocation("ExpireRequestFunction", {"request_id": ids[i]}), None)
+
+
+def record_request_failure(world: World, n: int) -> StepFn:
+    ids = _pending_requests(world, n, "failee", numbered=True)
+    error = {"Error": "States.TaskFailed", "Cause": "the carrier refused the number"}
+    return lambda i: Step(Invocation("RecordRequestFailureFunction", {"request_id": ids[i], "error": error}), None)
+
+
+SCENARIOS: list[Scenario] = [
+    Scenario("authorizer (API key)", "AuthorizerFunction", authorizer_api_key),
+    Scenario("authorizer (JWT)", "AuthorizerFunction", authorizer_jwt, cold=False),
+    Scenario("POST /api-keys", "CreateApiKeyFunction", create_api_key),
+    Scenario("GET /api-keys", "ListApiKeysFunction", list_api_keys),
+    Scenario("DELETE /api-keys/{key_id}", "RevokeApiKeyFunction", revoke_api_key),
+    Scenario("POST /telephony/phone-number-requests", "CreatePhoneNumberRequestFunction", create_phone_number_request),
+    Scenario(
+        "GET /telephony/phone-number-requests/{request_id}", "GetPhoneNumberRequestFunction", get_phone_number_request
+    ),
+    Scenario("GET /telephony/phone-number-requests", "ListPhoneNumberRequestsFunction", list_phone_number_requests),
+    Scenario("GET /admin/phone-number-requests", "ListReviewQueueFunction", list_review_queue),
+    Scenario(
+        "POST /admin/phone-number-requests/{request_id}/approve",
+        "ApprovePhoneNumberRequestFunction",
+        approve_phone_number_request,
+    ),
+    Scenario(
+        "POST /admin/phone-number-requests/{request_id}/reject",
+        "RejectPhoneNumberRequestFunction",
+        reject_phone_number_request,
+    ),
+    Scenario("GET /outbound-calls/phone-numbers", "ListPhoneNumbersFunction", list_phone_numbers),
+    Scenario(
+        "POST /outbound-calls/phone-numbers/{phone_number_id}/configure",
+        "ConfigurePhoneNumberFunction",
+        configure_phone_number,
+    ),
+    Scenario(
+        "GET /outbound-calls/phone-numbers/{phone_number_id}/configuration",
+        "GetPhoneNumberConfigurationFunction",
+        get_phone_number_configuration,
+    ),
+    Scenario(
+        "DELETE /outbound-calls/phone-numbers/{phone_number_id}/configuration",
+        "DeletePhoneNumberConfigurationFunction",
+        delete_phone_number_configuration,
+    ),
+    Scenario("POST /agents/{agent_id}/phone-numbers", "RegisterAgentPhoneNumberFunction", register_agent_phone_number),
+    Scenario("GET /agents/{agent_id}/phone-numbers", "ListAgentPhoneNumbersFunction", list_agent_phone_numbers),
+    Scenario(
+        "DELETE /agents/{agent_id}/phone-numbers/{phone_number_id}",
+        "UnregisterAgentPhoneNumberFunction",
+        unregister_agent_phone_number,
+    ),
+    Scenario("POST /outbound-calls/create", "CreateCallFunction", create_call, cold=False),
+    Scenario("POST /outbound-calls/create (Idempotency-Key)", "CreateCallFunction", create_call_idempotent),
+    Scenario("GET /outbound-calls", "ListCallsFunction", list_calls),
+    Scenario("GET /outbound-calls/{call_id}/details", "GetCallDetailsFunction", get_call_details),
+    Scenario("POST /outbound-calls/{call_id}/hangup", "HangupCallFunction", hangup_call),
+    Scenario("POST /outbound-calls/{call_id}/transfer", "TransferCallFunction", transfer_call),
+    Scenario("POST /outbound-calls/{call_id}/events", "PostCallEventsFunction", post_call_events),
+    Scenario("GET /outbound-calls/stats", "GetCallStatsFunction", get_call_stats),
+    Scenario("POST /livekit/webhook", "LivekitWebhookFunction", livekit_webhook),
+    Scenario("task AwaitReview", "AwaitReviewFunction", await_review, warm=False),
+    Scenario("task AssignNumber", "AssignNumberFunction", assign_number, warm=False),
+    Scenario("task ExpireRequest", "ExpireRequestFunction", expire_request, warm=False),
+    Scenario("task RecordRequestFailure", "RecordRequestFailureFunction", record_request_failure, warm=False),
+]
+
+
+def _generic(info: FunctionInfo) -> Scenario | None:
+    """A function added after these scenarios were written: a GET without path parameters still gets measured."""
+    if info.kind != HTTP:
+        return None
+    method, path = info.routes[0]
+    if method != "GET" or "{" in path:
+        return None
+
+    def build(world: World, n: int) -> StepFn:
+        public = world.runtime.functions[info.logical_id].routes[0][2]
+        return lambda i: _http(world, "GET", path, None if public else measured("usr_generic", info.folder, i), 200)
+
+    return Scenario(f"{method} {path}", info.logical_id, build)
+
+
+def for_functions(functions: list[FunctionInfo]) -> tuple[list[Scenario], list[FunctionInfo]]:
+    """The scenarios of the template's functions (generic ones for new GET routes), and the functions left without."""
+    known = {s.function for s in SCENARIOS}
+    present = {f.logical_id for f in functions}
+    scenarios = [s for s in SCENARIOS if s.function in present]
+    missing = []
+    for info in functions:
+        if info.logical_id in known:
+            continue
+        generic = _generic(info)
+        if generic is None:
+            missing.append(info)
+        else:
+            scenarios.append(generic)
+    return scenarios, missing

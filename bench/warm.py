@@ -1,0 +1,105 @@
+"""Warm handler time per endpoint (AWS and LiveKit waits subtracted) and the requests each call makes."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bench.probe import Probe, Snapshot
+from bench.profile import own_time_by_package
+from bench.scenarios import Scenario
+from bench.stats import median, ms, percentile
+from bench.world import World, forget_moto_copies
+
+
+@dataclass
+class Sample:
+    total_ns: int
+    snapshot: Snapshot
+
+    @property
+    def own_ns(self) -> int:
+        return self.total_ns - self.snapshot.aws_ns - self.snapshot.livekit_ns
+
+
+@dataclass
+class WarmResult:
+    scenario: Scenario
+    samples: list[Sample] = field(default_factory=list)
+
+    def own_ms(self, q: float) -> float:
+        return ms(percentile([s.own_ns for s in self.samples], q))
+
+    def total_ms(self) -> float:
+        return ms(median([s.total_ns for s in self.samples]))
+
+    def aws_ms(self) -> float:
+        return ms(median([s.snapshot.aws_ns for s in self.samples]))
+
+    def livekit_ms(self) -> float:
+        return ms(median([s.snapshot.livekit_ns for s in self.samples]))
+
+    def per_call(self, measure: Callable[[Snapshot], int]) -> tuple[int, int, int]:
+        """The usual count per call (the mode), and the least and most seen."""
+        values = [measure(s.snapshot) for s in self.samples]
+        return Counter(values).most_common(1)[0][0], min(values), max(values)
+
+    def operations(self) -> str:
+        """The AWS requests of a typical call, e.g. `dynamodb.UpdateItem, dynamodb.Query`."""
+        typical = Counter(tuple(sorted(s.snapshot.ops.items())) for s in self.samples).most_common(1)[0][0]
+        return ", ".join(f"{n}x {op}" if n > 1 else op for op, n in typical)
+
+
+def run(
+    new_world: Callable[[], World],
+    probe: Probe,
+    scenarios: list[Scenario],
+    *,
+    iterations: int,
+    warmup: int,
+    profile_calls: int,
+    profile_if: Callable[[WarmResult], bool],
+    one_world: bool,
+    log: Callable[[str], None],
+) -> tuple[list[WarmResult], dict[str, list[tuple[str, float]]]]:
+    """The measured results, and own-time profiles of those `profile_if` picks (on fixtures of their own).
+
+    Each scenario gets a world of its own: moto deep-copies every table a transaction touches, so a
+    world holding every scenario's fixtures would make each setup step slower than the last (`one_world`
+    is for few iterations, where deploying a world per scenario would take longer than everything else)."""
+    results = []
+    profiles = {}
+    shared = new_world() if one_world else None
+    with shared if shared is not None else contextlib.nullcontext():
+        for scenario in scenarios:
+            with contextlib.nullcontext(shared) if shared is not None else new_world() as world:
+                started = time.monotonic()
+                world.loud()
+                step = scenario.build(world, iterations + warmup + profile_calls)
+                world.quiet()
+                built = time.monotonic() - started
+                handler = world.handler(scenario.function)
+                result = WarmResult(scenario)
+                for i in range(iterations + warmup):
+                    prepared = step(i)  # untimed: whatever this call needs first
+                    context = world.context(scenario.function)
+                    probe.start()
+                    started_ns = time.perf_counter_ns()
+                    answer = handler(prepared.invocation.event, context)
+                    total_ns = time.perf_counter_ns() - started_ns
+                    snapshot = probe.stop()
+                    forget_moto_copies()
+                    prepared.check(answer, scenario.name)
+                    if i >= warmup:
+                        result.samples.append(Sample(total_ns, snapshot))
+                results.append(result)
+                log(f"  {scenario.name}: p50 own {result.own_ms(50):.2f} ms (set up in {built:.0f} s)")
+                if profile_calls and profile_if(result):
+                    first = iterations + warmup
+                    profiles[scenario.name] = own_time_by_package(
+                        world, probe, scenario.function, step, first=first, calls=profile_calls
+                    )
+    return results, profiles

@@ -1,0 +1,336 @@
+"""The product in this process: template.yaml deployed into an in-process moto (`local.stack.prepare`,
+as tests/conftest.py does), the real handlers, the LiveKit emulator and a dev OIDC issuer, plus the
+fixtures the scenarios need (numbers, registrations, calls), all made through the real handlers.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from bench.events import EventFactory, Invocation, Principal, user
+
+HOST = "127.0.0.1"
+CALLEE = "+14155550199"  # answered by the emulator after 200 ms, then talks until hung up
+SLOW_CALLEE = "+14155550198"  # rings for an hour: its calls stay `ringing`
+TRANSFER_CALLEE = "+14155550197"  # answered at once, talks for an hour: calls to it get `in_progress`
+TRANSFER_TO = "+15105550100"
+AGENT_ID = str(uuid.UUID(int=0xBE4C))
+MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": False}, "lambda": {"use_docker": False}}
+
+
+def lambda_environment(function_name: str) -> dict[str, str]:
+    """What the Lambda runtime sets, so the code takes its Lambda paths: with `Tracing: Active` (template
+    Globals) that is Powertools Tracer with the X-Ray SDK, whose UDP daemon address is loopback."""
+    return {
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function_name}",
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "_X_AMZN_TRACE_ID": "Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+    }
+
+
+class Failure(AssertionError):
+    """A handler answered something the benchmark did not expect: the scenario (or the service) is broken."""
+
+
+class NumberPool:
+    """Valid, distinct US numbers (phonenumbers' own validation), none of them premium-rate."""
+
+    def __init__(self) -> None:
+        self._candidates = self._generate()
+        self._used: set[str] = {CALLEE, SLOW_CALLEE, TRANSFER_CALLEE, TRANSFER_TO}
+
+    @staticmethod
+    def _generate() -> Iterator[str]:
+        import phonenumbers
+
+        premium = {phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST}
+        for area, exchange, line in itertools.product(
+            (415, 650, 510, 408, 628), range(201, 990, 7), range(1000, 10000)
+        ):
+            text = f"+1{area}{exchange}{line}"
+            parsed = phonenumbers.parse(text, None)
+            if phonenumbers.is_valid_number(parsed) and phonenumbers.number_type(parsed) not in premium:
+                yield text
+
+    def take(self) -> str:
+        for number in self._candidates:
+            if number not in self._used:
+                self._used.add(number)
+                return number
+        raise RuntimeError("out of phone numbers")
+
+
+def register_body(e164: str, *, outbound: bool = True) -> dict[str, Any]:
+    """The README's registration: every commonly used field of the Register Phone Number API."""
+    body: dict[str, Any] = {
+        "phone_number": e164,
+        "provider": "twilio",
+        "enable_outbound": outbound,
+        "auth_username": "lk-bench",
+        "auth_password": "bench-s3cret",
+        "transfer_config": {"allowed_destinations": [f"tel:{TRANSFER_TO}"], "warm_transfer_enabled": True},
+        "metadata": {"agent_name": "bench-agent"},
+    }
+    if outbound:
+        body["outbound_address"] = "example.pstn.twilio.com"
+    return body
+
+
+def configure_body(e164: str, index: int) -> dict[str, Any]:
+    return {
+        "sip_trunk": {
+            "name": f"bench {index}",
+            "address": "sip.telnyx.com",
+            "numbers": [e164],
+            "auth_username": "bench",
+            "auth_password": f"s3cret-{index}",
+        },
+        "dispatch_rule": {"rule_name": f"bench {index}", "room_prefix": f"bench-{index}-", "agent_name": "bench-agent"},
+    }
+
+
+class World:
+    """Enter it to deploy; leave it to tear everything down (environment included)."""
+
+    def __init__(self, emulator: Any, issuer: Any, *, webhooks: bool = True) -> None:
+        self.emulator = emulator
+        self.issuer = issuer
+        self.webhooks = webhooks
+        self.numbers = NumberPool()
+        self._saved_env: dict[str, str] = {}
+        self._mock: Any = None
+        self._server: Any = None
+        self._callers: list[tuple[str, int]] = []
+        self._serial = itertools.count()
+        self._setup_uses: dict[str, int] = {}
+        self.shared: dict[str, Any] = {}  # fixtures scenarios share (read-only ones)
+
+    # ------------------------------------------------------------ lifecycle
+    def __enter__(self) -> World:
+        import moto
+
+        from local.stack import aws_environment, livekit_parameters, prepare
+
+        self._saved_env = dict(os.environ)
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        aws_environment(None)
+        os.environ.update(lambda_environment("telephony-bench"))
+        self._mock = moto.mock_aws(config=MOTO_CONFIG)
+        self._mock.start()
+        reset_caches()
+        parameters = {
+            "JwtIssuer": self.issuer.url,
+            "JwtAudience": self.issuer.audience,
+            **livekit_parameters(self.emulator),
+        }
+        self.stack, self.runtime = prepare(parameters)
+        reset_caches()
+        self.events = EventFactory(self.stack)
+        self.emulator.reset()
+        self.emulator.set_outcome(SLOW_CALLEE, "answer", after_ms=3_600_000)
+        self.emulator.set_outcome(TRANSFER_CALLEE, "answer", after_ms=0, talk_ms=3_600_000)
+        if self.webhooks:
+            from local.gateway import Gateway
+
+            self._server = Gateway(self.stack, self.runtime).serve(HOST, 0)
+        self.loud()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.emulator.webhook_url = None
+        self.emulator.reset()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        self._mock.stop()
+        os.environ.clear()
+        os.environ.update(self._saved_env)
+        reset_caches()
+
+    def loud(self) -> None:
+        """The emulator's webhooks reach the handlers (setup: calls get answered, as in production)."""
+        if self._server is not None:
+            self.emulator.webhook_url = f"http://{HOST}:{self._server.server_address[1]}/livekit/webhook"
+        else:
+            self.emulator.webhook_url = None
+
+    def quiet(self) -> None:
+        """No more webhooks: what is measured next runs alone (the emulator's answers are already applied)."""
+        self.emulator.flush_webhooks(timeout=30)
+        self.emulator.webhook_url = None
+        self.emulator.flush_webhooks(timeout=30)
+
+    # ------------------------------------------------------------ invoking
+    def handler(self, function: str) -> Any:
+        return self.runtime.handler(self.runtime.function(function))
+
+    def context(self, function: str) -> Any:
+        from local.runtime import LambdaContext
+
+        spec = self.runtime.function(function)
+        return LambdaContext(spec.name, spec.arn, str(uuid.uuid4()), deadline=time.time() + 29)
+
+    def invoke(self, invocation: Invocation) -> Any:
+        try:
+            return self.handler(invocation.function)(invocation.event, self.context(invocation.function))
+        finally:
+            forget_moto_copies()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        principal: Principal | None,
+        body: Any = None,
+        *,
+        expect: int = 200,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """One API call through the real handler (setup work); its JSON body."""
+        invocation = self.events.http(method, path, principal=principal, body=body, query=query, headers=headers)
+        return check(self.invoke(invocation), expect, f"{method} {path}")
+
+    # ------------------------------------------------------------ fixtures
+    def setup_principal(self, user_id: str) -> Principal:
+        """Setup requests spend their own API budgets (1000 an hour a key), not the key being measured."""
+        used = self._setup_uses.get(user_id, 0)
+        self._setup_uses[user_id] = used + 1
+        return user(user_id, key=f"ak_setup_{user_id}_{used // 900}")
+
+    def setup_admin(self) -> Principal:
+        used = self._setup_uses.get("admin", 0)
+        self._setup_uses["admin"] = used + 1
+        return Principal("usr_bench_admin", "admin", f"ak_setup_admin_{used // 900}")
+
+    def api_key(self, user_id: str) -> dict[str, Any]:
+        return self.request("POST", "/api-keys", self.setup_principal(user_id), {"name": "bench"}, expect=201)
+
+    def number_request(self, user_id: str, e164: str | None = None) -> dict[str, Any]:
+        body = {"phone_number": e164} if e164 else {"country": "US", "area_code": "415", "number_type": "local"}
+        return self.request("POST", "/telephony/phone-number-requests", self.setup_principal(user_id), body, expect=201)
+
+    def approve(self, request_id: str) -> dict[str, Any]:
+        path = f"/admin/phone-number-requests/{request_id}/approve"
+        return self.request("POST", path, self.setup_admin(), {"note": "ok"})
+
+    def owned_number(self, user_id: str) -> dict[str, Any]:
+        """A number the user owns, unconfigured: request, admin approval, then the workflow's assign task."""
+        e164 = self.numbers.take()
+        request_id = self.number_request(user_id, e164)["request_id"]
+        self.approve(request_id)
+        task = Invocation("AssignNumberFunction", {"request_id": request_id, "decision": {"phone_number": e164}})
+        assigned = self.invoke(task)
+        return {"phone_number_id": assigned["phone_number_id"], "phone_number": e164}
+
+    def configure(self, user_id: str, number: dict[str, Any], index: int) -> dict[str, Any]:
+        path = f"/outbound-calls/phone-numbers/{number['phone_number_id']}/configure"
+        return self.request("POST", path, self.setup_principal(user_id), configure_body(number["phone_number"], index))
+
+    def register(self, user_id: str, *, outbound: bool = True, agent_id: str = AGENT_ID) -> dict[str, Any]:
+        body = register_body(self.numbers.take(), outbound=outbound)
+        path = f"/agents/{agent_id}/phone-numbers"
+        return self.request("POST", path, self.setup_principal(user_id), body, expect=201)
+
+    def caller(self, reserve: int = 1) -> Principal:
+        """A user with an outbound number and `reserve` calls of budget left (100 an hour, DESIGN section 3)."""
+        if not self._callers or self._callers[-1][1] + reserve > 90:
+            user_id = f"usr_caller_{len(self._callers)}"
+            self.register(user_id)
+            self._callers.append((user_id, 0))
+        user_id, used = self._callers[-1]
+        self._callers[-1] = (user_id, used + reserve)
+        return user(user_id, key=f"ak_caller_{user_id}")
+
+    def call(self, callee: str = CALLEE, principal: Principal | None = None) -> dict[str, Any]:
+        body = {"phone_number": callee, "system_prompt": "Be brief", "welcome_message": "Hi!"}
+        return self.request("POST", "/outbound-calls/create", principal or self.caller(), body, expect=201)
+
+    def wait_calls(self, call_ids: list[str], status: str, timeout: float = 60.0) -> None:
+        from telephony.repositories import calls as calls_repo
+
+        deadline = time.monotonic() + timeout
+        pending = list(call_ids)
+        while pending:
+            pending = [c for c in pending if (calls_repo.get(c, consistent=True) or {}).get("status") != status]
+            if pending and time.monotonic() > deadline:
+                raise Failure(f"{len(pending)} calls did not reach {status}, e.g. {pending[0]}")
+            if pending:
+                time.sleep(0.05)
+
+    def signed_webhook(self, event: str, call_id: str, **participant: Any) -> Invocation:
+        """A LiveKit webhook as the server signs it (the emulator's encoder and signer)."""
+        from livekit.protocol import models
+        from livekit.protocol import webhook as webhook_pb
+
+        from local.livekit_emulator.auth import sign_token
+        from local.livekit_emulator.webhooks import CONTENT_TYPE, encode_event
+
+        serial = next(self._serial)
+        message = webhook_pb.WebhookEvent(
+            event=event,
+            id=f"EV_bench{serial:08d}",
+            created_at=int(time.time()),
+            room=models.Room(sid=f"RM_bench{serial:08d}", name=call_id),
+            participant=models.ParticipantInfo(sid=f"PA_bench{serial:08d}", identity=f"sip-{call_id}", **participant),
+        )
+        body = encode_event(message)
+        digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+        # Signed as the emulator signs webhooks, valid for an hour instead of five minutes: the cold-start
+        # runs replay events made at the start of a long benchmark.
+        authorization = sign_token(self.emulator.api_key, self.emulator.api_secret, {"sha256": digest}, 3600)
+        headers = {"authorization": authorization, "content-type": CONTENT_TYPE}
+        return self.events.http("POST", "/livekit/webhook", body=body, headers=headers)
+
+
+def check(result: Any, expect: int | None, what: str) -> Any:
+    """The JSON body of an HTTP answer with the expected status (or a task's / the authorizer's result)."""
+    if expect is None:
+        if not isinstance(result, dict):
+            raise Failure(f"{what}: expected a dict, got {result!r:.300}")
+        return result
+    status = result.get("statusCode") if isinstance(result, dict) else None
+    if status != expect:
+        raise Failure(f"{what}: expected {expect}, got {status}: {str(result)[:500]}")
+    body = result.get("body") or ""
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return body
+
+
+def forget_moto_copies() -> None:
+    """moto keeps every model object it ever made for its dashboard, the deep copies of whole tables each
+    TransactWriteItems takes included: memory grows with transactions x items (gigabytes here) and the
+    collector scans it all. Dropping that list changes nothing else; call it between invocations."""
+    from moto.core.model_instances import reset_model_data
+
+    reset_model_data()
+
+
+def reset_caches() -> None:
+    """Every cached client and setting of the layer, as tests/conftest.py resets them."""
+    from telephony import aws, config, observability
+    from telephony.integrations import livekit
+    from telephony.services import auth, idempotency
+
+    observability._tracer = None  # decided again under the environment of this world
+    livekit.reset_default()
+    config.settings.cache_clear()
+    aws.client.cache_clear()
+    auth._jwks_client.cache_clear()
+    idempotency._persistence.cache_clear()

@@ -1,0 +1,276 @@
+"""The reliability gate (docs/RELIABILITY.md): helpers shared by its access, race, fault, secret and
+hostile-input tests. They reuse the `world` and `keys` fixtures of tests/conftest.py: the template
+deployed into moto in-process, the real handlers behind the local gateway, the LiveKit emulator."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.support import Reply
+
+AGENT = str(uuid.UUID(int=0x5EED))
+OWN_E164 = "+14155550142"  # alice's registered number: outbound enabled, transfers allowed
+CALLEE = "+14155550199"
+ALLOWED = "+15105550100"
+REGISTER = {
+    "phone_number": OWN_E164,
+    "provider": "twilio",
+    "enable_outbound": True,
+    "outbound_address": "example.pstn.twilio.com",
+    "auth_username": "lk-user",
+    "auth_password": "gate-pw-0000",
+    "transfer_config": {"allowed_destinations": [f"tel:{ALLOWED}"], "warm_transfer_enabled": True},
+    "metadata": {"agent_name": "gate-agent"},
+}
+CONFIGURE = {
+    "sip_trunk": {
+        "name": "main",
+        "address": "sip.telnyx.com",
+        "numbers": ["+14155550123"],
+        "auth_username": "u1",
+        "auth_password": "gate-pw-1111",
+    },
+    "dispatch_rule": {"rule_name": "support", "room_prefix": "support-", "agent_name": "support-agent"},
+}
+
+
+# ---------------------------------------------------------------- seeding
+
+
+def own_number(user_id: str, e164: str = "+14155550123") -> str:
+    """A number owned by `user_id`, as the review workflow leaves it (assigned, unconfigured)."""
+    from telephony.repositories import dynamo
+    from telephony.repositories import numbers as numbers_repo
+
+    pid = "pn_gate" + e164[1:]
+    record = {
+        "phone_number_id": pid,
+        "phone_number": e164,
+        "owner_id": user_id,
+        "status": "active",
+        "configuration_status": "unconfigured",
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "updated_at": "2026-01-01T00:00:00.000Z",
+    }
+    dynamo.transact(
+        [numbers_repo.claim_new_number(e164, phone_number_id=pid, owner_id=user_id), numbers_repo.put_new(record)]
+    )
+    return pid
+
+
+def register(world: Any, token: str, **change: Any) -> dict[str, Any]:
+    reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=token, json_body={**REGISTER, **change})
+    assert reply.status == 201, reply.body
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def place_call(world: Any, token: str, callee: str = CALLEE, *, answer_ms: int = 30, **body: Any) -> str:
+    world.livekit.set_outcome(callee, "answer", after_ms=answer_ms)
+    reply = world.client.post("/outbound-calls/create", token=token, json_body={"phone_number": callee, **body})
+    assert reply.status == 201, reply.body
+    return str(reply.json()["call_id"])
+
+
+def call_status(world: Any, token: str, call_id: str, status: str, timeout: float = 10.0) -> dict[str, Any]:
+    return wait_for(
+        lambda: world.client.get(f"/outbound-calls/{call_id}/details", token=token).json(),
+        lambda body: body.get("status") == status,
+        timeout,
+        f"call {call_id} to become {status}",
+    )
+
+
+def call_in_progress(world: Any, token: str, callee: str = CALLEE) -> str:
+    call_id = place_call(world, token, callee)
+    call_status(world, token, call_id, "in_progress")
+    return call_id
+
+
+def wait_for(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float, what: str) -> Any:
+    deadline = time.time() + timeout
+    value = read()
+    while not done(value):
+        if time.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last: {value}")
+        time.sleep(0.05)
+        value = read()
+    return value
+
+
+def pending_request(world: Any, token: str, e164: str = "+14155550177", *, with_token: bool = False) -> str:
+    reply = world.client.post(
+        "/telephony/phone-number-requests", token=token, json_body={"phone_number": e164, "country": "US"}
+    )
+    assert reply.status == 201, reply.body
+    rid = str(reply.json()["request_id"])
+    if with_token:  # the workflow's AwaitReview step has stored its task token: decisions resume it
+        from telephony.repositories import requests as requests_repo
+
+        wait_for(lambda: requests_repo.get(rid, consistent=True), lambda r: bool(r.get("task_token")), 10, "token")
+    return rid
+
+
+# ---------------------------------------------------------------- what exists
+
+
+def scan(table_env: str) -> list[dict[str, Any]]:
+    """Every item of a table (by its environment variable), unmarshalled."""
+    import os
+
+    from telephony import aws
+    from telephony.repositories import dynamo
+
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": os.environ[table_env]}
+    while True:
+        page = aws.dynamodb().scan(**kwargs)
+        items += [dynamo.unmarshal(i) for i in page.get("Items", [])]
+        if not page.get("LastEvaluatedKey"):
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def number_items() -> list[dict[str, Any]]:
+    return [i for i in scan("NUMBERS_TABLE") if i["pk"].startswith("NUMBER#")]
+
+
+def livekit_ids(world: Any) -> set[str]:
+    state = world.livekit.state()
+    return {t["sipTrunkId"] for t in state["inbound_trunks"] + state["outbound_trunks"]} | {
+        r["sipDispatchRuleId"] for r in state["dispatch_rules"]
+    }
+
+
+def recorded_ids() -> set[str]:
+    ids: set[str] = set()
+    for item in number_items():
+        ids |= set((item.get("livekit") or {}).values())
+    return ids
+
+
+def assert_consistent(world: Any) -> None:
+    """No orphan in LiveKit, no dangling id in the table, no provisioning lock left behind."""
+    assert livekit_ids(world) == recorded_ids(), (livekit_ids(world), recorded_ids())
+    assert [i["phone_number_id"] for i in number_items() if i.get("config_lock")] == []
+
+
+def livekit_calls(world: Any) -> int:
+    """Requests the API made to LiveKit so far, any method."""
+    return sum(world.livekit.state()["counts"].values())
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+def at_once(n: int, work: Callable[[int], Reply]) -> list[Reply]:
+    """`n` requests released together from `n` threads, as `n` Lambda invocations would arrive."""
+    start = threading.Barrier(n)
+
+    def run(i: int) -> Reply:
+        start.wait()
+        return work(i)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def statuses(replies: list[Reply]) -> dict[int, int]:
+    counted: dict[int, int] = {}
+    for reply in replies:
+        counted[reply.status] = counted.get(reply.status, 0) + 1
+    return dict(sorted(counted.items()))
+
+
+# ---------------------------------------------------------------- AWS faults
+
+
+class _Http:
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+        self.headers: dict[str, str] = {}
+        self.content = b""
+
+
+@contextlib.contextmanager
+def aws_fault(
+    service: str,
+    operation: str,
+    code: str,
+    *,
+    times: int = 1,
+    status: int = 400,
+    reasons: list[str] | None = None,
+    when: Callable[[dict[str, Any]], bool] = lambda params: True,
+) -> Iterator[list[int]]:
+    """The next `times` calls of `operation` (those whose API parameters satisfy `when`) on the product's
+    cached `service` client fail with `code`, as AWS answers after its own retries (a
+    TransactionCanceledException carries `reasons`). Yields [calls failed so far]."""
+    from telephony import aws
+
+    client = aws.client(service)
+    event = f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+    failed = [0]
+    lock = threading.Lock()
+
+    def fail(params: dict[str, Any], **_: Any) -> Any:
+        body = params.get("body") or b"{}"
+        if not when(json.loads(body)):
+            return None
+        with lock:
+            if failed[0] >= times:
+                return None
+            failed[0] += 1
+        parsed: dict[str, Any] = {
+            "Error": {"Code": code, "Message": f"injected {code}"},
+            "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "gate"},
+        }
+        if reasons is not None:
+            parsed["CancellationReasons"] = [{"Code": r, "Message": r} for r in reasons]
+        return _Http(status), parsed
+
+    client.meta.events.register(event, fail, unique_id=f"gate-{event}")
+    try:
+        yield failed
+    finally:
+        client.meta.events.unregister(event, unique_id=f"gate-{event}")
+
+
+@pytest.fixture
+def relaxed_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Budgets wide enough for a test that makes many requests; the limits are tested on their own."""
+    from telephony.services import rate_limits
+
+    monkeypatch.setattr(rate_limits, "API", rate_limits.Budget("api", 100_000, "API requests per hour"))
+    monkeypatch.setattr(rate_limits, "CONFIGURATIONS", rate_limits.Budget("configurations", 10_000, "configurations"))
+    monkeypatch.setattr(rate_limits, "CALLS", rate_limits.Budget("calls", 10_000, "outbound calls per hour"))
+
+
+# ---------------------------------------------------------------- figures for docs/RELIABILITY.md
+
+FIGURES: dict[str, Any] = {}
+
+
+def figure(name: str, value: Any) -> None:
+    """A number the gate saw (statuses of a race, faults injected, inputs refused), shown after the run."""
+    FIGURES[name] = value
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not FIGURES:
+        return
+    terminalreporter.section("reliability gate figures")
+    for name in sorted(FIGURES):
+        terminalreporter.write_line(f"{name}: {FIGURES[name]}")
+
+
+# the local stack of the e2e level (`python -m local.stack` on free ports), for the fuzzing test
+from tests.e2e.conftest import local_stack  # noqa: E402, F401
