@@ -94,7 +94,7 @@ bench-quick: $(VENV)/.installed
 	$(PY) -m bench --quick
 
 # The reliability gate's deeper run: schemathesis with 1,000 examples per operation (`make test` runs 100),
-# then the gate's access, race, fault, secret and hostile-input tests again. About 15 minutes on 2 cores.
+# then the gate's access, race, fault, secret and hostile-input tests again. About 20 minutes on 2 cores.
 verify: $(VENV)/.installed
 	GATE_FUZZ_EXAMPLES=1000 $(PY) -m pytest -q tests/gate
 
