@@ -29,7 +29,7 @@ python312:
 	  echo "Install it, e.g. 'pyenv install 3.12' or 'apt-get install python3.12 python3.12-venv', then re-run." >&2; \
 	  exit 1; fi
 
-$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt | python312
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt functions/authorizer/requirements.txt | python312
 	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

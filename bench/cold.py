@@ -135,7 +135,12 @@ class Runner:
         self.workdir = workdir
         self.dump_path = workdir / "world.json"
         self._serial = 0
-        self.allowed = allowed_modules()
+        self.allowed: dict[str | None, list[str]] = {}
+
+    def _allowed(self, folder: str | None) -> list[str]:
+        if folder not in self.allowed:
+            self.allowed[folder] = allowed_modules(folder)
+        return self.allowed[folder]
 
     def write_dump(self) -> None:
         self.dump_path.write_text(json.dumps(_dump(self.world)))
@@ -152,7 +157,7 @@ class Runner:
             "attribute": function.attribute if function else "lambda_handler",
             "event": step.invocation.event if step else {},
             "result": str(result_path),
-            "allowed_modules": self.allowed,
+            "allowed_modules": self._allowed(function.folder if function else None),
         }
         if function is not None:
             spec.update(json.loads(self.dump_path.read_text()))

@@ -1,5 +1,6 @@
-"""Which top-level modules a function can import on Lambda: the layer's requirements with their
-dependencies, the runtime's boto3 with its own, the standard library and the project's code.
+"""Which top-level modules a function can import on Lambda: the layer's requirements (and the
+function's own, if it has any) with their dependencies, the runtime's boto3 with its own, the
+standard library and the project's code.
 
 This development venv holds much more (moto, httpx, pytest...). Code that probes for optional
 packages (the X-Ray SDK's `patch_all` imports and patches httpx, requests... when present) would
@@ -66,8 +67,11 @@ def distributions(requirements: list[Requirement]) -> dict[str, metadata.Distrib
     return found
 
 
-def allowed_modules() -> list[str]:
-    closure = distributions([*_requirements(LAYER_REQUIREMENTS), *(Requirement(r) for r in RUNTIME)])
+def allowed_modules(folder: str | None = None) -> list[str]:
+    """For one function: its own `functions/<folder>/requirements.txt` too (the authorizer's cryptography)."""
+    own = ROOT / "functions" / folder / "requirements.txt" if folder else None
+    extra = _requirements(own) if own is not None and own.exists() else []
+    closure = distributions([*_requirements(LAYER_REQUIREMENTS), *extra, *(Requirement(r) for r in RUNTIME)])
     names = set(PROJECT) | set(sys.stdlib_module_names) | set(sys.builtin_module_names)
     for distribution in closure.values():
         names |= _top_level(distribution)

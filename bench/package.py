@@ -39,6 +39,22 @@ class PackageResult:
     bundled_runtime: list[str]  # boto3 / botocore / s3transfer found in the layer
     stale: list[str]  # why the build did not match the sources when it was read
     rebuilt: bool
+    functions_with_dependencies: dict[str, int] = field(default_factory=dict)  # build folder -> bytes
+
+
+def _functions_with_dependencies() -> dict[str, int]:
+    """Functions that bundle packages of their own (functions/<folder>/requirements.txt), by build size."""
+    found = {}
+    for requirements in sorted((ROOT / "functions").glob("*/requirements.txt")):
+        folder = requirements.parent.name
+        for built in (ROOT / ".aws-sam" / "build").glob("*Function"):
+            if (built / "requirements.txt").exists() and (built / "app.py").read_bytes() == (
+                requirements.parent / "app.py"
+            ).read_bytes():
+                found[f"{built.name} (functions/{folder})"] = sum(
+                    p.stat().st_size for p in built.rglob("*") if p.is_file()
+                )
+    return found
 
 
 def _stale(layer: Path) -> list[str]:
@@ -117,4 +133,4 @@ def run(*, build_if_needed: bool, log: Callable[[str], None]) -> PackageResult |
     )
     bundled = [p.name for p in packages if p.name in RUNTIME_PROVIDED]
     bundled += [d for d in RUNTIME_PROVIDED if (LAYER / d).is_dir() and d not in bundled]
-    return PackageResult(LAYER, total, packages, bundled, stale, rebuilt)
+    return PackageResult(LAYER, total, packages, bundled, stale, rebuilt, _functions_with_dependencies())

@@ -99,14 +99,14 @@ class Probe:
             return
         probe = self
 
-        def _run(self: Any, work: Any, *, timeout: float | None = None) -> Any:
+        def _run(self: Any, call: Any, *, timeout: float | None = None) -> Any:
             if not probe._measuring():
-                return original(self, work, timeout=timeout)
+                return original(self, call, timeout=timeout)
             if probe.profiler is not None:
                 probe.profiler.disable()
             started = time.perf_counter_ns()
             try:
-                return original(self, work, timeout=timeout)
+                return original(self, call, timeout=timeout)
             finally:
                 probe.current.livekit_ns += time.perf_counter_ns() - started
                 probe.current.livekit_calls += 1

@@ -373,6 +373,11 @@ def _package(report: Report, out: list[str]) -> None:
             f"{', '.join(entry.pulled_in_by) or '-'} |"
         )
     out.append("")
+    for name, size in package.functions_with_dependencies.items():
+        out.append(
+            f"Outside the layer, {name} bundles packages of its own (its requirements.txt): "
+            f"{size / 1e6:.1f} MB unzipped.\n"
+        )
     size_ok = package.total <= PACKAGE_BUDGET
     why = ""
     if not size_ok:
