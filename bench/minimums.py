@@ -62,25 +62,22 @@ MINIMUMS: dict[str, Minimum] = {
         "the number is read before and again after taking the lock; " + BUDGET,
     ),
     "POST /outbound-calls/create": Minimum(
-        3,
         2,
-        BUDGET + " (the create transaction already spends the calls budget: the API hit could join it); "
+        2,
+        BUDGET + " (it could join the create transaction, which already spends the calls budget); then "
         "Query on the numbers table by owner (services/calls.py `_outbound_number`, no from_phone_number_id "
-        "given); TransactWriteItems creating the call with its counters and the calls budget "
-        "(repositories/calls.py `create`); TransactWriteItems moving it to dialing with its counters "
-        "(services/calls.py `move`)",
+        "given) and TransactWriteItems writing the call `dialing` with its counters and the calls budget "
+        "(repositories/calls.py `create`), before LiveKit is asked",
     ),
     "POST /outbound-calls/create (Idempotency-Key)": Minimum(
-        5,
+        4,
         2,
         "as without the key, plus PutItem (in progress) and UpdateItem (completed) on the idempotency table "
         "(Powertools idempotency)",
     ),
     "GET /outbound-calls": Minimum(2, 0),
     "GET /outbound-calls/{call_id}/details": Minimum(2, 0),
-    "POST /outbound-calls/{call_id}/hangup": Minimum(
-        2, 1, "a GetItem re-reads the call for the answer (the written values are known); " + BUDGET
-    ),
+    "POST /outbound-calls/{call_id}/hangup": Minimum(2, 1, BUDGET),
     "POST /outbound-calls/{call_id}/transfer": Minimum(3, 1, BUDGET),
     "POST /outbound-calls/{call_id}/events": Minimum(
         2,

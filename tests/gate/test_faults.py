@@ -18,7 +18,6 @@ from tests.gate.conftest import (
     assert_consistent,
     aws_fault,
     call_in_progress,
-    call_status,
     figure,
     livekit_ids,
     number_items,
@@ -352,24 +351,6 @@ def test_dynamodb_throttled_on_reads_and_the_api_budget(world, keys, relaxed_bud
     injected(f"dynamodb {operation}/read")
     failed_cleanly(reply, 503)
     assert world.client.get(f"/outbound-calls/{call_id}/details", token=keys.alice).status == 200
-
-
-def test_dynamodb_failing_while_a_call_is_placed_reports_the_call(world, keys, relaxed_budgets):
-    """The call was dialled; recording `dialing` failed. A 503 would make the client place it twice:
-    the call exists and is answered 201, its webhooks move it on."""
-    register(world, keys.alice)
-    with aws_fault(
-        "dynamodb",
-        "TransactWriteItems",
-        "ProvisionedThroughputExceededException",
-        times=1,
-        when=lambda p: "dialing" in str(p),
-    ):
-        reply = world.client.post("/outbound-calls/create", token=keys.alice, json_body={"phone_number": CALLEE})
-    injected("dynamodb TransactWriteItems/create_call: record dialing")
-    assert reply.status == 201, reply.body
-    call_status(world, keys.alice, reply.json()["call_id"], "in_progress")
-    assert len(world.livekit.state()["calls"]) == 1
 
 
 # ---------------------------------------------------------------- AWS: Step Functions

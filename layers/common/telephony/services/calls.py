@@ -142,7 +142,7 @@ def create(body: CreateCall, *, principal: Principal, livekit: lk.LiveKit | None
     record = {
         "call_id": call_id,
         "owner_id": principal.user_id,
-        "status": CallStatus.QUEUED.value,
+        "status": CallStatus.DIALING.value,  # written before LiveKit dials: see below
         "phone_number": callee,
         "from_number": number["phone_number"],
         "from_phone_number_id": number["phone_number_id"],
@@ -151,7 +151,11 @@ def create(body: CreateCall, *, principal: Principal, livekit: lk.LiveKit | None
         "participant_identity": identity_of(call_id),
         "created_at": _iso(created),
         "created_epoch": int(created.timestamp()),
+        "dialing_at": _iso(created),
     }
+    # One write on the happy path: the call is recorded `dialing`, with its counters and the calls budget, before
+    # LiveKit is asked to dial; if LiveKit refuses, it moves to `failed`. Recording the dial afterwards as well
+    # would be a fourth DynamoDB request whose failure could only be logged (the call is placed by then).
     try:
         calls_repo.create(
             record, created_epoch=record["created_epoch"], extra=[rate_limits.hit(rate_limits.CALLS, principal.user_id)]
@@ -196,15 +200,10 @@ def create(body: CreateCall, *, principal: Principal, livekit: lk.LiveKit | None
             raise UpstreamError(f"LiveKit could not place the call: {failure}") from failure
         raise
     count("CallsCreated")
-    try:
-        moved = move(record, CallStatus.DIALING, {"sip_call_id": dialled["sip_call_id"], "dialing_at": now_iso()})
-        status = CallStatus.DIALING if moved else CallStatus((calls_repo.get(call_id) or record)["status"])
-    except DomainError:  # the call is placed and its webhooks move it on: an error now would have it placed twice
-        logger().warning("call placed; its dialing status was not recorded", extra={"call_id": call_id})
-        status = CallStatus.QUEUED
+    logger().info("call placed", extra={"call_id": call_id, "sip_call_id": dialled["sip_call_id"]})
     return CallCreated(
         call_id=call_id,
-        status=status,
+        status=CallStatus.DIALING,
         room_name=call_id,
         phone_number=callee,
         from_number=number["phone_number"],
@@ -293,8 +292,9 @@ def hangup(call_id: str, *, principal: Principal, livekit: lk.LiveKit | None = N
     (livekit or lk.default()).delete_room(record["room_name"])
     answered = record["status"] == CallStatus.IN_PROGRESS.value
     to = CallStatus.COMPLETED if answered else CallStatus.CANCELED
-    move(record, to, end_fields(record, now(), end_reason="hangup"))
-    return CallDetails.model_validate(calls_repo.get(call_id, consistent=True) or record)
+    moved = move(record, to, end_fields(record, now(), end_reason="hangup"))
+    # what was written is known; only a webhook that ended it first needs the call read back
+    return CallDetails.model_validate(moved or calls_repo.get(call_id, consistent=True) or record)
 
 
 def transfer(call_id: str, body: Transfer, *, principal: Principal, livekit: lk.LiveKit | None = None) -> CallDetails:
