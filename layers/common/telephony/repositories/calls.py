@@ -138,13 +138,16 @@ def list_by_owner(
     return [_record(i) for i in items], next_token
 
 
-def stats(owner_id: str) -> list[dict[str, Any]]:
-    """Every counter item of the user: the totals and the recent hours. One Query."""
+def stats(owner_id: str, *, since_hour: int) -> list[dict[str, Any]]:
+    """The user's totals and the hour buckets from `since_hour` on, in one Query: `TOTAL` sorts after every
+    `HOUR#<12 digits>` key, so one range gives both, and older buckets (kept until their TTL) are not read."""
     result = dynamo.call(
         aws.dynamodb().query,
         TableName=_table(),
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues=dynamo.values(pk=f"STATS#{owner_id}"),
+        KeyConditionExpression="pk = :pk AND sk >= :since",
+        ExpressionAttributeValues=dynamo.values(
+            pk=f"STATS#{owner_id}", since=keys.stats_hour(owner_id, since_hour)["sk"]
+        ),
     )
     return [dynamo.unmarshal(i) for i in result.get("Items", [])]
 

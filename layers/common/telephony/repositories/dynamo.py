@@ -49,7 +49,40 @@ def marshal(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def unmarshal(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+    """A DynamoDB item as plain Python (numbers as int or float, sets as lists), as boto3's
+    TypeDeserializer + `_plain` would give it; strings, numbers, maps and lists are read directly
+    (every read of every endpoint passes here), binaries through the deserializer."""
+    return {k: _from_dynamo(v) for k, v in item.items()}
+
+
+def _from_dynamo(value: Mapping[str, Any]) -> Any:
+    ((tag, raw),) = value.items()
+    if tag == "S":
+        return raw
+    if tag == "N":
+        return _number(raw)
+    if tag == "M":
+        return {k: _from_dynamo(v) for k, v in raw.items()}
+    if tag == "L":
+        return [_from_dynamo(v) for v in raw]
+    if tag == "BOOL":
+        return raw
+    if tag == "NULL":
+        return None
+    if tag == "SS":
+        return list(raw)
+    if tag == "NS":
+        return [_number(n) for n in raw]
+    return _plain(_deserializer.deserialize(value))
+
+
+def _number(raw: str) -> int | float:
+    digits = raw[1:] if raw[:1] == "-" else raw
+    if digits.isdigit():  # isdigit() alone would take other scripts' digits: isascii() keeps to 0-9
+        if digits.isascii():
+            return int(raw)
+    number = Decimal(raw)
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def values(**named: Any) -> dict[str, Any]:

@@ -253,9 +253,9 @@ def list_calls(
 
 
 def stats(*, principal: Principal) -> CallStats:
-    items = calls_repo.stats(principal.user_id)
-    total = next((i for i in items if i["sk"] == "TOTAL"), {})
     since = calls_repo.hour_of(epoch()) - 23 * calls_repo.HOUR
+    items = calls_repo.stats(principal.user_id, since_hour=since)
+    total = next((i for i in items if i["sk"] == "TOTAL"), {})
     recent = [i for i in items if i["sk"].startswith("HOUR#") and int(i["sk"][5:]) >= since]
     window: dict[str, int] = {}
     for bucket in recent:
