@@ -11,9 +11,13 @@ _RETRIES: Any = {"mode": "standard", "max_attempts": 3}
 @cache
 def client(service: str) -> Any:
     import boto3
+    import botocore
     from botocore.config import Config
 
-    config = Config(retries=_RETRIES, connect_timeout=3, read_timeout=10, tcp_keepalive=True)
+    # A fixed User-Agent: botocore otherwise rebuilds its structured one twice per request (sanitising every
+    # component), measured at ~0.15-0.2 ms of the ~0.5 ms it spends on a GetItem client-side (ADR 0007's bench).
+    user_agent = f"telephony-api Boto3/{boto3.__version__} botocore/{botocore.__version__}"  # type: ignore[attr-defined]
+    config = Config(retries=_RETRIES, connect_timeout=3, read_timeout=10, tcp_keepalive=True, user_agent=user_agent)
     return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
 
 

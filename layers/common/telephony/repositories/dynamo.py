@@ -73,14 +73,13 @@ def _from_dynamo(value: Mapping[str, Any]) -> Any:
         return list(raw)
     if tag == "NS":
         return [_number(n) for n in raw]
-    return _plain(_deserializer.deserialize(value))
+    return _plain(_deserializer.deserialize(value))  # type: ignore[arg-type]
 
 
 def _number(raw: str) -> int | float:
     digits = raw[1:] if raw[:1] == "-" else raw
-    if digits.isdigit():  # isdigit() alone would take other scripts' digits: isascii() keeps to 0-9
-        if digits.isascii():
-            return int(raw)
+    if digits.isascii() and digits.isdigit():  # isdigit() alone takes other scripts' digits too
+        return int(raw)
     number = Decimal(raw)
     return int(number) if number == number.to_integral_value() else float(number)
 
