@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.lambda_path import allowed_modules
+from bench.lambda_path import allowed_modules, only_for_other_functions
 from bench.scenarios import Scenario, Step
 from bench.stats import median, ratio
 from bench.template_info import FunctionInfo
@@ -158,6 +158,7 @@ class Runner:
             "event": step.invocation.event if step else {},
             "result": str(result_path),
             "allowed_modules": self._allowed(function.folder if function else None),
+            "hidden_modules": only_for_other_functions(function.folder if function else None),
         }
         if function is not None:
             spec.update(json.loads(self.dump_path.read_text()))

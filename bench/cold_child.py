@@ -126,6 +126,9 @@ def main() -> None:
     requests = setup_aws(spec) if spec.get("tables") is not None else []
     event = spec["event"]
     context = Context(spec["env"].get("AWS_LAMBDA_FUNCTION_NAME", "bench"))
+    hidden = set(spec.get("hidden_modules", ()))
+    for name in [m for m in sys.modules if m.split(".")[0] in hidden]:  # loaded by moto; not on this Lambda
+        del sys.modules[name]
     modules_after_setup = set(sys.modules)
     lambda_path.active = True
 

@@ -331,6 +331,6 @@ def reset_caches() -> None:
     observability._tracer = None  # decided again under the environment of this world
     livekit.reset_default()
     config.settings.cache_clear()
-    aws.client.cache_clear()
+    aws.reset()
     auth._jwks_client.cache_clear()
     idempotency._persistence.cache_clear()

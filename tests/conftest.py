@@ -56,7 +56,7 @@ def _reset_caches() -> None:
 
     livekit.reset_default()
     config.settings.cache_clear()
-    aws.client.cache_clear()
+    aws.reset()
     auth._jwks_client.cache_clear()
 
 
