@@ -33,14 +33,10 @@ MINIMUMS: dict[str, Minimum] = {
     "GET /telephony/phone-number-requests": Minimum(2, 0),
     "GET /admin/phone-number-requests": Minimum(2, 0),
     "POST /admin/phone-number-requests/{request_id}/approve": Minimum(
-        3,
-        0,
-        "a third GetItem re-reads the request for the answer (the written values are known); " + BUDGET,
+        2, 0, BUDGET + " (it could join the decision's transaction)"
     ),
     "POST /admin/phone-number-requests/{request_id}/reject": Minimum(
-        3,
-        0,
-        "a third GetItem re-reads the request for the answer (the written values are known); " + BUDGET,
+        2, 0, BUDGET + " (it could join the decision's transaction)"
     ),
     "GET /outbound-calls/phone-numbers": Minimum(2, 0),
     "POST /outbound-calls/phone-numbers/{phone_number_id}/configure": Minimum(

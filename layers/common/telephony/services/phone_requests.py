@@ -148,13 +148,15 @@ def _decide(
     fields: dict[str, Any],
     claims: list[dict[str, Any]],
     repo: ModuleType,
-) -> None:
+) -> dict[str, Any]:
+    """The decision, written only if the request is still pending; returns the request as written."""
+    updated_at = now_iso()
     step = repo.transition(
         record["request_id"],
         created_at=record["created_at"],
         from_statuses=(RequestStatus.PENDING,),
         to_status=to_status,
-        updated_at=now_iso(),
+        updated_at=updated_at,
         fields=fields,
     )
     try:
@@ -163,6 +165,7 @@ def _decide(
         if canceled.failed(0):
             raise Conflict("the request is no longer pending") from canceled
         raise _claimed_elsewhere(fields.get("phone_number", "the number")) from canceled
+    return {**record, **fields, "status": to_status.value, "updated_at": updated_at}
 
 
 def _undo_decision(
@@ -206,7 +209,7 @@ def approve(
             undo_claims.append(repo.claim_put(requested, request_id=request_id, owner_id=record["user_id"]))
     provider = body.provider or record.get("provider")
     review = {"decided_by": principal.user_id, "decided_at": now_iso(), "reason": body.note}
-    _decide(
+    decided = _decide(
         record,
         RequestStatus.APPROVED,
         {"phone_number": number, "provider": provider, "review": review},
@@ -214,13 +217,13 @@ def approve(
         repo,
     )
     _resume(
-        request_id,
+        record,
         lambda token: workflow.succeed(token, Decision(phone_number=number, provider=provider).model_dump()),
         undo=lambda: _undo_decision(record, RequestStatus.APPROVED, undo_claims, repo),
         repo=repo,
         workflow=workflow,
     )
-    return _model(repo.get(request_id, consistent=True) or record)
+    return _model(decided)
 
 
 def reject(
@@ -238,22 +241,26 @@ def reject(
         claims.append(repo.claim_release(record["phone_number"], request_id=request_id))
         undo_claims.append(repo.claim_put(record["phone_number"], request_id=request_id, owner_id=record["user_id"]))
     review = {"decided_by": principal.user_id, "decided_at": now_iso(), "reason": body.reason}
-    _decide(record, RequestStatus.REJECTED, {"review": review}, claims, repo)
+    decided = _decide(record, RequestStatus.REJECTED, {"review": review}, claims, repo)
     count("RequestsRejected")
     _resume(
-        request_id,
+        record,
         lambda token: workflow.fail(token, error=REJECTED_ERROR, cause=body.reason),
         undo=lambda: _undo_decision(record, RequestStatus.REJECTED, undo_claims, repo),
         repo=repo,
         workflow=workflow,
     )
-    return _model(repo.get(request_id, consistent=True) or record)
+    return _model(decided)
 
 
-def _resume(request_id: str, send: Any, *, undo: Any, repo: ModuleType, workflow: ModuleType) -> None:
-    """Tell the waiting execution. When its token is not stored yet, AwaitReview sees the decision and tells it."""
-    fresh = repo.get(request_id, consistent=True)
-    token = fresh.get("task_token") if fresh else None
+def _resume(record: dict[str, Any], send: Any, *, undo: Any, repo: ModuleType, workflow: ModuleType) -> None:
+    """Tell the waiting execution. When its token is not stored yet, AwaitReview sees the decision and tells it.
+    The token read with the request serves (an execution's token never changes); without one, it is read again,
+    consistently, as it may have been stored since."""
+    token = record.get("task_token")
+    if not token:
+        fresh = repo.get(record["request_id"], consistent=True)
+        token = fresh.get("task_token") if fresh else None
     if not token:
         return
     try:
