@@ -729,47 +729,48 @@ class Emulator:
     def _rpc_SIP_UpdateSIPInboundTrunk(
         self, g: Grants, req: sip_pb.UpdateSIPInboundTrunkRequest
     ) -> sip_pb.SIPInboundTrunkInfo:
-        g.ensure_sip_admin()
-        action = req.WhichOneof("action")
-        try:
-            if not req.sip_trunk_id:
-                raise PlainError("trunk id must be set")
-            if action is None:
-                raise PlainError("missing or unsupported update action")
-            if action == "replace":
-                if req.replace.sip_trunk_id and req.replace.sip_trunk_id != req.sip_trunk_id:
-                    raise PlainError("trunk id in the info must be empty or match the id in the update")
-                validate_inbound_trunk(req.replace)
-            else:
-                validate_inbound_update(req.update)
-        except (PlainError, InvalidArgument) as e:
-            raise _as_twirp(e, wrap=True) from None
-        with self._lock:
-            current = self._inbound.get(req.sip_trunk_id)
-            if current is None:
-                raise TwirpError("not_found", ERR_TRUNK_NOT_FOUND)
-            info = sip_pb.SIPInboundTrunkInfo()
-            if action == "replace":
-                info.CopyFrom(req.replace)
-                info.sip_trunk_id = current.sip_trunk_id
-            else:
-                info.CopyFrom(current)
-                apply_inbound_update(info, req.update)
-                try:
-                    validate_inbound_trunk(info)
-                except (PlainError, InvalidArgument) as e:
-                    raise _as_twirp(e, wrap=False) from None
+        def no_conflict(info: sip_pb.SIPInboundTrunkInfo) -> None:  # called under the lock
             listed = filter_inbound(
                 list(self._inbound.values()), sip_pb.ListSIPInboundTrunkRequest(numbers=info.numbers)
             )
             validate_trunks([info if t.sip_trunk_id == req.sip_trunk_id else t for t in listed])
-            self._inbound[info.sip_trunk_id] = info
-            return _clone(info)
+
+        g.ensure_sip_admin()
+        return self._update_trunk(
+            req,
+            self._inbound,
+            sip_pb.SIPInboundTrunkInfo,
+            validate_inbound_trunk,
+            validate_inbound_update,
+            apply_inbound_update,
+            no_conflict,
+        )
 
     def _rpc_SIP_UpdateSIPOutboundTrunk(
         self, g: Grants, req: sip_pb.UpdateSIPOutboundTrunkRequest
     ) -> sip_pb.SIPOutboundTrunkInfo:
         g.ensure_sip_admin()
+        return self._update_trunk(
+            req,
+            self._outbound,
+            sip_pb.SIPOutboundTrunkInfo,
+            validate_outbound_trunk,
+            validate_outbound_update,
+            apply_outbound_update,
+            None,
+        )
+
+    def _update_trunk(
+        self,
+        req: Any,
+        store: dict[str, Any],
+        info_type: Any,
+        validate: Callable[[Any], None],
+        validate_update: Callable[[Any], None],
+        apply_update: Callable[[Any, Any], None],
+        check: Callable[[Any], None] | None,
+    ) -> Any:
+        """UpdateSIPInboundTrunk / UpdateSIPOutboundTrunk: `replace` the whole trunk or apply an `update`."""
         action = req.WhichOneof("action")
         try:
             if not req.sip_trunk_id:
@@ -779,27 +780,29 @@ class Emulator:
             if action == "replace":
                 if req.replace.sip_trunk_id and req.replace.sip_trunk_id != req.sip_trunk_id:
                     raise PlainError("trunk id in the info must be empty or match the id in the update")
-                validate_outbound_trunk(req.replace)
+                validate(req.replace)
             else:
-                validate_outbound_update(req.update)
+                validate_update(req.update)
         except (PlainError, InvalidArgument) as e:
             raise _as_twirp(e, wrap=True) from None
         with self._lock:
-            current = self._outbound.get(req.sip_trunk_id)
+            current = store.get(req.sip_trunk_id)
             if current is None:
                 raise TwirpError("not_found", ERR_TRUNK_NOT_FOUND)
-            info = sip_pb.SIPOutboundTrunkInfo()
+            info = info_type()
             if action == "replace":
                 info.CopyFrom(req.replace)
                 info.sip_trunk_id = current.sip_trunk_id
             else:
                 info.CopyFrom(current)
-                apply_outbound_update(info, req.update)
+                apply_update(info, req.update)
                 try:
-                    validate_outbound_trunk(info)
+                    validate(info)
                 except (PlainError, InvalidArgument) as e:
                     raise _as_twirp(e, wrap=False) from None
-            self._outbound[info.sip_trunk_id] = info
+            if check is not None:
+                check(info)
+            store[info.sip_trunk_id] = info
             return _clone(info)
 
     def _rpc_SIP_GetSIPInboundTrunk(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests import seeding
 from tests.support import assert_error
 
 AGENT = str(uuid.UUID(int=7))
@@ -32,23 +33,7 @@ CONFIGURE = {
 
 
 def own_number(user_id: str, e164: str = "+14155550123") -> str:
-    from telephony.repositories import dynamo
-    from telephony.repositories import numbers as numbers_repo
-
-    pid = "pn_test" + e164[1:]
-    record = {
-        "phone_number_id": pid,
-        "phone_number": e164,
-        "owner_id": user_id,
-        "status": "active",
-        "configuration_status": "unconfigured",
-        "created_at": "2026-01-01T00:00:00.000Z",
-        "updated_at": "2026-01-01T00:00:00.000Z",
-    }
-    dynamo.transact(
-        [numbers_repo.claim_new_number(e164, phone_number_id=pid, owner_id=user_id), numbers_repo.put_new(record)]
-    )
-    return pid
+    return seeding.own_number(user_id, e164, id_prefix="pn_test")
 
 
 def livekit_ids(world: Any) -> set[str]:

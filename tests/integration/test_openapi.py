@@ -14,6 +14,7 @@ from telephony.models.common import Body
 from telephony.openapi import examples
 from telephony.openapi.document import ERRORS
 from telephony.openapi.routes import OPERATIONS
+from tests import seeding
 
 AGENT = str(uuid.UUID(int=11))
 
@@ -139,23 +140,7 @@ def test_the_seed_examples_work_against_the_api(world, keys, doc):
 
 
 def _own_number(user_id: str, e164: str) -> str:
-    from telephony.repositories import dynamo
-    from telephony.repositories import numbers as numbers_repo
-
-    pid = "pn_docs" + e164[1:]
-    record = {
-        "phone_number_id": pid,
-        "phone_number": e164,
-        "owner_id": user_id,
-        "status": "active",
-        "configuration_status": "unconfigured",
-        "created_at": "2026-01-01T00:00:00.000Z",
-        "updated_at": "2026-01-01T00:00:00.000Z",
-    }
-    dynamo.transact(
-        [numbers_repo.claim_new_number(e164, phone_number_id=pid, owner_id=user_id), numbers_repo.put_new(record)]
-    )
-    return pid
+    return seeding.own_number(user_id, e164, id_prefix="pn_docs")
 
 
 def test_swagger_ui_is_public_and_loads_the_document(world):
