@@ -214,7 +214,7 @@ def _in_process(plan: Plan, sections: set[str], report: object, section: Callabl
             )
 
     def warm_section() -> None:
-        report.warm, report.profiles = warm.run(
+        report.warm, report.profiles, failures = warm.run(
             lambda: World(emulator, issuer),
             probe,
             [s for s in scenarios if s.warm],
@@ -225,6 +225,7 @@ def _in_process(plan: Plan, sections: set[str], report: object, section: Callabl
             one_world=plan.name == "quick",
             log=log,
         )
+        report.errors.extend(f"warm: {failure}" for failure in failures)
 
     def growth_section() -> None:
         with World(emulator, issuer, webhooks=False) as world:

@@ -64,42 +64,48 @@ def run(
     profile_if: Callable[[WarmResult], bool],
     one_world: bool,
     log: Callable[[str], None],
-) -> tuple[list[WarmResult], dict[str, list[tuple[str, float]]]]:
-    """The measured results, and own-time profiles of those `profile_if` picks (on fixtures of their own).
+) -> tuple[list[WarmResult], dict[str, list[tuple[str, float]]], list[str]]:
+    """The measured results, own-time profiles of those `profile_if` picks (on fixtures of their own), and the
+    scenarios that failed (each is reported; the others are still measured).
 
     Each scenario gets a world of its own: moto deep-copies every table a transaction touches, so a
     world holding every scenario's fixtures would make each setup step slower than the last (`one_world`
     is for few iterations, where deploying a world per scenario would take longer than everything else)."""
     results = []
     profiles = {}
+    failures: list[str] = []
     shared = new_world() if one_world else None
     with shared if shared is not None else contextlib.nullcontext():
         for scenario in scenarios:
-            with contextlib.nullcontext(shared) if shared is not None else new_world() as world:
-                started = time.monotonic()
-                world.loud()
-                step = scenario.build(world, iterations + warmup + profile_calls)
-                world.quiet()
-                built = time.monotonic() - started
-                handler = world.handler(scenario.function)
-                result = WarmResult(scenario)
-                for i in range(iterations + warmup):
-                    prepared = step(i)  # untimed: whatever this call needs first
-                    context = world.context(scenario.function)
-                    probe.start()
-                    started_ns = time.perf_counter_ns()
-                    answer = handler(prepared.invocation.event, context)
-                    total_ns = time.perf_counter_ns() - started_ns
-                    snapshot = probe.stop()
-                    forget_moto_copies()
-                    prepared.check(answer, scenario.name)
-                    if i >= warmup:
-                        result.samples.append(Sample(total_ns, snapshot))
-                results.append(result)
-                log(f"  {scenario.name}: p50 own {result.own_ms(50):.2f} ms (set up in {built:.0f} s)")
-                if profile_calls and profile_if(result):
-                    first = iterations + warmup
-                    profiles[scenario.name] = own_time_by_package(
-                        world, probe, scenario.function, step, first=first, calls=profile_calls
-                    )
-    return results, profiles
+            try:
+                with contextlib.nullcontext(shared) if shared is not None else new_world() as world:
+                    started = time.monotonic()
+                    world.loud()
+                    step = scenario.build(world, iterations + warmup + profile_calls)
+                    world.quiet()
+                    built = time.monotonic() - started
+                    handler = world.handler(scenario.function)
+                    result = WarmResult(scenario)
+                    for i in range(iterations + warmup):
+                        prepared = step(i)  # untimed: whatever this call needs first
+                        context = world.context(scenario.function)
+                        probe.start()
+                        started_ns = time.perf_counter_ns()
+                        answer = handler(prepared.invocation.event, context)
+                        total_ns = time.perf_counter_ns() - started_ns
+                        snapshot = probe.stop()
+                        forget_moto_copies()
+                        prepared.check(answer, scenario.name)
+                        if i >= warmup:
+                            result.samples.append(Sample(total_ns, snapshot))
+                    results.append(result)
+                    log(f"  {scenario.name}: p50 own {result.own_ms(50):.2f} ms (set up in {built:.0f} s)")
+                    if profile_calls and profile_if(result):
+                        first = iterations + warmup
+                        profiles[scenario.name] = own_time_by_package(
+                            world, probe, scenario.function, step, first=first, calls=profile_calls
+                        )
+            except Exception as error:  # one scenario's failure must not lose the others' figures
+                log(f"  {scenario.name}: FAILED: {type(error).__name__}: {error}")
+                failures.append(f"{scenario.name}: {type(error).__name__}: {error}")
+    return results, profiles, failures
