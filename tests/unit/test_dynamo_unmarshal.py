@@ -39,3 +39,55 @@ def test_numbers_keep_their_kind():
     assert dynamo._number("1.50") == 1.5
     assert dynamo._number("2E+3") == 2000 and isinstance(dynamo._number("2E+3"), int)
     assert dynamo._number("١٢") == 12  # not ASCII digits: Decimal decides, as before
+
+
+def test_items_as_sent_equal_what_botocore_parsed():
+    """aws._items_as_sent hands DynamoDB's answers over unparsed; the items read must not change."""
+    import boto3
+    import moto
+
+    from telephony import aws
+
+    key = {"pk": {"S": "USER#1"}, "sk": {"S": "CALL#1"}}
+    with moto.mock_aws():
+        aws.reset()
+        try:
+            ours = aws.dynamodb()
+            plain = boto3.client("dynamodb", region_name="us-east-1")
+            plain.create_table(
+                TableName="t",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            for plain_item in ITEMS:
+                stored = {**dynamo.marshal(plain_item), **key}
+                ours.put_item(TableName="t", Item=stored)
+                mine = ours.get_item(TableName="t", Key=key)
+                theirs = plain.get_item(TableName="t", Key=key)
+                assert mine["ResponseMetadata"]["HTTPStatusCode"] == 200
+                assert dynamo.unmarshal(mine["Item"]) == dynamo.unmarshal(theirs["Item"])
+                if "bin" in plain_item:
+                    assert isinstance(mine["Item"]["bin"]["B"], str)  # as sent: base64 text
+                    assert dynamo.unmarshal(mine["Item"])["bin"] == Binary(b"\x00\x01")
+            queried = ours.query(
+                TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": key["pk"]}
+            )
+            assert queried["Count"] == 1 and queried["Items"][0]["pk"] == key["pk"]
+            updated = ours.update_item(
+                TableName="t",
+                Key=key,
+                UpdateExpression="SET n = :n",
+                ExpressionAttributeValues={":n": {"N": "5"}},
+                ReturnValues="ALL_NEW",
+            )
+            assert updated["Attributes"]["n"] == {"N": "5"}
+            with pytest.raises(Exception) as failed:  # errors are parsed by botocore as before
+                ours.put_item(TableName="t", Item=key, ConditionExpression="attribute_not_exists(pk)")
+            assert aws.error_code(failed.value) == "ConditionalCheckFailedException"
+            assert "Table" in ours.describe_table(TableName="t")  # not a data operation: parsed by the model
+        finally:
+            aws.reset()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -73,6 +74,10 @@ def _from_dynamo(value: Mapping[str, Any]) -> Any:
         return list(raw)
     if tag == "NS":
         return [_number(n) for n in raw]
+    if tag == "B" and isinstance(raw, str):  # as DynamoDB sent it (aws._items_as_sent): base64 text
+        value = {"B": base64.b64decode(raw)}
+    elif tag == "BS" and any(isinstance(b, str) for b in raw):
+        value = {"BS": [base64.b64decode(b) if isinstance(b, str) else b for b in raw]}
     return _plain(_deserializer.deserialize(value))  # type: ignore[arg-type]
 
 
