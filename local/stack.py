@@ -34,12 +34,11 @@ def aws_environment(endpoint_url: str | None) -> None:
 
 def prepare(parameters: dict[str, str], *, endpoint_url: str | None = None) -> Any:
     """Deploy the template into moto and make its functions runnable here; returns the Runtime."""
-    from local.patches import per_thread_powertools_events, serialise_dynamodb
+    from local.patches import serialise_dynamodb
     from local.resources import deploy
     from local.runtime import Runtime, patch_moto_lambda
 
     serialise_dynamodb()
-    per_thread_powertools_events()
     from local.template import Stack
 
     stack = Stack(parameters)

@@ -6,7 +6,7 @@ from telephony.services import phone_requests
 app = make_app()
 
 
-@app.post("/admin/phone-number-requests/<request_id>/approve")
+@app.post("/admin/phone-number-requests/{request_id}/approve")
 def approve_phone_number_request(request_id: str, body: ApproveRequest) -> PhoneNumberRequest:
     return phone_requests.approve(request_id, body, principal=current_principal(app))
 

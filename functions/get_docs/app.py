@@ -1,6 +1,4 @@
-from aws_lambda_powertools.event_handler import Response, content_types
-
-from telephony.handlers.http import make_app
+from telephony.handlers.http import Response, make_app
 from telephony.observability import observed
 from telephony.openapi import swagger
 
@@ -8,8 +6,8 @@ app = make_app(public=True)
 
 
 @app.get("/docs")
-def get_docs() -> Response[str]:
-    return Response(200, content_types.TEXT_HTML, swagger.page("Telephony API"))
+def get_docs() -> Response:
+    return Response(200, "text/html", swagger.page("Telephony API"))
 
 
 @observed

@@ -6,7 +6,7 @@ from telephony.services import number_config
 app = make_app()
 
 
-@app.get("/outbound-calls/phone-numbers/<phone_number_id>/configuration")
+@app.get("/outbound-calls/phone-numbers/{phone_number_id}/configuration")
 def get_phone_number_configuration(phone_number_id: str) -> NumberConfiguration:
     return number_config.get(phone_number_id, principal=current_principal(app))
 

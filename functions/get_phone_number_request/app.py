@@ -6,7 +6,7 @@ from telephony.services import phone_requests
 app = make_app()
 
 
-@app.get("/telephony/phone-number-requests/<request_id>")
+@app.get("/telephony/phone-number-requests/{request_id}")
 def get_phone_number_request(request_id: str) -> PhoneNumberRequest:
     return phone_requests.get(request_id, principal=current_principal(app))
 

@@ -6,7 +6,7 @@ from telephony.services import calls
 app = make_app()
 
 
-@app.post("/outbound-calls/<call_id>/hangup")
+@app.post("/outbound-calls/{call_id}/hangup")
 def hangup_call(call_id: str) -> CallDetails:
     return calls.hangup(call_id, principal=current_principal(app))
 

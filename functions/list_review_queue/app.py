@@ -1,10 +1,6 @@
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from telephony.handlers.http import current_principal, make_app
 from telephony.models.common import Page
-from telephony.models.requests import PhoneNumberRequest, RequestStatus
+from telephony.models.requests import PhoneNumberRequest, ReviewQueueQuery
 from telephony.observability import observed
 from telephony.services import phone_requests
 
@@ -13,12 +9,10 @@ app = make_app()
 
 @app.get("/admin/phone-number-requests")
 def list_review_queue(
-    status: Annotated[RequestStatus, Query()] = RequestStatus.PENDING,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+    query: ReviewQueueQuery,
 ) -> Page[PhoneNumberRequest]:
     return phone_requests.review_queue(
-        principal=current_principal(app), status=status, limit=limit, next_token=next_token
+        principal=current_principal(app), status=query.status, limit=query.limit, next_token=query.next_token
     )
 
 

@@ -6,7 +6,7 @@ from telephony.services import agents
 app = make_app()
 
 
-@app.post("/agents/<agent_id>/phone-numbers", status_code=201)
+@app.post("/agents/{agent_id}/phone-numbers", status_code=201)
 def register_agent_phone_number(agent_id: str, body: RegisterPhoneNumber) -> RegisteredPhoneNumber:
     return agents.register(agent_id, body, principal=current_principal(app))
 

@@ -6,7 +6,7 @@ from telephony.services import phone_requests
 app = make_app()
 
 
-@app.post("/admin/phone-number-requests/<request_id>/reject")
+@app.post("/admin/phone-number-requests/{request_id}/reject")
 def reject_phone_number_request(request_id: str, body: RejectRequest) -> PhoneNumberRequest:
     return phone_requests.reject(request_id, body, principal=current_principal(app))
 

@@ -6,7 +6,7 @@ from telephony.services import api_keys
 app = make_app()
 
 
-@app.delete("/api-keys/<key_id>")
+@app.delete("/api-keys/{key_id}")
 def revoke_api_key(key_id: str) -> ApiKeyInfo:
     return api_keys.revoke(key_id, principal=current_principal(app))
 

@@ -6,7 +6,7 @@ from telephony.services import calls
 app = make_app()
 
 
-@app.post("/outbound-calls/<call_id>/transfer")
+@app.post("/outbound-calls/{call_id}/transfer")
 def transfer_call(call_id: str, body: Transfer) -> CallDetails:
     return calls.transfer(call_id, body, principal=current_principal(app))
 

@@ -6,7 +6,7 @@ from telephony.services import agents
 app = make_app()
 
 
-@app.delete("/agents/<agent_id>/phone-numbers/<phone_number_id>")
+@app.delete("/agents/{agent_id}/phone-numbers/{phone_number_id}")
 def unregister_agent_phone_number(agent_id: str, phone_number_id: str) -> Unregistered:
     return agents.unregister(agent_id, phone_number_id, principal=current_principal(app))
 

@@ -10,7 +10,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from local.template import Stack
-from telephony.handlers.http import STATUS, error_body
+from telephony.handlers.http import STATUS, Response, error_body, route_of
 from telephony.models.errors import ErrorResponse
 from telephony.openapi import examples, swagger
 from telephony.openapi.document import ERRORS, build, document
@@ -53,41 +53,24 @@ def test_each_operation_is_what_its_function_serves(method: str, path: str, publ
     # Given the function behind the route, as the template wires it
     op = _BY_ROUTE[(method, path)]
     app = importlib.import_module(f"{module}.app").app
-    (route,) = app._static_routes + app._dynamic_routes
-    dependant = route.dependant
+    (route,) = app.routes
 
-    # Then the table says what its resolver does
+    # Then the table says what its router does
     assert op.operation_id == module.rsplit(".", 1)[-1]  # one name threads through: folder = operationId
-    assert (route.method, route.openapi_path) == (method, path)
+    assert (route.method, route.path) == (method, path)
     assert op.public == public == app.public
-    assert [p.type_ for p in dependant.body_params] == ([op.body] if op.body else [])
-    assert dependant.return_param is not None and dependant.return_param.type_ == op.response
-    assert (route.status_code or 200) == op.status
-    assert sorted(p.name for p in dependant.path_params) == sorted(
-        part[1:-1] for part in path.split("/") if part.startswith("{")
-    )
-    assert _parameters(_own_schema(app), "query") == _parameters(build(), "query", (path, method))
+    assert route.body == op.body
+    assert route.response == (op.response if op.media_type == "application/json" else Response)
+    assert route.status == op.status
+    assert route.query == op.query
+    assert sorted(route.path_params) == sorted(part[1:-1] for part in path.split("/") if part.startswith("{"))
 
 
-def _own_schema(app: Any) -> dict[str, Any]:
-    return app.get_openapi_schema().model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-def _parameters(doc: dict[str, Any], where: str, route: tuple[str, str] | None = None) -> dict[str, Any]:
-    """Parameters by name, without what only documents them (titles, descriptions, a null default)."""
-    operations = [item for path_item in doc["paths"].values() for item in path_item.values()]
-    if route is not None:
-        operations = [doc["paths"][route[0]][route[1].lower()]]
-    (operation,) = operations
-    found = {}
-    for parameter in operation.get("parameters", []):
-        if parameter["in"] != where:
-            continue
-        schema = {k: v for k, v in parameter["schema"].items() if k not in ("title", "description")}
-        if schema.get("default", 0) is None:
-            del schema["default"]
-        found[parameter["name"]] = (parameter.get("required", False), schema)
-    return found
+def test_a_handler_that_does_not_take_its_path_is_refused():
+    with pytest.raises(TypeError, match="every segment"):
+        route_of("GET", "/calls/{call_id}", 200, lambda: None)
+    with pytest.raises(TypeError, match="neither body, query nor a segment"):
+        route_of("GET", "/calls", 200, lambda call_id: None)
 
 
 def test_the_document_is_valid_openapi_3_1():

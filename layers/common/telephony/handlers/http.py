@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import math
+import re
 import threading
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
 from telephony.errors import (
     Conflict,
@@ -72,106 +75,193 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
     return principal
 
 
-class Api(APIGatewayHttpResolver):
-    """An HTTP API resolver that authenticates and spends the caller's API budget before routing."""
+@dataclass(frozen=True)
+class Request:
+    """What a handler may read of the request it serves (headers named in lower case, the body as text)."""
+
+    headers: Mapping[str, str]
+    body: str
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Response:
+    """An answer that is not JSON (the Swagger page): returned by a handler as it is."""
+
+    status: int
+    content_type: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation: the handler and what the router hands it, read from its signature once, at import.
+
+    A parameter named `body` is the JSON body validated by its model, one named `query` the query string
+    validated by its model, every other one a segment of the path (`/calls/{call_id}`)."""
+
+    method: str
+    path: str  # as template.yaml and the OpenAPI document write it
+    handler: Callable[..., Any]
+    status: int
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any  # the return annotation
+    path_params: tuple[str, ...]
+    pattern: re.Pattern[str]
+
+
+def route_of(method: str, path: str, status: int, handler: Callable[..., Any]) -> Route:
+    signature = inspect.signature(handler, eval_str=True)
+    in_path = tuple(re.findall(r"\{(\w+)\}", path))
+    models: dict[str, type[BaseModel] | None] = {"body": None, "query": None}
+    for name, parameter in signature.parameters.items():
+        if name in models:
+            models[name] = parameter.annotation
+        elif name not in in_path:
+            raise TypeError(f"{handler.__name__}: {name} is neither body, query nor a segment of {path}")
+    if set(in_path) - set(signature.parameters):
+        raise TypeError(f"{handler.__name__} does not take every segment of {path}")
+    segments = (f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("{") else re.escape(part) for part in path.split("/"))
+    return Route(
+        method=method,
+        path=path,
+        handler=handler,
+        status=status,
+        body=models["body"],
+        query=models["query"],
+        response=signature.return_annotation,
+        path_params=in_path,
+        pattern=re.compile("/".join(segments)),
+    )
+
+
+class Api:
+    """The routes of one function: authenticates and spends the caller's API budget, validates the path, query
+    and body with the handler's models, and answers JSON; every failure has the one error body.
+
+    State of the request being served is per thread: one event per process on Lambda, many threads in the
+    local stack."""
 
     def __init__(self, *, public: bool = False, agents: bool = False) -> None:
-        super().__init__(enable_validation=True)
         self.public = public
         self.agents = agents  # an `agent` credential may call this route (DESIGN 3: it posts call events)
-        self._caller = threading.local()  # one event per process on Lambda; per thread in the local stack
-        self._register_error_handlers()
+        self.routes: list[Route] = []
+        self._serving = threading.local()
+
+    def get(self, path: str, status_code: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._register("GET", path, status_code)
+
+    def post(self, path: str, status_code: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._register("POST", path, status_code)
+
+    def delete(self, path: str, status_code: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._register("DELETE", path, status_code)
+
+    def _register(self, method: str, path: str, status: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self.routes.append(route_of(method, path, status, handler))
+            return handler
+
+        return register
 
     @property
     def principal(self) -> Principal | None:
-        return getattr(self._caller, "principal", None)
+        return getattr(self._serving, "principal", None)
 
-    @principal.setter
-    def principal(self, value: Principal | None) -> None:
-        self._caller.principal = value
+    @property
+    def current_event(self) -> Request:
+        return self._serving.request  # type: ignore[no-any-return]
 
-    def _request_id(self) -> str:
-        return str(self.current_event.request_context.request_id or "")
+    @property
+    def lambda_context(self) -> Any:
+        return getattr(self._serving, "context", None)
 
-    def _error(self, status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-        return Response(
-            status_code=status.value,
-            content_type=content_types.APPLICATION_JSON,
-            body=json.dumps(body),
-            headers=headers,
-        )
-
-    def _domain_error(self, error: DomainError) -> Response:
-        status = status_of(error)
-        if status >= 500:
-            logger().warning("request failed", extra={"error": error.code, "reason": error.message})
-        headers = None
-        if isinstance(error, RateLimited):
-            count("RateLimitHits")
-            headers = _limit_headers(error)
-        return self._error(status, error_body(error.code, error.message, self._request_id(), error.details), headers)
-
-    def _register_error_handlers(self) -> None:
-        @self.exception_handler(DomainError)
-        def _domain(error: DomainError) -> Response:
-            return self._domain_error(error)
-
-        @self.exception_handler(RequestValidationError)
-        def _invalid(error: RequestValidationError) -> Response:
-            details = [
-                {
-                    "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
-                    "issue": e.get("msg", ""),
-                }
-                for e in error.errors()
-            ]
-            return self._error(
-                HTTPStatus.BAD_REQUEST,
-                error_body("invalid_request", "the request is not valid", self._request_id(), details),
-            )
-
-        @self.not_found
-        def _no_route(_: Exception) -> Response:
-            return self._error(HTTPStatus.NOT_FOUND, error_body("not_found", "no such route", self._request_id()))
-
-        @self.exception_handler(Exception)
-        def _bug(error: Exception) -> Response:
-            logger().exception("unhandled error")
-            return self._error(
-                HTTPStatus.INTERNAL_SERVER_ERROR,
-                error_body("internal_error", "an unexpected error occurred", self._request_id()),
-            )
-
-    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        request_id = str((event.get("requestContext") or {}).get("requestId", ""))
+        serving = self._serving
+        serving.principal, serving.context = None, context
         usage: rate_limits.Usage | None = None
-        self.principal = None
-        if not self.public:
-            try:
-                self.principal = principal_from_event(event)
-                if self.principal.role is Role.AGENT and not self.agents:
+        try:
+            if not self.public:
+                principal = serving.principal = principal_from_event(event)
+                if principal.role is Role.AGENT and not self.agents:
                     raise Forbidden("an agent key may only post the events of its owner's calls")
-                usage = rate_limits.consume_api(self.principal)
-            except DomainError as error:
-                request_id = str((event.get("requestContext") or {}).get("requestId", ""))
-                return _error_response(error, request_id)
-        invalid = None if self.public else _invalid_json(event)
-        if invalid is not None:
-            response = _error_response(invalid, str((event.get("requestContext") or {}).get("requestId", "")))
-        else:
-            response = super().resolve(_as_json(event), context)
+                usage = rate_limits.consume_api(principal)
+                invalid = _invalid_json(event)
+                if invalid is not None:
+                    raise invalid
+            response = self._serve(event, request_id)
+        except DomainError as error:
+            response = _error_response(error, request_id)
+        except Exception:
+            logger().exception("unhandled error")
+            response = _error_response(DomainError("an unexpected error occurred"), request_id)
+        finally:
+            serving.principal = serving.context = serving.request = None
         if usage is not None:
-            headers = response.setdefault("headers", {})
             for name, value in usage.headers().items():
-                headers.setdefault(name, value)
+                response["headers"].setdefault(name, value)
         return response
 
+    def _serve(self, event: dict[str, Any], request_id: str) -> dict[str, Any]:
+        method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+        path = str(event.get("rawPath") or "/")
+        for route in self.routes:
+            found = route.pattern.fullmatch(path) if route.method == method else None
+            if found is not None:
+                break
+        else:
+            raise NotFound("no such route")
+        body = _text(event)
+        self._serving.request = Request(
+            headers={str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()},
+            body=body,
+            request_id=request_id,
+        )
+        arguments: dict[str, Any] = found.groupdict()
+        problems: list[dict[str, Any]] = []
+        if route.query is not None:
+            arguments["query"] = _validated(route.query, event.get("queryStringParameters") or {}, "query", problems)
+        if route.body is not None:
+            if body:
+                arguments["body"] = _validated(route.body, json.loads(body), "body", problems)
+            else:
+                problems.append({"field": "body", "issue": "Field required"})
+        if problems:
+            raise InvalidInput("the request is not valid", details=problems)
+        return _answer(route.status, route.handler(**arguments))
 
-def _as_json(event: Any) -> Any:
-    """Bodies are JSON whatever the client claims (curl -d says form-urlencoded); a non-JSON body is a 400."""
-    headers = event.get("headers") or {}
-    if event.get("body") and "json" not in str(headers.get("content-type", "")):
-        event = {**event, "headers": {**headers, "content-type": "application/json"}}
-    return event
+
+def _validated(model: type[BaseModel], value: Any, where: str, problems: list[dict[str, Any]]) -> Any:
+    """The value as the model reads it; its errors, if any, are added to `problems` (`field` is a dotted
+    path: `to_number`, `sip_trunk.auth_username`, `query.limit`; `body` for the body as a whole)."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as invalid:
+        for error in invalid.errors(include_url=False, include_input=False):
+            place = [str(p) for p in error["loc"]]
+            field = ".".join(place if where == "body" else [where, *place])
+            problems.append({"field": field or where, "issue": error["msg"]})
+        return None
+
+
+def _text(event: dict[str, Any]) -> str:
+    body = event.get("body") or ""
+    if body and event.get("isBase64Encoded"):
+        # A JSON body was checked by _invalid_json; the webhook's is checked against its signature, which
+        # bytes that are not UTF-8 (replaced here) cannot match: 401, as for any body LiveKit did not sign.
+        return base64.b64decode(body).decode(errors="replace")
+    return str(body)
+
+
+def _answer(status: int, result: Any) -> dict[str, Any]:
+    if isinstance(result, Response):
+        status, content_type, body = result.status, result.content_type, result.body
+    else:
+        content_type = "application/json"
+        body = result.model_dump_json() if isinstance(result, BaseModel) else json.dumps(result, separators=(",", ":"))
+    return {"statusCode": status, "headers": {"Content-Type": content_type}, "body": body, "isBase64Encoded": False}
 
 
 def _not_json(constant: str) -> Any:
@@ -200,12 +290,15 @@ def _invalid_json(event: Any) -> InvalidInput | None:
 
 
 def _error_response(error: DomainError, request_id: str) -> dict[str, Any]:
+    status = status_of(error)
+    if status >= 500:
+        logger().warning("request failed", extra={"error": error.code, "reason": error.message})
     headers = {"Content-Type": "application/json"}
     if isinstance(error, RateLimited):
         count("RateLimitHits")
         headers.update(_limit_headers(error))
     return {
-        "statusCode": status_of(error).value,
+        "statusCode": status.value,
         "headers": headers,
         "body": json.dumps(error_body(error.code, error.message, request_id, error.details)),
         "isBase64Encoded": False,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from telephony.models.common import Body, JsonObject, Out
+from telephony.models.common import Body, JsonObject, Out, PageQuery, Query
 
 
 class CallStatus(StrEnum):
@@ -112,3 +112,12 @@ class CallStats(Out):
     total_duration_seconds: int
     average_duration_seconds: float
     last_24h: dict[str, Any]
+
+
+class CallsQuery(PageQuery):
+    status: CallStatus | None = Field(default=None, description="Only calls in this status")
+
+
+class DetailsQuery(Query):
+    include_transcript: bool = Field(default=False, description="Add the transcript segments")
+    include_summary: bool = Field(default=False, description="Add the summary")

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 _MAX_DEPTH = 16
 _MAX_BYTES = 16 * 1024
@@ -29,6 +29,20 @@ class Out(BaseModel):
 class Page[T](Out):
     items: list[T]
     next_token: str | None = None
+
+
+class Query(BaseModel):
+    """A query string: values come as text and are read as their types (`limit=10`, `include_summary=true`);
+    parameters the API does not know are ignored."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class PageQuery(Query):
+    limit: int = Field(default=50, ge=1, le=100, description="Items per page")
+    next_token: str | None = Field(
+        default=None, max_length=2048, description="The `next_token` of the previous page; absent for the first"
+    )
 
 
 def _storable(value: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from telephony.models.common import Body, Out
+from telephony.models.common import Body, Out, PageQuery
 
 
 class RequestStatus(StrEnum):
@@ -97,3 +97,7 @@ class RequestTaskInput(Body):
     model_config = Body.model_config | {"extra": "ignore"}
     request_id: str
     error: dict[str, str] | None = None
+
+
+class ReviewQueueQuery(PageQuery):
+    status: RequestStatus = Field(default=RequestStatus.PENDING, description="Requests in this status")

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 
-from telephony.models.common import Body, JsonObject, Out
+from telephony.models.common import Body, JsonObject, Out, Query
 
 Transport = Literal["AUTO", "UDP", "TCP", "TLS"]
 
@@ -156,3 +156,7 @@ class Unregistered(Out):
     phone_number_id: str
     agent_id: str
     status: str = "unregistered"
+
+
+class DeleteConfigurationQuery(Query):
+    config_type: Literal["sip_trunk", "dispatch_rule", "all"] = Field(description="What to remove")

@@ -8,32 +8,34 @@ routes and to each function's own resolver (body, response, status, path and que
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from telephony.models.auth import ApiKeyCreated, ApiKeyInfo, CreateApiKey
 from telephony.models.calls import (
     CallCreated,
     CallDetails,
     CallEvents,
+    CallsQuery,
     CallStats,
-    CallStatus,
     CreateCall,
+    DetailsQuery,
     EventsAccepted,
     Transfer,
 )
-from telephony.models.common import Page
+from telephony.models.common import Page, PageQuery
 from telephony.models.numbers import PhoneNumber
 from telephony.models.requests import (
     ApproveRequest,
     CreatePhoneNumberRequest,
     PhoneNumberRequest,
     RejectRequest,
-    RequestStatus,
+    ReviewQueueQuery,
 )
 from telephony.models.sip import (
     ConfigureRequest,
+    DeleteConfigurationQuery,
     NumberConfiguration,
     RegisteredPhoneNumber,
     RegisterPhoneNumber,
@@ -42,37 +44,6 @@ from telephony.models.sip import (
 )
 from telephony.openapi import examples
 from telephony.services.rate_limits import CALLS, CONFIGURATIONS, NUMBER_REQUESTS, Budget
-
-# ---------------------------------------------------------------- query parameters, as the handlers declare them
-
-
-class _Query(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-
-class PageQuery(_Query):
-    limit: int = Field(default=50, ge=1, le=100, description="Items per page")
-    next_token: str | None = Field(
-        default=None, max_length=2048, description="The `next_token` of the previous page; absent for the first"
-    )
-
-
-class CallsQuery(PageQuery):
-    status: CallStatus | None = Field(default=None, description="Only calls in this status")
-
-
-class ReviewQueueQuery(PageQuery):
-    status: RequestStatus = Field(default=RequestStatus.PENDING, description="Requests in this status")
-
-
-class DetailsQuery(_Query):
-    include_transcript: bool = Field(default=False, description="Add the transcript segments")
-    include_summary: bool = Field(default=False, description="Add the summary")
-
-
-class DeleteConfigurationQuery(_Query):
-    config_type: Literal["sip_trunk", "dispatch_rule", "all"] = Field(description="What to remove")
-
 
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "key_id": {"type": "string", "description": "An API key id (`ak_...`)"},
