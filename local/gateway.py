@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import threading
 import time
@@ -26,6 +27,8 @@ MAX_HEAD = 10240  # HTTP API's quota on the request line and header values toget
 API_ID = "local"
 
 Reply = tuple[int, dict[str, str], bytes]
+
+_log = logging.getLogger("local.gateway")
 
 
 def _json_reply(status: int, body: Any) -> Reply:
@@ -180,7 +183,8 @@ class Gateway:
             event["requestContext"]["authorizer"] = authorizer
         try:
             result = self.runtime.invoke(route.function, event)
-        except Exception:
+        except Exception:  # a function error: API Gateway answers 500; the traceback is what one would debug
+            _log.exception("%s failed", route.function)
             return _json_reply(500, {"message": "Internal Server Error"})
         return _to_reply(result)
 

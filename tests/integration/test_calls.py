@@ -279,7 +279,9 @@ def test_stats_match_a_count_by_hand(world, keys, number, monkeypatch):
             world.client.post(f"/outbound-calls/{created[-1]}/hangup", token=keys.alice)
     deadline = time.time() + 60
     while time.time() < deadline:
-        open_calls = world.client.get("/outbound-calls/stats", token=keys.alice).json()["by_status"]
+        polled = world.client.get("/outbound-calls/stats", token=keys.alice)
+        assert polled.status == 200, polled.body
+        open_calls = polled.json()["by_status"]
         if sum(open_calls[s] for s in ("queued", "dialing", "ringing", "in_progress")) == 0:
             break
         time.sleep(0.5)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,9 @@ NAMESPACE = "Telephony"
 _logger: Any = None
 _metrics: Any = None
 _tracer: Any = None
+# Powertools' metric set is one dict per process. Lambda serves one event at a time, but the local stack serves
+# several in threads, and a flush must not iterate the set while another request adds to it.
+_metrics_lock = threading.Lock()
 
 # Values that must never reach a log line, whatever a caller passes as `extra`.
 _SECRET_KEYS = re.compile(r"password|secret|authorization|api_key|token", re.IGNORECASE)
@@ -61,7 +65,16 @@ def count(name: str, value: int = 1) -> None:
     """Add to a metric of this invocation (calls created, rate-limit hits, ...)."""
     from aws_lambda_powertools.metrics import MetricUnit
 
-    metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
+    with _metrics_lock:
+        metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def _flush_metrics() -> None:
+    if _metrics is None:
+        return
+    with _metrics_lock:
+        if _metrics.metric_set:
+            _metrics.flush_metrics()
 
 
 def _tracing() -> Any:
@@ -103,8 +116,7 @@ def observed(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         try:
             return run(event, context)
         finally:
-            if _metrics is not None and _metrics.metric_set:
-                _metrics.flush_metrics()
+            _flush_metrics()
             log.remove_keys(["function_name"])
             log.set_correlation_id(None)
 
