@@ -254,14 +254,7 @@ def list_calls(
 
 def stats(*, principal: Principal) -> CallStats:
     since = calls_repo.hour_of(epoch()) - 23 * calls_repo.HOUR
-    items = calls_repo.stats(principal.user_id, since_hour=since)
-    total = next((i for i in items if i["sk"] == "TOTAL"), {})
-    recent = [i for i in items if i["sk"].startswith("HOUR#") and int(i["sk"][5:]) >= since]
-    window: dict[str, int] = {}
-    for bucket in recent:
-        for key, value in bucket.items():
-            if isinstance(value, int) and key not in ("expires_at",):
-                window[key] = window.get(key, 0) + value
+    total, window = calls_repo.stats(principal.user_id, since_hour=since)
     return CallStats(**_summary(total), last_24h=_summary(window))
 
 
