@@ -176,8 +176,9 @@ def _warm(report: Report, out: list[str], iterations: int) -> None:
         "a warm-up, each with its own realistic event (`local/gateway.py` builds them, authorizer context included). "
         "Own time = the handler's wall time minus the time moto spent serving its AWS requests (bracketed by "
         "`before-send` hooks placed first and last around moto's stubber) and minus the time inside `LiveKit._run`. "
-        "It includes botocore's client work (serialise, validate, sign, parse: shown apart; DynamoDB's data answers "
-        "are handed over as sent, not parsed against the model), X-Ray subsegments, routing and validation "
+        "It includes botocore's client work (serialise, sign, parse: shown apart; DynamoDB's data answers are handed "
+        "over as sent, not parsed against the model, and its requests are not validated client-side), X-Ray "
+        "subsegments, routing and validation "
         "(`handlers/http.py`, ADR 0008), logging and EMF metrics, and the service code. Times in ms.\n"
     )
     out.append(
@@ -337,7 +338,7 @@ def _growth(report: Report, out: list[str]) -> None:
             if endpoint == STATS:
                 why += (
                     f" (the TOTAL item and one bucket per active hour: {growth.seeded[small].buckets} vs "
-                    f"{growth.seeded[large].buckets} buckets, each unmarshalled and summed)"
+                    f"{growth.seeded[large].buckets} buckets, each one's counters summed)"
                 )
         report.verdicts.append(
             Verdict(
