@@ -222,14 +222,18 @@ def _handler_for(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                     key = name.lower()
                     merged[key] = f"{merged[key]},{value}" if key in merged else value
                 status, headers, body = gateway.handle(self.command, self.path, merged, data)
-            self.send_response(status)
-            for name, value in headers.items():
-                if name.lower() not in ("content-length", "connection"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    if name.lower() not in ("content-length", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up first (a sender's timeout)
+                self.close_connection = True
+                _log.warning("%s %s: the client left before its %d answer", self.command, self.path, status)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
 
