@@ -62,3 +62,16 @@ def assert_error(reply: Reply, status: int, code: str | None = None) -> dict[str
     if code:
         assert error["code"] == code, error
     return error
+
+
+def create_key_table(client: Any, name: str) -> None:
+    """A DynamoDB table keyed like ours (string `pk` and `sk`), on demand: for tests below the deployed stack."""
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )

@@ -9,6 +9,7 @@ import pytest
 from telephony import aws, config
 from telephony.repositories import calls as calls_repo
 from telephony.repositories import dynamo
+from tests.support import create_key_table
 
 HOUR = calls_repo.HOUR
 
@@ -19,15 +20,7 @@ def table(monkeypatch):
     config.settings.cache_clear()
     with moto.mock_aws():
         aws.reset()
-        aws.dynamodb().create_table(
-            TableName="calls",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_key_table(aws.dynamodb(), "calls")
         try:
             yield
         finally:

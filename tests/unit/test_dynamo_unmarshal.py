@@ -8,6 +8,7 @@ import pytest
 from boto3.dynamodb.types import Binary, TypeDeserializer
 
 from telephony.repositories import dynamo
+from tests.support import create_key_table
 
 ITEMS = [
     {"pk": "CALL#1", "status": "dialing", "created_epoch": 1795300000, "answer_rate": 0.75},
@@ -54,15 +55,7 @@ def test_items_as_sent_equal_what_botocore_parsed():
         try:
             ours = aws.dynamodb()
             plain = boto3.client("dynamodb", region_name="us-east-1")
-            plain.create_table(
-                TableName="t",
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            create_key_table(plain, "t")
             for plain_item in ITEMS:
                 stored = {**dynamo.marshal(plain_item), **key}
                 ours.put_item(TableName="t", Item=stored)
