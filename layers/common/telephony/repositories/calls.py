@@ -151,10 +151,11 @@ def stats(owner_id: str, *, since_hour: int) -> tuple[dict[str, int], dict[str, 
             pk=f"STATS#{owner_id}", since=keys.stats_hour(owner_id, since_hour)["sk"]
         ),
     )
+    total_sk = keys.stats_total(owner_id)["sk"]
     total: dict[str, int] = {}
     window: dict[str, int] = {}
     for item in result.get("Items", []):
-        into = total if item["sk"]["S"] == keys.stats_total(owner_id)["sk"] else window
+        into = total if item["sk"]["S"] == total_sk else window
         for name, value in item.items():
             number = value.get("N")
             if number is not None and name != "expires_at":
