@@ -182,16 +182,15 @@ class Api:
         serving = self._serving
         serving.principal, serving.context = None, context
         usage: rate_limits.Usage | None = None
+        document: Any = None  # the JSON body, parsed once
         try:
             if not self.public:
                 principal = serving.principal = principal_from_event(event)
                 if principal.role is Role.AGENT and not self.agents:
                     raise Forbidden("an agent key may only post the events of its owner's calls")
                 usage = rate_limits.consume_api(principal)
-                invalid = _invalid_json(event)
-                if invalid is not None:
-                    raise invalid
-            response = self._serve(event, request_id)
+                document = _json_body(event)
+            response = self._serve(event, request_id, document)
         except DomainError as error:
             response = _error_response(error, request_id)
         except Exception:
@@ -204,7 +203,7 @@ class Api:
                 response["headers"].setdefault(name, value)
         return response
 
-    def _serve(self, event: dict[str, Any], request_id: str) -> dict[str, Any]:
+    def _serve(self, event: dict[str, Any], request_id: str, document: Any) -> dict[str, Any]:
         method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
         path = str(event.get("rawPath") or "/")
         for route in self.routes:
@@ -225,7 +224,9 @@ class Api:
             arguments["query"] = _validated(route.query, event.get("queryStringParameters") or {}, "query", problems)
         if route.body is not None:
             if body:
-                arguments["body"] = _validated(route.body, json.loads(body), "body", problems)
+                if document is None:  # a public route's body is not read before routing
+                    document = _json_body(event)
+                arguments["body"] = _validated(route.body, document, "body", problems)
             else:
                 problems.append({"field": "body", "issue": "Field required"})
         if problems:
@@ -249,7 +250,7 @@ def _validated(model: type[BaseModel], value: Any, where: str, problems: list[di
 def _text(event: dict[str, Any]) -> str:
     body = event.get("body") or ""
     if body and event.get("isBase64Encoded"):
-        # A JSON body was checked by _invalid_json; the webhook's is checked against its signature, which
+        # A JSON body was checked by _json_body; the webhook's is checked against its signature, which
         # bytes that are not UTF-8 (replaced here) cannot match: 401, as for any body LiveKit did not sign.
         return base64.b64decode(body).decode(errors="replace")
     return str(body)
@@ -275,18 +276,18 @@ def _finite(text: str) -> float:
     return value
 
 
-def _invalid_json(event: Any) -> InvalidInput | None:
-    """Standard JSON only, checked before any handler parses it: NaN, Infinity, numbers that overflow to
-    infinity, invalid UTF-8 and nesting deeper than the parser's recursion limit are a 400, not a 500."""
+def _json_body(event: Any) -> Any:
+    """The body as standard JSON only (None without one), read before any handler: NaN, Infinity, numbers
+    that overflow to infinity, invalid UTF-8 and nesting deeper than the parser's recursion limit are a 400,
+    not a 500."""
     body = event.get("body")
     if not body:
         return None
     try:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body
-        json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+        return json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError and binascii.Error are ValueErrors
-        return InvalidInput("the body is not valid JSON", details=[{"field": "body", "issue": "invalid_json"}])
-    return None
+        raise InvalidInput("the body is not valid JSON", details=[{"field": "body", "issue": "invalid_json"}]) from None
 
 
 def _error_response(error: DomainError, request_id: str) -> dict[str, Any]:
