@@ -1,0 +1,58 @@
+"""The shared botocore session's loader: same models as botocore's own, same refusal of unknown services."""
+
+from __future__ import annotations
+
+import botocore.session
+import pytest
+from botocore.exceptions import UnknownServiceError
+
+from telephony import aws
+
+
+@pytest.fixture
+def loader():
+    aws.reset()
+    yield aws._session()._session.get_component("data_loader")
+    aws.reset()
+
+
+@pytest.mark.parametrize("service", ["dynamodb", "stepfunctions", "secretsmanager"])
+@pytest.mark.parametrize("type_name", ["service-2", "endpoint-rule-set-1"])
+def test_loads_the_models_botocore_loads(loader, service: str, type_name: str) -> None:
+    plain = botocore.session.Session().get_component("data_loader")
+    assert type(loader) is not type(plain)  # ours is in use
+    assert loader.load_service_model(service, type_name) == plain.load_service_model(service, type_name)
+
+
+@pytest.mark.parametrize("name", ["nosuchservice", "", "../dynamodb", ".", "dynamodb/2012-08-10"])
+def test_an_unknown_service_is_refused_as_botocore_refuses_it(loader, name: str) -> None:
+    with pytest.raises(UnknownServiceError) as refused:
+        loader.load_service_model(name, "service-2")
+    assert "dynamodb" in str(refused.value)  # botocore's message lists the services there are
+
+
+def test_listing_the_services_still_lists_them_all(loader) -> None:
+    plain = botocore.session.Session().get_component("data_loader")
+    listed = loader.list_available_services("service-2")
+    assert list(listed) == plain.list_available_services("service-2")
+    assert len(listed) > 100 and "dynamodb" in listed and "nosuchservice" not in listed
+    assert aws._session().get_available_services() == plain.list_available_services("service-2")
+
+
+def test_loading_a_model_does_not_list_every_service(loader, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.loaders import Loader
+
+    listed: list[str] = []
+    botocores = Loader.list_available_services
+
+    def spy(self, type_name: str):  # type: ignore[no-untyped-def]
+        listed.append(type_name)
+        return botocores(self, type_name)
+
+    monkeypatch.setattr(Loader, "list_available_services", spy)
+    loader.load_service_model("dynamodb", "service-2")
+    loader.load_service_model("dynamodb", "endpoint-rule-set-1")
+    assert listed == []
+    with pytest.raises(UnknownServiceError):
+        loader.load_service_model("nosuchservice", "service-2")
+    assert listed == ["service-2"]  # the refusal's message lists them, as botocore's does
