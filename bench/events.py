@@ -20,7 +20,7 @@ from local.template import Stack
 
 @dataclass(frozen=True)
 class Principal:
-    """The authorizer's context for a caller (what `Principal.model_dump(exclude_none=True)` gives)."""
+    """The authorizer's context for a caller (what `Principal.to_context()` gives)."""
 
     user_id: str
     role: str = "user"

@@ -64,7 +64,8 @@ def livekit_parameters(livekit: Any) -> dict[str, str]:
 
 def seed(issuer: Any, api_url: str) -> dict[str, Any]:
     """An admin, two users and an agent key, as `.local/dev-credentials.json` describes them."""
-    from telephony.models.auth import CreateApiKey, Principal, Role
+    from telephony.models.auth import CreateApiKey
+    from telephony.models.principal import Principal, Role
     from telephony.services import api_keys
 
     def key_for(user_id: str, role: Role, *, key_role: str | None = None) -> str:

@@ -67,10 +67,10 @@ def load(stem: str) -> dict[str, Any]:
 
 
 def principal(name: str) -> Any:
-    from telephony.models.auth import Principal
+    from telephony.models.principal import Principal
 
     key = KEYS[name]
-    return Principal.model_validate(
+    return Principal.from_context(
         {"user_id": key.owner_id, "role": key.role, "auth_type": "api_key", "key_id": key.key_id}
     )
 

@@ -184,12 +184,12 @@ def _sign_webhook(world: Any, event: dict[str, Any]) -> None:
 
 def _check_authorizer_context(world: Any, event: dict[str, Any], seeded: dict[str, dict[str, Any]]) -> None:
     """The context in an HTTP event is what our authorizer says (or said, before a revocation) for its header."""
-    from telephony.models.auth import Principal
+    from telephony.models.principal import Principal
 
     context = event["requestContext"]["authorizer"]["lambda"]
     header = event["headers"]["authorization"]
     if context.get("auth_type") == "jwt":
-        Principal.model_validate(context)
+        Principal.from_context(context)
         assert header.startswith("Bearer ey")
     elif "auth_error" in context:
         assert event_seeds.authorize(world, header)["context"] == context

@@ -8,7 +8,7 @@ import pytest
 
 from telephony.errors import InvalidInput, RateLimited, Unauthenticated
 from telephony.handlers.http import principal_from_event, status_of
-from telephony.models.auth import Role
+from telephony.models.principal import Role
 from telephony.phone import is_premium_rate, to_e164
 from telephony.services import auth, rate_limits
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from telephony.errors import Conflict, InvalidInput, UpstreamUnavailable
-from telephony.models.auth import Principal, Role
+from telephony.models.principal import Principal, Role
 from telephony.models.requests import CreatePhoneNumberRequest
 from telephony.repositories import dynamo
 from telephony.services import phone_requests, rate_limits

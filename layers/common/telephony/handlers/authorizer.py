@@ -23,4 +23,4 @@ def authorize(event: dict[str, Any]) -> dict[str, Any]:
             "isAuthorized": True,
             "context": {"auth_error": refused.code, "auth_message": refused.message},
         }
-    return {"isAuthorized": True, "context": principal.model_dump(mode="json", exclude_none=True)}
+    return {"isAuthorized": True, "context": principal.to_context()}

@@ -28,7 +28,7 @@ from telephony.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
-from telephony.models.auth import Principal, Role
+from telephony.models.principal import Principal, Role
 from telephony.observability import count, logger
 from telephony.services import rate_limits
 
@@ -69,7 +69,7 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
     context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
     if not context.get("user_id"):
         raise Unauthenticated(str(context.get("auth_message") or "missing or invalid credentials"))
-    principal = Principal.model_validate(context)
+    principal = Principal.from_context(context)
     if principal.expires_at is not None and principal.expires_at < time.time():
         raise Unauthenticated("the token has expired")
     return principal

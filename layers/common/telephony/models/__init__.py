@@ -1,1 +1,1 @@
-"""Pydantic models: request bodies, responses and domain records."""
+"""The domain's records: pydantic models for bodies, answers and stored items; the caller is a dataclass."""

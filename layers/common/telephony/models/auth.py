@@ -1,40 +1,12 @@
-"""Who is calling, and API keys."""
+"""API keys: the bodies that create them and the answers that describe them (the caller: `models.principal`)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from telephony.models.common import Body, Out
-
-
-class Role(StrEnum):
-    USER = "user"
-    ADMIN = "admin"
-    AGENT = "agent"
-
-
-class Principal(BaseModel):
-    """The authenticated caller, as the authorizer passes it on to every function."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    user_id: str
-    role: Role
-    auth_type: Literal["api_key", "jwt"]
-    key_id: str | None = None
-    expires_at: int | None = None  # a JWT's exp; a cached authorizer answer must not outlive it
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
-
-    @property
-    def rate_subject(self) -> str:
-        """Whose 1000/hour API budget this request spends: the API key's, or the user's for a JWT."""
-        return f"key:{self.key_id}" if self.key_id else f"user:{self.user_id}"
 
 
 class CreateApiKey(Body):

@@ -10,8 +10,8 @@ from telephony.config import settings
 from telephony.errors import Conflict, DomainError, InvalidInput, NotFound
 from telephony.integrations import livekit as lk
 from telephony.integrations import secrets
-from telephony.models.auth import Principal
 from telephony.models.common import Page
+from telephony.models.principal import Principal
 from telephony.models.sip import RegisteredPhoneNumber, RegisterPhoneNumber, Unregistered
 from telephony.observability import count
 from telephony.phone import to_e164

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from telephony.errors import Forbidden, NotFound
-from telephony.models.auth import ApiKeyCreated, ApiKeyInfo, CreateApiKey, Principal
+from telephony.models.auth import ApiKeyCreated, ApiKeyInfo, CreateApiKey
 from telephony.models.common import Page
+from telephony.models.principal import Principal
 from telephony.repositories import api_keys, dynamo
 from telephony.services import auth, rate_limits
 from telephony.util import new_id, now_iso

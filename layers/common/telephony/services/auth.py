@@ -10,7 +10,7 @@ from typing import Any
 
 from telephony.config import settings
 from telephony.errors import Unauthenticated
-from telephony.models.auth import Principal, Role
+from telephony.models.principal import Principal, Role
 from telephony.repositories import api_keys
 
 KEY_PREFIX = "tpk_"

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from telephony import sip
 from telephony.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, UpstreamError
-from telephony.models.auth import Principal
 from telephony.models.calls import (
     ENDED,
     OPEN,
@@ -25,6 +24,7 @@ from telephony.models.calls import (
     Transfer,
 )
 from telephony.models.common import Page
+from telephony.models.principal import Principal
 from telephony.observability import count, logger
 from telephony.phone import is_premium_rate, to_e164
 from telephony.repositories import calls as calls_repo

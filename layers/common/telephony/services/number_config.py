@@ -8,7 +8,7 @@ from telephony import sip
 from telephony.errors import DomainError, InvalidInput, NotFound
 from telephony.integrations import livekit as lk
 from telephony.integrations import secrets
-from telephony.models.auth import Principal
+from telephony.models.principal import Principal
 from telephony.models.sip import (
     ConfigureRequest,
     DispatchRuleView,

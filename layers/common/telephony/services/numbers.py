@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from telephony.models.auth import Principal
 from telephony.models.common import Page
 from telephony.models.numbers import PhoneNumber
+from telephony.models.principal import Principal
 from telephony.repositories import numbers as numbers_repo
 
 

@@ -8,8 +8,8 @@ from typing import Any
 from telephony.config import settings
 from telephony.errors import Conflict, Forbidden, InvalidInput, NotFound, UpstreamUnavailable
 from telephony.integrations import workflow as workflow_api
-from telephony.models.auth import Principal
 from telephony.models.common import Page
+from telephony.models.principal import Principal
 from telephony.models.requests import (
     OPEN_STATUSES,
     ApproveRequest,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telephony.errors import RateLimited, Unauthenticated
-from telephony.models.auth import Principal
+from telephony.models.principal import Principal
 from telephony.repositories import dynamo, keys, rate_limits
 from telephony.util import epoch
 
