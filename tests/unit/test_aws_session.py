@@ -56,3 +56,18 @@ def test_loading_a_model_does_not_list_every_service(loader, monkeypatch: pytest
     with pytest.raises(UnknownServiceError):
         loader.load_service_model("nosuchservice", "service-2")
     assert listed == ["service-2"]  # the refusal's message lists them, as botocore's does
+
+
+def test_a_loader_that_cannot_be_made_leaves_botocores_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Unmakeable:
+        def __init__(self, *args: object) -> None:
+            raise TypeError("this botocore's Loader takes other arguments")
+
+    aws.reset()
+    monkeypatch.setattr(aws, "_loader_class", lambda: Unmakeable)
+    try:
+        loader = aws._session()._session.get_component("data_loader")
+        assert type(loader) is type(botocore.session.Session().get_component("data_loader"))
+        assert loader.load_service_model("dynamodb", "service-2")["metadata"]["serviceId"] == "DynamoDB"
+    finally:
+        aws.reset()

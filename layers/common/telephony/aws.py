@@ -21,7 +21,14 @@ def _session() -> Any:
 
     core = botocore.session.Session()
     default = core.get_component("data_loader")
-    core.register_component("data_loader", _loader_class()(list(default.search_paths), default.file_loader))
+    try:
+        quick = _loader_class()(list(default.search_paths), default.file_loader)
+    except Exception:  # a botocore whose Loader is made otherwise (the runtime's, not ours): its own, only slower
+        from telephony.observability import logger
+
+        logger().warning("botocore's model loader kept: ours could not be made from it", exc_info=True)
+    else:
+        core.register_component("data_loader", quick)
     return boto3.session.Session(botocore_session=core)
 
 
