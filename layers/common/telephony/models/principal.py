@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 AuthType = Literal["api_key", "jwt"]
-_AUTH_TYPES = ("api_key", "jwt")
+_AUTH_TYPES = get_args(AuthType)
 
 
 class Role(StrEnum):
     USER = "user"
     ADMIN = "admin"
     AGENT = "agent"
+
+
+_ROLES = tuple(Role)  # compared by ==, so a context value that is not hashable is refused, not a TypeError
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,7 @@ class Principal:
         key_id, expires_at = context.get("key_id"), context.get("expires_at")
         if not isinstance(user_id, str) or not user_id:
             raise ValueError("the authorizer context has no user_id")
-        if role not in tuple(Role) or auth_type not in _AUTH_TYPES:
+        if role not in _ROLES or auth_type not in _AUTH_TYPES:
             raise ValueError(f"the authorizer context has an unknown role or auth_type: {role!r}, {auth_type!r}")
         if key_id is not None and not isinstance(key_id, str):
             raise ValueError("the authorizer context's key_id is not a string")
