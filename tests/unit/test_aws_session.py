@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import botocore.session
 import pytest
 from botocore.exceptions import UnknownServiceError
@@ -21,7 +24,39 @@ def loader():
 def test_loads_the_models_botocore_loads(loader, service: str, type_name: str) -> None:
     plain = botocore.session.Session().get_component("data_loader")
     assert type(loader) is not type(plain)  # ours is in use
-    assert loader.load_service_model(service, type_name) == plain.load_service_model(service, type_name)
+    ours, botocores = loader.load_service_model(service, type_name), plain.load_service_model(service, type_name)
+    assert json.dumps(ours) == json.dumps(botocores)  # the same data in the same order
+
+
+@pytest.mark.parametrize("name", ["endpoints", "partitions", "sdk-default-configuration", "_retry"])
+def test_loads_the_data_botocore_loads_as_plain_dicts(loader, name: str) -> None:
+    plain = botocore.session.Session().get_component("data_loader")
+    ours, botocores = loader.load_data(name), plain.load_data(name)
+    assert json.dumps(ours) == json.dumps(botocores)
+    assert type(ours) is dict and type(botocores) is not dict  # botocore's are OrderedDicts, slower to decode
+
+
+def test_the_file_loader_reads_json_then_gzip_then_leaves_the_rest_to_botocore(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+
+    files = aws._file_loader_class()()
+    (tmp_path / "both.json").write_text('{"from": "json", "b": 1, "a": 2}')
+    with gzip.open(tmp_path / "both.json.gz", "wt") as packed:
+        packed.write('{"from": "gzip"}')
+    with gzip.open(tmp_path / "packed.json.gz", "wt") as packed:
+        packed.write('{"z": {"y": [1, "\u00e9"]}, "a": null}')
+    assert list(files.load_file(str(tmp_path / "both")).items()) == [("from", "json"), ("b", 1), ("a", 2)]
+    assert json.dumps(files.load_file(str(tmp_path / "packed"))) == '{"z": {"y": [1, "\\u00e9"]}, "a": null}'
+    assert files.load_file(str(tmp_path / "missing")) is None
+
+    seen: list[str] = []
+    monkeypatch.setattr(
+        "botocore.loaders.JSONFileLoader.load_file", lambda self, path: seen.append(path) or {"other": "format"}
+    )
+    assert files.load_file(str(tmp_path / "elsewhere")) == {"other": "format"}  # a format botocore added later
+    assert seen == [str(tmp_path / "elsewhere")]
 
 
 @pytest.mark.parametrize("name", ["nosuchservice", "", "../dynamodb", ".", "dynamodb/2012-08-10"])

@@ -22,7 +22,7 @@ def _session() -> Any:
     core = botocore.session.Session()
     default = core.get_component("data_loader")
     try:
-        quick = _loader_class()(list(default.search_paths), default.file_loader)
+        quick = _loader_class()(list(default.search_paths), _file_loader_class()())
     except Exception:  # a botocore whose Loader is made otherwise (the runtime's, not ours): its own, only slower
         from telephony.observability import logger
 
@@ -30,6 +30,29 @@ def _session() -> Any:
     else:
         core.register_component("data_loader", quick)
     return boto3.session.Session(botocore_session=core)
+
+
+@cache
+def _file_loader_class() -> type:
+    import gzip
+
+    from botocore.loaders import JSONFileLoader
+
+    class PlainJSONFileLoader(JSONFileLoader):  # type: ignore[misc]
+        """botocore's JSON data files decoded into plain dicts: botocore asks `json` for an OrderedDict per
+        object, which made decoding endpoints.json (1.25 MB, read by every first client) ~3x slower (34 -> 12 ms
+        measured here). Python's dicts keep the file's order too, and botocore only reads these as mappings.
+        The same files in the same order (.json, then .json.gz); anything else is botocore's own to find."""
+
+        def load_file(self, file_path: str) -> Any:
+            for extension, opener in ((".json", open), (".json.gz", gzip.open)):
+                path = file_path + extension
+                if os.path.isfile(path):
+                    with opener(path, "rb") as data:
+                        return json.loads(data.read().decode("utf-8"))
+            return super().load_file(file_path)
+
+    return PlainJSONFileLoader
 
 
 @cache
