@@ -70,8 +70,13 @@ template: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/cfn-lint .aws-sam/transformed.json
 	$(MAKE) --no-print-directory build
 
+# The deployed code ships its bytecode: Lambda's /opt and /var/task are read-only, so without it every cold
+# start compiles the layer (pydantic, Powertools, ours) from source again. Unchecked-hash .pyc files are used
+# without comparing them to the sources (a deployed package never changes; the zip's 2-second timestamps
+# would fail the default check). `.venv-sam/bin/sam deploy` ships .aws-sam/build as left here.
 build: $(SAM_VENV)/.installed
 	PATH="$(dir $(PYTHON312)):$$PATH" $(SAM) build
+	$(PYTHON312) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
 
 # Security linters: bandit on the code, checkov on the template after the SAM transform. Findings are
 # suppressed only inline (# nosec, Metadata: checkov: skip) or in .checkov.yaml, each with its reason.

@@ -40,6 +40,7 @@ class PackageResult:
     stale: list[str]  # why the build did not match the sources when it was read
     rebuilt: bool
     functions_with_dependencies: dict[str, int] = field(default_factory=dict)  # build folder -> bytes
+    bytecode: int = 0  # bytes of .pyc (make build compiles the layer: Lambda cannot write a cache there)
 
 
 def _functions_with_dependencies() -> dict[str, int]:
@@ -78,6 +79,8 @@ def _stale(layer: Path) -> list[str]:
         ):
             reasons.append(f"{source.relative_to(ROOT)} differs from the build")
             break
+    if not any((layer / "telephony" / "__pycache__").glob("*.pyc")):
+        reasons.append("the build holds no bytecode (`make build` compiles it after `sam build`)")
     return reasons
 
 
@@ -98,10 +101,18 @@ def _sizes(layer: Path) -> tuple[int, dict[str, tuple[str, int]]]:
             owner[file.resolve()] = _key(name)
     per: dict[str, tuple[str, int]] = {}
     for path, size in sizes.items():
-        name = owner.get(path.resolve()) or f"{path.relative_to(layer).parts[0]} (not from a wheel)"
+        name = owner.get(path.resolve()) or owner.get(_source_of(path))
+        name = name or f"{path.relative_to(layer).parts[0]} (not from a wheel)"
         version, total = per.get(name, (versions.get(name, ""), 0))
         per[name] = (version, total + size)
     return sum(sizes.values()), per
+
+
+def _source_of(path: Path) -> Path:
+    """`pkg/__pycache__/mod.cpython-312.pyc` -> `pkg/mod.py` (bytecode counts to the distribution of its source)."""
+    if path.parent.name != "__pycache__":
+        return path
+    return (path.parent.parent / (path.name.split(".", 1)[0] + ".py")).resolve()
 
 
 def _pulled_in_by() -> dict[str, list[str]]:
@@ -133,4 +144,5 @@ def run(*, build_if_needed: bool, log: Callable[[str], None]) -> PackageResult |
     )
     bundled = [p.name for p in packages if p.name in RUNTIME_PROVIDED]
     bundled += [d for d in RUNTIME_PROVIDED if (LAYER / d).is_dir() and d not in bundled]
-    return PackageResult(LAYER, total, packages, bundled, stale, rebuilt, _functions_with_dependencies())
+    bytecode = sum(p.stat().st_size for p in LAYER.rglob("*.pyc"))
+    return PackageResult(LAYER, total, packages, bundled, stale, rebuilt, _functions_with_dependencies(), bytecode)

@@ -86,6 +86,9 @@ def _cold(report: Report, out: list[str]) -> None:
         f"as on Lambda (their UDP daemon address is loopback), and they can import only what Lambda would have: "
         f"the layer's requirements, the runtime's boto3 and the standard library (bench/lambda_path.py; this venv "
         f"also holds moto, httpx... which the X-Ray SDK's `patch_all` would otherwise import and patch). "
+        f"Every module is read as bytecode, none compiled in the run: the venv's packages as pip compiled them, "
+        f"the layer's code and the functions' compiled by the bench before the runs, as `make build` compiles "
+        f"the deployed layer (section 5). "
         f'"LiveKit" = the template gives the function the LiveKit secret, or `livekit` was in `sys.modules` '
         f"after the first event. Times in ms.\n"
     )
@@ -366,7 +369,10 @@ def _package(report: Report, out: list[str]) -> None:
     state = "rebuilt by this run (`make build`)" if package.rebuilt else "as found"
     out.append(
         f"`{package.path.relative_to(package.path.parents[3])}` ({state}): **{package.total / 1e6:.1f} MB** "
-        f"({package.total / 2**20:.1f} MiB) unzipped, the sum of its files' sizes; MB = 10^6 bytes.\n"
+        f"({package.total / 2**20:.1f} MiB) unzipped, the sum of its files' sizes; MB = 10^6 bytes. "
+        f"{package.bytecode / 1e6:.1f} MB of it is bytecode (`.pyc`, counted below with its source's "
+        "distribution): `make build` compiles the layer after `sam build`, because Lambda cannot write a "
+        "bytecode cache into a layer and would otherwise compile every module from source at each cold start.\n"
     )
     if package.stale:
         out.append(f"The build did not match the sources: {'; '.join(package.stale)}.\n")
