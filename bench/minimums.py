@@ -39,24 +39,12 @@ MINIMUMS: dict[str, Minimum] = {
         2, 0, BUDGET + " (it could join the decision's transaction)"
     ),
     "GET /outbound-calls/phone-numbers": Minimum(2, 0),
-    "POST /outbound-calls/phone-numbers/{phone_number_id}/configure": Minimum(
-        3,
-        3,
-        "the number is read before and again after taking the lock; " + BUDGET,
-    ),
+    "POST /outbound-calls/phone-numbers/{phone_number_id}/configure": Minimum(3, 3, BUDGET),
     "GET /outbound-calls/phone-numbers/{phone_number_id}/configuration": Minimum(2, 0),
-    "DELETE /outbound-calls/phone-numbers/{phone_number_id}/configuration": Minimum(
-        3,
-        3,
-        "the number is read before and again after taking the lock; " + BUDGET,
-    ),
+    "DELETE /outbound-calls/phone-numbers/{phone_number_id}/configuration": Minimum(3, 3, BUDGET),
     "POST /agents/{agent_id}/phone-numbers": Minimum(3, 3, BUDGET),
     "GET /agents/{agent_id}/phone-numbers": Minimum(2, 0),
-    "DELETE /agents/{agent_id}/phone-numbers/{phone_number_id}": Minimum(
-        3,
-        3,
-        "the number is read before and again after taking the lock; " + BUDGET,
-    ),
+    "DELETE /agents/{agent_id}/phone-numbers/{phone_number_id}": Minimum(3, 3, BUDGET),
     "POST /outbound-calls/create": Minimum(
         2,
         2,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
@@ -333,3 +334,108 @@ def test_configurations_are_limited_to_ten_an_hour(world, keys):
         for _ in range(11)
     ]
     assert statuses == [200] * 10 + [429]
+
+
+def _alice() -> Any:
+    from telephony.models.principal import Principal, Role
+
+    return Principal(user_id="usr_alice", role=Role.USER, auth_type="api_key")
+
+
+def _another_request_saves(pid: str) -> None:
+    """What a concurrent configuration does from end to end: lock the number as it is now, save, unlock."""
+    from telephony.repositories import numbers as numbers_repo
+    from telephony.services import number_config, provisioning
+
+    record = number_config.owned(pid, _alice())
+    provisioning.lock(record, owner_id="usr_alice", token="other", budget=False)
+    numbers_repo.save(pid, token="other", fields={"updated_at": "2026-01-02T00:00:00.000Z"})
+
+
+def test_the_lock_is_taken_only_on_the_revision_that_was_read(world, keys):
+    from telephony.services import number_config, provisioning
+
+    pid = own_number("usr_alice")
+    never_saved = number_config.owned(pid, _alice())
+    assert "revision" not in never_saved
+    _another_request_saves(pid)
+    saved_once = number_config.owned(pid, _alice())
+    assert saved_once["revision"] == 1
+    with pytest.raises(provisioning.Changed):
+        provisioning.lock(never_saved, owner_id="usr_alice", token="mine", budget=False)
+    provisioning.lock(saved_once, owner_id="usr_alice", token="mine", budget=False)
+    with pytest.raises(provisioning.Conflict) as busy:  # held (and not expired): busy, not changed
+        provisioning.lock(saved_once, owner_id="usr_alice", token="third", budget=False)
+    assert not isinstance(busy.value, provisioning.Changed)
+    assert number_config.owned(pid, _alice())["config_lock"]["token"] == "mine"
+
+
+def test_a_save_between_the_read_and_the_lock_means_reading_again(world, keys):
+    from telephony.services import number_config
+
+    pid = own_number("usr_alice")
+    seen: list[int | None] = []
+
+    def prepare(record: dict[str, Any]) -> str:
+        seen.append(record.get("revision"))
+        if len(seen) == 1:
+            _another_request_saves(pid)  # lands after our read, before our lock
+        return f"plan from revision {record.get('revision')}"
+
+    record, plan = number_config.locked(pid, _alice(), token="mine", budget=False, prepare=prepare)
+    assert seen == [None, 1]
+    assert record["revision"] == 1 and plan == "plan from revision 1"
+    assert number_config.owned(pid, _alice())["config_lock"]["token"] == "mine"
+
+
+def test_a_number_that_keeps_changing_is_a_409_and_spends_no_configuration(world, keys):
+    from telephony.errors import Conflict
+    from telephony.services import number_config, provisioning
+
+    pid = own_number("usr_alice")
+    attempts: list[int] = []
+
+    def prepare(record: dict[str, Any]) -> None:
+        attempts.append(1)
+        _another_request_saves(pid)
+
+    with pytest.raises(Conflict) as refused:
+        number_config.locked(pid, _alice(), token="mine", prepare=prepare)
+    assert not isinstance(refused.value, provisioning.Changed)
+    assert len(attempts) == 3
+    assert "config_lock" not in number_config.owned(pid, _alice())
+    for _ in range(10):  # the ten configurations an hour are all still there
+        reply = world.client.post(
+            f"/outbound-calls/phone-numbers/{pid}/configure",
+            token=keys.alice,
+            json_body={"dispatch_rule": {"rule_name": "r", "room_prefix": "r-", "agent_name": "a"}},
+        )
+        assert reply.status == 200, reply.body
+
+
+def test_configure_and_delete_read_the_number_once(world, keys):
+    from telephony import aws
+
+    pid = own_number("usr_alice")
+    reads: list[str] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == os.environ["NUMBERS_TABLE"]:
+            reads.append(params["Key"]["pk"]["S"])
+
+    aws.dynamodb().meta.events.register("provide-client-params.dynamodb.GetItem", count)
+    try:
+        reply = world.client.post(
+            f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=CONFIGURE
+        )
+        assert reply.status == 200, reply.body
+        assert len(reads) == 1
+        reads.clear()
+        gone = world.client.delete(
+            f"/outbound-calls/phone-numbers/{pid}/configuration?config_type=all", token=keys.alice
+        )
+        assert gone.status == 200, gone.body
+        assert len(reads) == 1
+    finally:
+        aws.dynamodb().meta.events.unregister("provide-client-params.dynamodb.GetItem", count)
+    assert_no_orphans(world)

@@ -94,31 +94,40 @@ def list_by_owner(owner_id: str, *, limit: int, token: str | None) -> tuple[list
     return [_record(i) for i in items if i.get("sk") == keys.ITEM], next_token
 
 
-def lock(phone_number_id: str, *, owner_id: str, token: str, now: int, ttl: int = 120) -> dict[str, Any]:
-    """Take the number's provisioning lock, as a transaction element (one configuration at a time)."""
+def lock(phone_number_id: str, *, owner_id: str, token: str, now: int, revision: Any, ttl: int = 120) -> dict[str, Any]:
+    """Take the number's provisioning lock, as a transaction element (one configuration at a time), only if the
+    item is still at the `revision` the caller read (None: never saved), so what it read is what it locked."""
+    condition = "owner_id = :owner AND (attribute_not_exists(#lock) OR #lock.#until < :now)"
+    values: dict[str, Any] = {"lock": {"token": token, "until": now + ttl}, "owner": owner_id, "now": now}
+    if revision is None:
+        condition += " AND attribute_not_exists(#rev)"
+    else:
+        condition += " AND #rev = :rev"
+        values["rev"] = revision
     return {
         "Update": {
             "TableName": _table(),
             "Key": dynamo.marshal(keys.number(phone_number_id)),
             "UpdateExpression": "SET #lock = :lock",
-            "ConditionExpression": "owner_id = :owner AND (attribute_not_exists(#lock) OR #lock.#until < :now)",
-            "ExpressionAttributeNames": {"#lock": "config_lock", "#until": "until"},
-            "ExpressionAttributeValues": dynamo.values(
-                lock={"token": token, "until": now + ttl}, owner=owner_id, now=now
-            ),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#lock": "config_lock", "#until": "until", "#rev": "revision"},
+            "ExpressionAttributeValues": dynamo.values(**values),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
     }
 
 
 def save(phone_number_id: str, *, token: str, fields: dict[str, Any], remove: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Write a configuration and release the lock, only if we still hold it; returns the item."""
+    """Write a configuration and release the lock, only if we still hold it; returns the item. Every save moves
+    the item's `revision` on (the only other writes of a number item create, lock or delete it)."""
     sets = dict(fields)
     names = {f"#f{i}": name for i, name in enumerate(sets)}
     expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(sets)))
     removed = ("config_lock", *remove)
     names.update({f"#r{i}": name for i, name in enumerate(removed)})
     expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
+    expression += " ADD #rev :one"
+    names["#rev"] = "revision"
     names["#lock"] = "config_lock"
     names["#token"] = "token"
     result = dynamo.call(
@@ -128,7 +137,9 @@ def save(phone_number_id: str, *, token: str, fields: dict[str, Any], remove: tu
         UpdateExpression=expression,
         ConditionExpression="#lock.#token = :token",
         ExpressionAttributeNames=names,
-        ExpressionAttributeValues=dynamo.values(token=token, **{f"v{i}": v for i, v in enumerate(sets.values())}),
+        ExpressionAttributeValues=dynamo.values(
+            token=token, one=1, **{f"v{i}": v for i, v in enumerate(sets.values())}
+        ),
         ReturnValues="ALL_NEW",
     )
     return _record(dynamo.unmarshal(result["Attributes"]))

@@ -179,12 +179,15 @@ def _claim_or_create(e164: str, principal: Principal, token: str) -> tuple[dict[
     if claim is not None:
         if claim.get("owner_id") != principal.user_id or claim.get("holder") != "number":
             raise Conflict(f"{e164} is already registered or requested", details=[{"field": "phone_number"}])
-        record = number_config.owned(claim["phone_number_id"], principal)
-        if record.get("agent_id") or (record.get("livekit") or {}):
-            raise Conflict(
-                f"{e164} is already registered or configured; remove that first", details=[{"field": "phone_number"}]
-            )
-        provisioning.lock(record["phone_number_id"], owner_id=principal.user_id, token=token)
+
+        def unconfigured(record: dict[str, Any]) -> None:
+            if record.get("agent_id") or (record.get("livekit") or {}):
+                raise Conflict(
+                    f"{e164} is already registered or configured; remove that first",
+                    details=[{"field": "phone_number"}],
+                )
+
+        record, _ = number_config.locked(claim["phone_number_id"], principal, token=token, prepare=unconfigured)
         return record, False
     moment = now_iso()
     record = {
@@ -273,12 +276,13 @@ def unregister(
     agent_id: str, phone_number_id: str, *, principal: Principal, livekit: lk.LiveKit | None = None
 ) -> Unregistered:
     agent = _agent(agent_id)
-    record = number_config.owned(phone_number_id, principal)
-    if record.get("agent_id") != agent:
-        raise NotFound("no such phone number for this agent")
+
+    def registered_to_agent(record: dict[str, Any]) -> None:
+        if record.get("agent_id") != agent:
+            raise NotFound("no such phone number for this agent")
+
     token = provisioning.lock_token()
-    provisioning.lock(phone_number_id, owner_id=principal.user_id, token=token, budget=False)
-    record = number_config.owned(phone_number_id, principal)
+    record, _ = number_config.locked(phone_number_id, principal, token=token, budget=False, prepare=registered_to_agent)
     stored = provisioning.Stored.of(record)
     try:
         provisioning.remove(provisioning.PARTS, stored, livekit or lk.default())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from telephony import sip
-from telephony.errors import DomainError, InvalidInput, NotFound
+from telephony.errors import Conflict, DomainError, InvalidInput, NotFound
 from telephony.integrations import livekit as lk
 from telephony.integrations import secrets
 from telephony.models.principal import Principal
@@ -33,6 +34,31 @@ def owned(phone_number_id: str, principal: Principal) -> dict[str, Any]:
     if record is None or record["owner_id"] != principal.user_id:
         raise NotFound("no such phone number")
     return record
+
+
+_LOCK_ATTEMPTS = 3
+
+
+def locked[T](
+    phone_number_id: str,
+    principal: Principal,
+    *,
+    token: str,
+    prepare: Callable[[dict[str, Any]], T],
+    budget: bool = True,
+) -> tuple[dict[str, Any], T]:
+    """The number as it is, read and then locked with `token` at that very revision, and what `prepare` made of
+    it (its checks run before the lock, so a refused request spends no configuration). Another request's save
+    between the read and the lock means reading, preparing and locking again."""
+    for _ in range(_LOCK_ATTEMPTS):
+        record = owned(phone_number_id, principal)
+        prepared = prepare(record)
+        try:
+            provisioning.lock(record, owner_id=principal.user_id, token=token, budget=budget)
+        except provisioning.Changed:
+            continue
+        return record, prepared
+    raise Conflict("this number is being changed by other requests; retry shortly")
 
 
 def require_owned_numbers(numbers: list[str], principal: Principal, *, field: str, own: str | None = None) -> None:
@@ -125,11 +151,10 @@ def _plan(
 def configure(
     phone_number_id: str, body: ConfigureRequest, *, principal: Principal, livekit: lk.LiveKit | None = None
 ) -> NumberConfiguration:
-    record = owned(phone_number_id, principal)
-    plan, passwords = _plan(body, record, principal)
     token = provisioning.lock_token()
-    provisioning.lock(phone_number_id, owner_id=principal.user_id, token=token)
-    record = owned(phone_number_id, principal)  # as it is now that we hold the lock
+    record, (plan, passwords) = locked(
+        phone_number_id, principal, token=token, prepare=lambda number: _plan(body, number, principal)
+    )
     new_arn = None
     saved: dict[str, Any] = {}
 
@@ -180,10 +205,8 @@ def delete(
     parts = CONFIG_TYPES.get(config_type)
     if parts is None:
         raise InvalidInput("config_type must be sip_trunk, dispatch_rule or all", details=[{"field": "config_type"}])
-    record = owned(phone_number_id, principal)
     token = provisioning.lock_token()
-    provisioning.lock(phone_number_id, owner_id=principal.user_id, token=token, budget=False)
-    record = owned(phone_number_id, principal)
+    record, _ = locked(phone_number_id, principal, token=token, budget=False, prepare=lambda number: None)
     stored = provisioning.Stored.of(record)
     try:
         result = provisioning.remove(parts, stored, livekit or lk.default())

@@ -70,9 +70,19 @@ def lock_token() -> str:
     return random.token_hex(8)
 
 
-def lock(phone_number_id: str, *, owner_id: str, token: str, budget: bool = True) -> None:
-    """Take the number's provisioning lock and spend a configuration, atomically."""
-    items = [numbers_repo.lock(phone_number_id, owner_id=owner_id, token=token, now=epoch())]
+class Changed(Conflict):
+    """The number was saved by another request between our read and our lock: read it again."""
+
+
+def lock(record: dict[str, Any], *, owner_id: str, token: str, budget: bool = True) -> None:
+    """Take the number's provisioning lock and spend a configuration, atomically, on the number as `record`
+    read it (Changed when another request saved it since)."""
+    now = epoch()
+    items = [
+        numbers_repo.lock(
+            record["phone_number_id"], owner_id=owner_id, token=token, now=now, revision=record.get("revision")
+        )
+    ]
     if budget:
         items.append(rate_limits.hit(rate_limits.CONFIGURATIONS, owner_id))
     try:
@@ -82,7 +92,10 @@ def lock(phone_number_id: str, *, owner_id: str, token: str, budget: bool = True
             old = canceled.items[0] if canceled.items else None
             if not old or old.get("owner_id") != owner_id:
                 raise NotFound("no such phone number") from canceled
-            raise Conflict("this number is being configured by another request; retry shortly") from canceled
+            held = (old.get("config_lock") or {}).get("until")
+            if held is not None and held >= now:
+                raise Conflict("this number is being configured by another request; retry shortly") from canceled
+            raise Changed("this number was changed by another request; retry shortly") from canceled
         raise rate_limits.limited(rate_limits.CONFIGURATIONS) from canceled
 
 
