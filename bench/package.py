@@ -84,8 +84,9 @@ def _stale(layer: Path) -> list[str]:
     return reasons
 
 
-def _sizes(layer: Path) -> tuple[int, dict[str, tuple[str, int]]]:
-    """Total bytes, and bytes per distribution (from each RECORD; other files under their top folder)."""
+def _sizes(layer: Path) -> tuple[int, int, dict[str, tuple[str, int]]]:
+    """Total bytes, bytes of bytecode, and bytes per distribution (from each RECORD; other files under their top
+    folder)."""
     sizes: dict[Path, int] = {p: p.stat().st_size for p in layer.rglob("*") if p.is_file()}
     owner: dict[Path, str] = {}
     versions: dict[str, str] = {}
@@ -105,7 +106,8 @@ def _sizes(layer: Path) -> tuple[int, dict[str, tuple[str, int]]]:
         name = name or f"{path.relative_to(layer).parts[0]} (not from a wheel)"
         version, total = per.get(name, (versions.get(name, ""), 0))
         per[name] = (version, total + size)
-    return sum(sizes.values()), per
+    bytecode = sum(size for path, size in sizes.items() if path.suffix == ".pyc")
+    return sum(sizes.values()), bytecode, per
 
 
 def _source_of(path: Path) -> Path:
@@ -136,7 +138,7 @@ def run(*, build_if_needed: bool, log: Callable[[str], None]) -> PackageResult |
         stale = _stale(LAYER)
     if not LAYER.exists():
         return None
-    total, per = _sizes(LAYER)
+    total, bytecode, per = _sizes(LAYER)
     pulled = _pulled_in_by()
     packages = sorted(
         (Package(name, version, size, pulled.get(name, [])) for name, (version, size) in per.items()),
@@ -144,5 +146,4 @@ def run(*, build_if_needed: bool, log: Callable[[str], None]) -> PackageResult |
     )
     bundled = [p.name for p in packages if p.name in RUNTIME_PROVIDED]
     bundled += [d for d in RUNTIME_PROVIDED if (LAYER / d).is_dir() and d not in bundled]
-    bytecode = sum(p.stat().st_size for p in LAYER.rglob("*.pyc"))
     return PackageResult(LAYER, total, packages, bundled, stale, rebuilt, _functions_with_dependencies(), bytecode)
