@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from telephony import startup
+
 NAMESPACE = "Telephony"
 
 _logger: Any = None
@@ -119,5 +121,6 @@ def observed(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
             _flush_metrics()
             log.remove_keys(["function_name"])
             log.set_correlation_id(None)
+            startup.release()  # after the first invocation: the garbage collector is back on
 
     return wrapper
