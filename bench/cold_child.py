@@ -145,8 +145,7 @@ def main() -> None:
         "first_event_ms": (served - first) * 1000,
         "answer": _summary(answer),
         "jwt_in_event": "jwt" not in modules_after_import and "jwt" in sys.modules,
-        "livekit_at_import": any(m == "livekit" or m.startswith("livekit.") for m in modules_after_import),
-        "livekit_loaded": any(m == "livekit" or m.startswith("livekit.") for m in sys.modules),
+        "livekit_loaded": bool(default is not None and default.calls),  # it talked to LiveKit
         "modules_at_import": len(modules_after_import),
         "modules_after_event": len(sys.modules),
         "setup_imported": sorted(

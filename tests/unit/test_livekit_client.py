@@ -77,7 +77,7 @@ def test_webhooks_are_accepted_only_with_our_signature_over_this_body():
     client = lk.LiveKit(CREDENTIALS)
     body = json.dumps({"event": "room_started", "id": "EV_1", "room": {"name": "call_1"}, "unknownField": 1})
     event = client.verify_webhook(body, _signed(body))
-    assert (event.event, event.id, event.room.name) == ("room_started", "EV_1", "call_1")
+    assert (event.event, event.id, event.room_name) == ("room_started", "EV_1", "call_1")
     refused = [
         _signed(body + " "),  # another body
         _signed(body, exp=None),  # never expires

@@ -1,11 +1,15 @@
 """LiveKit: the only module that talks to LiveKit's server API, and only when a function first needs it.
 
-LiveKit's server API is Twirp: protobuf requests POSTed to `/twirp/livekit.<Service>/<Method>`
-with an HS256 access token carrying the method's grants, errors as JSON `{code, msg, meta}`.
-The messages come from `livekit-protocol`; the transport is urllib3 (which the Lambda runtime
-ships with botocore), synchronous like the handlers, one pool per warm container. The async
-`livekit-api` SDK (aiohttp) cost about 0.45 s of every LiveKit function's cold start and 10 MB
-of the layer for the same requests (ADR 0007); the tests still drive the emulator with it.
+LiveKit's server API is Twirp: requests POSTed to `/twirp/livekit.<Service>/<Method>` with an
+HS256 access token carrying the method's grants, errors as JSON `{code, msg, meta}`. We speak
+Twirp's JSON form of LiveKit's protobuf messages (proto field names, enums by name, durations as
+"30s"), which LiveKit's server reads and answers like protobuf; the `livekit-protocol` and
+`protobuf` packages cost ~55 ms of a cold start only to build and read a few messages (ADR 0010).
+The tests hold every request we build equal to the message `livekit-protocol` makes of it. The
+transport is urllib3 (which the Lambda runtime ships with botocore), synchronous like the handlers,
+one pool per warm container. The async `livekit-api` SDK (aiohttp) cost about 0.45 s of every
+LiveKit function's cold start and 10 MB of the layer for the same requests (ADR 0007); the tests
+still drive the emulator with it.
 """
 
 from __future__ import annotations
@@ -176,6 +180,17 @@ def _failure(status: int, body: bytes) -> LiveKitFailure:
     return LiveKitFailure(str(data.get("code") or "unknown"), str(data.get("msg") or ""), status, metadata)
 
 
+def _answer(data: bytes) -> dict[str, Any]:
+    """A Twirp JSON answer: one object, every field under its proto name (Twirp's default)."""
+    try:
+        answer = json.loads(data)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise LiveKitFailure("internal", "LiveKit's answer is not a JSON object", 200)
+    return answer
+
+
 def _is_transport_failure(error: BaseException) -> bool:
     import urllib3
 
@@ -199,7 +214,7 @@ def _translate(error: BaseException) -> Exception:
 
 
 class LiveKit:
-    """Synchronous Twirp client for one LiveKit project: protobuf over one pooled HTTP connection."""
+    """Synchronous Twirp client for one LiveKit project: JSON over one pooled HTTP connection."""
 
     def __init__(self, credentials: Credentials, *, timeout: float = _TIMEOUT_SECONDS) -> None:
         self.credentials = credentials
@@ -207,7 +222,7 @@ class LiveKit:
         self.timeout = timeout
         self.calls = 0  # requests made, for the benchmarks' round-trip counts
 
-    def _run(self, call: _Call, *, timeout: float | None = None) -> Any:
+    def _run(self, call: _Call, *, timeout: float | None = None) -> dict[str, Any]:
         """POST one Twirp request; LiveKit's refusals and transport failures become domain errors."""
         import urllib3
 
@@ -217,7 +232,7 @@ class LiveKit:
         count("LiveKitRequests")
         headers = {
             "Authorization": "Bearer " + _token(self.credentials, call.video, call.sip),
-            "Content-Type": "application/protobuf",
+            "Content-Type": "application/json",
             "User-Agent": _USER_AGENT,
         }
         seconds = timeout or self.timeout
@@ -225,14 +240,14 @@ class LiveKit:
             response = _http().request(
                 "POST",
                 f"{self.base_url}/twirp/livekit.{call.service}/{call.method}",
-                body=call.request.SerializeToString(),
+                body=json.dumps(call.request, separators=(",", ":")).encode(),
                 headers=headers,
                 timeout=urllib3.Timeout(connect=min(seconds, _CONNECT_SECONDS), read=seconds),
                 redirect=False,
             )
             if response.status != 200:
                 raise _failure(response.status, response.data)
-            return call.response.FromString(response.data)
+            return _answer(response.data)
         except Exception as error:
             if isinstance(error, LiveKitFailure) or _is_transport_failure(error):
                 count("LiveKitErrors")
@@ -241,88 +256,44 @@ class LiveKit:
 
     # ------------------------------------------------------------ trunks
     def create_inbound_trunk(self, spec: InboundTrunk) -> str:
-        from livekit.protocol import sip
-
-        request = sip.CreateSIPInboundTrunkRequest(trunk=_inbound_info(spec))
-        return str(self._run(_sip_admin("CreateSIPInboundTrunk", request, sip.SIPInboundTrunkInfo)).sip_trunk_id)
+        answer = self._run(_sip_admin("CreateSIPInboundTrunk", {"trunk": _inbound_info(spec)}))
+        return str(_field(answer, "sip_trunk_id"))
 
     def replace_inbound_trunk(self, trunk_id: str, spec: InboundTrunk) -> None:
-        from livekit.protocol import sip
-
-        request = sip.UpdateSIPInboundTrunkRequest(sip_trunk_id=trunk_id, replace=_inbound_info(spec))
-        self._run(_sip_admin("UpdateSIPInboundTrunk", request, sip.SIPInboundTrunkInfo))
+        self._run(_sip_admin("UpdateSIPInboundTrunk", {"sip_trunk_id": trunk_id, "replace": _inbound_info(spec)}))
 
     def create_outbound_trunk(self, spec: OutboundTrunk) -> str:
-        from livekit.protocol import sip
-
-        request = sip.CreateSIPOutboundTrunkRequest(trunk=_outbound_info(spec))
-        return str(self._run(_sip_admin("CreateSIPOutboundTrunk", request, sip.SIPOutboundTrunkInfo)).sip_trunk_id)
+        answer = self._run(_sip_admin("CreateSIPOutboundTrunk", {"trunk": _outbound_info(spec)}))
+        return str(_field(answer, "sip_trunk_id"))
 
     def replace_outbound_trunk(self, trunk_id: str, spec: OutboundTrunk) -> None:
-        from livekit.protocol import sip
-
-        request = sip.UpdateSIPOutboundTrunkRequest(sip_trunk_id=trunk_id, replace=_outbound_info(spec))
-        self._run(_sip_admin("UpdateSIPOutboundTrunk", request, sip.SIPOutboundTrunkInfo))
+        self._run(_sip_admin("UpdateSIPOutboundTrunk", {"sip_trunk_id": trunk_id, "replace": _outbound_info(spec)}))
 
     def delete_trunk(self, trunk_id: str) -> None:
-        from livekit.protocol import sip
-
-        request = sip.DeleteSIPTrunkRequest(sip_trunk_id=trunk_id)
         with contextlib.suppress(NotFound):  # already gone is what we wanted
-            self._run(_sip_admin("DeleteSIPTrunk", request, sip.SIPTrunkInfo))
+            self._run(_sip_admin("DeleteSIPTrunk", {"sip_trunk_id": trunk_id}))
 
     # ------------------------------------------------------------ dispatch rules
     def create_dispatch_rule(self, spec: DispatchRule) -> str:
-        from livekit.protocol import sip
-
-        request = sip.CreateSIPDispatchRuleRequest(dispatch_rule=_rule_info(spec))
-        answer = self._run(_sip_admin("CreateSIPDispatchRule", request, sip.SIPDispatchRuleInfo))
-        return str(answer.sip_dispatch_rule_id)
+        answer = self._run(_sip_admin("CreateSIPDispatchRule", {"dispatch_rule": _rule_info(spec)}))
+        return str(_field(answer, "sip_dispatch_rule_id"))
 
     def replace_dispatch_rule(self, rule_id: str, spec: DispatchRule) -> None:
-        from livekit.protocol import sip
-
-        request = sip.UpdateSIPDispatchRuleRequest(sip_dispatch_rule_id=rule_id, replace=_rule_info(spec))
-        self._run(_sip_admin("UpdateSIPDispatchRule", request, sip.SIPDispatchRuleInfo))
+        request = {"sip_dispatch_rule_id": rule_id, "replace": _rule_info(spec)}
+        self._run(_sip_admin("UpdateSIPDispatchRule", request))
 
     def delete_dispatch_rule(self, rule_id: str) -> None:
-        from livekit.protocol import sip
-
-        request = sip.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=rule_id)
         with contextlib.suppress(NotFound):
-            self._run(_sip_admin("DeleteSIPDispatchRule", request, sip.SIPDispatchRuleInfo))
+            self._run(_sip_admin("DeleteSIPDispatchRule", {"sip_dispatch_rule_id": rule_id}))
 
     # ------------------------------------------------------------ calls
     def create_dispatch(self, room: str, agent_name: str, metadata: str) -> str:
-        from livekit.protocol import agent_dispatch
-
-        request = agent_dispatch.CreateAgentDispatchRequest(agent_name=agent_name, room=room, metadata=metadata)
+        request = {"agent_name": agent_name, "room": room, "metadata": metadata}
         video = {"roomAdmin": True, "room": room}
-        call = _Call("AgentDispatchService", "CreateDispatch", request, agent_dispatch.AgentDispatch, video)
-        return str(self._run(call).id)
+        return str(_field(self._run(_Call("AgentDispatchService", "CreateDispatch", request, video)), "id"))
 
     def dial(self, spec: Dial) -> dict[str, str]:
-        from livekit.protocol import sip
-
-        request = sip.CreateSIPParticipantRequest(
-            sip_trunk_id=spec.trunk_id,
-            sip_call_to=spec.to,
-            sip_number=spec.from_number,
-            room_name=spec.room,
-            participant_identity=spec.identity,
-            participant_name=spec.name,
-            participant_metadata=spec.metadata,
-            participant_attributes=spec.attributes,
-            dtmf=spec.dtmf,
-            headers=spec.headers,
-            krisp_enabled=spec.krisp_enabled,
-            hide_phone_number=spec.hide_phone_number,
-            play_dialtone=spec.play_dialtone,
-            wait_until_answered=False,
-        )
-        request.ringing_timeout.FromSeconds(spec.ringing_timeout_seconds)
-        request.max_call_duration.FromSeconds(spec.max_call_duration_seconds)
-        call = _Call("SIP", "CreateSIPParticipant", request, sip.SIPParticipantInfo, sip={"call": True})
+        call = _Call("SIP", "CreateSIPParticipant", dial_request(spec), sip={"call": True})
         try:
             info = self._run(call)
         except (InvalidInput, Conflict, NotFound, UpstreamError, UpstreamUnavailable) as error:
@@ -331,27 +302,24 @@ class LiveKit:
                 raise DialFailed(getattr(error.__cause__, "code", ""), error.message, sip_code) from error
             raise
         return {
-            "participant_id": info.participant_id,
-            "identity": info.participant_identity,
-            "sip_call_id": info.sip_call_id,
+            "participant_id": str(_field(info, "participant_id")),
+            "identity": str(_field(info, "participant_identity")),
+            "sip_call_id": str(_field(info, "sip_call_id")),
         }
 
     def transfer(self, room: str, identity: str, transfer_to: str, *, play_dialtone: bool = False) -> None:
-        from google.protobuf import empty_pb2
-        from livekit.protocol import sip
-
-        request = sip.TransferSIPParticipantRequest(
-            room_name=room, participant_identity=identity, transfer_to=transfer_to, play_dialtone=play_dialtone
-        )
-        video = {"roomAdmin": True, "room": room}
-        call = _Call("SIP", "TransferSIPParticipant", request, empty_pb2.Empty, video, {"call": True})
+        request = {
+            "room_name": room,
+            "participant_identity": identity,
+            "transfer_to": transfer_to,
+            "play_dialtone": play_dialtone,
+        }
+        call = _Call("SIP", "TransferSIPParticipant", request, {"roomAdmin": True, "room": room}, {"call": True})
         self._run(call, timeout=_TRANSFER_SECONDS)  # the callee's side answers the REFER first
 
-    def verify_webhook(self, body: str, authorization: str) -> Any:
+    def verify_webhook(self, body: str, authorization: str) -> WebhookEvent:
         """The event, if LiveKit signed this body (HS256 JWT from our key, with the body's sha256)."""
         import jwt
-        from google.protobuf import json_format
-        from livekit.protocol import webhook
 
         from telephony.errors import Unauthenticated
 
@@ -367,33 +335,29 @@ class LiveKit:
             signed = base64.b64decode(str(claims.get("sha256") or ""), validate=True)
             if not signed or not hmac.compare_digest(signed, hashlib.sha256(body.encode()).digest()):
                 raise ValueError("the body's sha256 differs from the signed one")
-            return json_format.Parse(body, webhook.WebhookEvent(), ignore_unknown_fields=True)
-        except (jwt.PyJWTError, ValueError, json_format.ParseError) as error:
+            return WebhookEvent.parse(body)
+        except (jwt.PyJWTError, ValueError) as error:
             raise Unauthenticated("invalid or missing webhook signature") from error
 
     def delete_room(self, room: str) -> None:
-        from livekit.protocol import room as room_pb
-
-        call = _Call("RoomService", "DeleteRoom", room_pb.DeleteRoomRequest(room=room), room_pb.DeleteRoomResponse)
-        call.video["roomCreate"] = True
+        call = _Call("RoomService", "DeleteRoom", {"room": room}, {"roomCreate": True})
         with contextlib.suppress(NotFound):
             self._run(call)
 
 
 @dataclass
 class _Call:
-    """One Twirp method call and the grants its token needs (the server's names)."""
+    """One Twirp method call (its request as LiveKit's protobuf JSON) and the grants its token needs."""
 
     service: str
     method: str
-    request: Any
-    response: Any
+    request: dict[str, Any]
     video: dict[str, Any] = field(default_factory=dict)
     sip: dict[str, Any] = field(default_factory=dict)
 
 
-def _sip_admin(method: str, request: Any, response: Any) -> _Call:
-    return _Call("SIP", method, request, response, sip={"admin": True})
+def _sip_admin(method: str, request: dict[str, Any]) -> _Call:
+    return _Call("SIP", method, request, sip={"admin": True})
 
 
 def _http_url(url: str) -> str:
@@ -411,62 +375,177 @@ def _sip_status(error: BaseException | None) -> int | None:
         return None
 
 
-def _inbound_info(spec: InboundTrunk) -> Any:
-    from livekit.protocol import sip
+def _field(message: dict[str, Any], name: str) -> Any:
+    """A field of a protobuf JSON object by its proto name: Twirp answers with those names; LiveKit's
+    webhooks (protojson's defaults) with lowerCamelCase ones. Absent: None."""
+    if name in message:
+        return message[name]
+    head, *rest = name.split("_")
+    return message.get(head + "".join(part[:1].upper() + part[1:] for part in rest))
 
-    info = sip.SIPInboundTrunkInfo(
-        name=spec.name,
-        metadata=spec.metadata,
-        numbers=spec.numbers,
-        allowed_addresses=spec.allowed_addresses,
-        allowed_numbers=spec.allowed_numbers,
-        auth_username=spec.auth_username,
-        auth_password=spec.auth_password,
-        headers=spec.headers,
-        headers_to_attributes=spec.headers_to_attributes,
-        krisp_enabled=spec.krisp_enabled,
-        media_encryption=f"SIP_MEDIA_ENCRYPT_{spec.media_encryption}",
-    )
+
+def _seconds(value: int) -> str:
+    return f"{int(value)}s"  # google.protobuf.Duration in JSON
+
+
+def _inbound_info(spec: InboundTrunk) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "name": spec.name,
+        "metadata": spec.metadata,
+        "numbers": spec.numbers,
+        "allowed_addresses": spec.allowed_addresses,
+        "allowed_numbers": spec.allowed_numbers,
+        "auth_username": spec.auth_username,
+        "auth_password": spec.auth_password,
+        "headers": spec.headers,
+        "headers_to_attributes": spec.headers_to_attributes,
+        "krisp_enabled": spec.krisp_enabled,
+        "media_encryption": f"SIP_MEDIA_ENCRYPT_{spec.media_encryption}",
+    }
     if spec.ringing_timeout_seconds:
-        info.ringing_timeout.FromSeconds(spec.ringing_timeout_seconds)
+        info["ringing_timeout"] = _seconds(spec.ringing_timeout_seconds)
     if spec.max_call_duration_seconds:
-        info.max_call_duration.FromSeconds(spec.max_call_duration_seconds)
+        info["max_call_duration"] = _seconds(spec.max_call_duration_seconds)
     return info
 
 
-def _outbound_info(spec: OutboundTrunk) -> Any:
-    from livekit.protocol import sip
-
-    return sip.SIPOutboundTrunkInfo(
-        name=spec.name,
-        metadata=spec.metadata,
-        address=spec.address,
-        numbers=spec.numbers,
-        transport=f"SIP_TRANSPORT_{spec.transport}",
-        destination_country=spec.destination_country,
-        auth_username=spec.auth_username,
-        auth_password=spec.auth_password,
-        headers=spec.headers,
-        media_encryption=f"SIP_MEDIA_ENCRYPT_{spec.media_encryption}",
-    )
+def _outbound_info(spec: OutboundTrunk) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "metadata": spec.metadata,
+        "address": spec.address,
+        "numbers": spec.numbers,
+        "transport": f"SIP_TRANSPORT_{spec.transport}",
+        "destination_country": spec.destination_country,
+        "auth_username": spec.auth_username,
+        "auth_password": spec.auth_password,
+        "headers": spec.headers,
+        "media_encryption": f"SIP_MEDIA_ENCRYPT_{spec.media_encryption}",
+    }
 
 
-def _rule_info(spec: DispatchRule) -> Any:
-    from livekit.protocol import agent_dispatch, room, sip
+def _rule_info(spec: DispatchRule) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "metadata": spec.metadata,
+        "rule": {"dispatch_rule_individual": {"room_prefix": spec.room_prefix}},
+        "trunk_ids": spec.trunk_ids,
+        "numbers": spec.numbers,
+        "inbound_numbers": spec.inbound_numbers,
+        "hide_phone_number": spec.hide_phone_number,
+        "krisp_enabled": spec.krisp_enabled,
+        "room_config": {"agents": [{"agent_name": spec.agent_name, "metadata": spec.agent_metadata}]},
+    }
 
-    return sip.SIPDispatchRuleInfo(
-        name=spec.name,
-        metadata=spec.metadata,
-        rule=sip.SIPDispatchRule(dispatch_rule_individual=sip.SIPDispatchRuleIndividual(room_prefix=spec.room_prefix)),
-        trunk_ids=spec.trunk_ids,
-        numbers=spec.numbers,
-        inbound_numbers=spec.inbound_numbers,
-        hide_phone_number=spec.hide_phone_number,
-        krisp_enabled=spec.krisp_enabled,
-        room_config=room.RoomConfiguration(
-            agents=[agent_dispatch.RoomAgentDispatch(agent_name=spec.agent_name, metadata=spec.agent_metadata)]
-        ),
-    )
+
+def dial_request(spec: Dial) -> dict[str, Any]:
+    """CreateSIPParticipantRequest: answered at once (the call's progress comes by webhook)."""
+    return {
+        "sip_trunk_id": spec.trunk_id,
+        "sip_call_to": spec.to,
+        "sip_number": spec.from_number,
+        "room_name": spec.room,
+        "participant_identity": spec.identity,
+        "participant_name": spec.name,
+        "participant_metadata": spec.metadata,
+        "participant_attributes": spec.attributes,
+        "dtmf": spec.dtmf,
+        "headers": spec.headers,
+        "krisp_enabled": spec.krisp_enabled,
+        "hide_phone_number": spec.hide_phone_number,
+        "play_dialtone": spec.play_dialtone,
+        "wait_until_answered": False,
+        "ringing_timeout": _seconds(spec.ringing_timeout_seconds),
+        "max_call_duration": _seconds(spec.max_call_duration_seconds),
+    }
+
+
+# livekit.DisconnectReason by number (protojson writes the names; a number is accepted as well)
+_DISCONNECT_REASONS = (
+    "UNKNOWN_REASON",
+    "CLIENT_INITIATED",
+    "DUPLICATE_IDENTITY",
+    "SERVER_SHUTDOWN",
+    "PARTICIPANT_REMOVED",
+    "ROOM_DELETED",
+    "STATE_MISMATCH",
+    "JOIN_FAILURE",
+    "MIGRATION",
+    "SIGNAL_CLOSE",
+    "ROOM_CLOSED",
+    "USER_UNAVAILABLE",
+    "USER_REJECTED",
+    "SIP_TRUNK_FAILURE",
+    "CONNECTION_TIMEOUT",
+    "MEDIA_FAILURE",
+    "AGENT_ERROR",
+)
+
+
+@dataclass(frozen=True)
+class Participant:
+    identity: str
+    attributes: dict[str, str]
+    disconnect_reason: str  # livekit.DisconnectReason's name, UNKNOWN_REASON when absent
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """The parts of livekit.WebhookEvent the API reads (protobuf JSON; unknown fields ignored)."""
+
+    event: str
+    id: str
+    created_at: int
+    room_name: str | None  # None: the event has no room
+    participant: Participant | None
+
+    @classmethod
+    def parse(cls, body: str) -> WebhookEvent:
+        """Raises ValueError for anything that is not a WebhookEvent's JSON."""
+        data = json.loads(body)
+        if not isinstance(data, dict):
+            raise ValueError("a webhook event is a JSON object")
+        room = _object(data, "room")
+        participant = _object(data, "participant")
+        return cls(
+            event=_string(data, "event"),
+            id=_string(data, "id"),
+            created_at=int(_field(data, "created_at") or 0),  # int64: a string in protobuf JSON
+            room_name=_string(room, "name") if room is not None else None,
+            participant=(
+                Participant(
+                    identity=_string(participant, "identity"),
+                    attributes={str(k): str(v) for k, v in (_object(participant, "attributes") or {}).items()},
+                    disconnect_reason=_reason(_field(participant, "disconnect_reason")),
+                )
+                if participant is not None
+                else None
+            ),
+        )
+
+
+def _object(message: dict[str, Any], name: str) -> dict[str, Any] | None:
+    value = _field(message, name)
+    if value is not None and not isinstance(value, dict):
+        raise ValueError(f"{name} is not an object")
+    return value
+
+
+def _string(message: dict[str, Any], name: str) -> str:
+    value = _field(message, name)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{name} is not a string")
+    return value or ""
+
+
+def _reason(value: Any) -> str:
+    if value is None:
+        return _DISCONNECT_REASONS[0]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _DISCONNECT_REASONS[value] if 0 <= value < len(_DISCONNECT_REASONS) else f"REASON_{value}"
+    if isinstance(value, str):
+        return value
+    raise ValueError("disconnect_reason is neither a name nor a number")
 
 
 _default: LiveKit | None = None

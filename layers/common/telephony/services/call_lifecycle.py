@@ -37,8 +37,8 @@ def handle(body: str, authorization: str | None, *, livekit: lk.LiveKit | None =
     return {"event": event.event, "id": event.id, "applied": outcome}
 
 
-def apply(event: Any) -> str:
-    call_id = event.room.name if event.HasField("room") else ""
+def apply(event: lk.WebhookEvent) -> str:
+    call_id = event.room_name or ""
     if not call_id.startswith("call_"):
         return "ignored: not a call room"
     record = calls_repo.get(call_id, consistent=True)
@@ -47,7 +47,7 @@ def apply(event: Any) -> str:
     at = datetime.fromtimestamp(event.created_at, UTC) if event.created_at else datetime.now(UTC)
     # webhook times are whole seconds: never let an event seem older than the call itself
     at = max(at, datetime.fromisoformat(record["created_at"]))
-    participant = event.participant if event.HasField("participant") else None
+    participant = event.participant
     primary = participant is not None and participant.identity == record["participant_identity"]
     moved = None
     if event.event == "participant_joined" and participant is not None and primary:
@@ -58,7 +58,7 @@ def apply(event: Any) -> str:
             moved = calls.move(record, CallStatus.RINGING, {"ringing_at": _iso(at)}, event_id=event.id)
     elif event.event == "track_published" and primary:
         moved = calls.move(record, CallStatus.IN_PROGRESS, {"answered_at": _iso(at)}, event_id=event.id)
-    elif event.event == "participant_left" and primary:
+    elif event.event == "participant_left" and participant is not None and primary:
         moved = _ended(record, participant, at, event.id)
     elif event.event == "room_finished" and CallStatus(record["status"]) not in ENDED:
         answered = record["status"] == CallStatus.IN_PROGRESS.value
@@ -74,10 +74,8 @@ def apply(event: Any) -> str:
     return f"moved to {moved['status']}" if moved else "no change"
 
 
-def _ended(record: dict[str, Any], participant: Any, at: datetime, event_id: str) -> dict[str, Any] | None:
-    from livekit.protocol.models import DisconnectReason
-
-    reason = DisconnectReason.Name(participant.disconnect_reason)
+def _ended(record: dict[str, Any], participant: lk.Participant, at: datetime, event_id: str) -> dict[str, Any] | None:
+    reason = participant.disconnect_reason
     call_status = participant.attributes.get("sip.callStatus", "")
     answered = record["status"] == CallStatus.IN_PROGRESS.value or call_status in ("active", "hangup")
     transferred = any(t.get("mode") == "cold" for t in record.get("transfers") or [])
