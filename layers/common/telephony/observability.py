@@ -114,7 +114,9 @@ def observed(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         log.set_correlation_id(_request_id(event, context))
         log.append_keys(function_name=getattr(context, "function_name", None))
         tracer = _tracing()
-        run = tracer.capture_lambda_handler(handler) if tracer else handler
+        # never the response as trace metadata: it can hold a new API key in clear (and the OpenAPI document is
+        # larger than the 64 KB UDP datagram the X-Ray daemon takes); errors are still recorded
+        run = tracer.capture_lambda_handler(handler, capture_response=False) if tracer else handler
         try:
             return run(event, context)
         finally:
