@@ -122,7 +122,6 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown sections: {sorted(unknown)}")
     output: Path = args.output or plan.output
 
-    logging.getLogger("aws_xray_sdk").setLevel(logging.CRITICAL)  # "Message too long": see the report's notes
     logging.getLogger("livekit_emulator").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 

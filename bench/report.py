@@ -82,10 +82,10 @@ def _cold(report: Report, out: list[str]) -> None:
         f"(`mock_aws`) holding a copy of a world made by the scenarios below. Beside it, the same for a handler that "
         f"only imports boto3 and returns. {cold.repetitions} runs of each, interleaved in shuffled rounds; the ratio "
         f"is of medians. The processes get the environment Lambda sets (`AWS_EXECUTION_ENV`, `LAMBDA_TASK_ROOT`, "
-        f"`_X_AMZN_TRACE_ID`...), so with the template's `Tracing: Active` Powertools Tracer and the X-Ray SDK load "
-        f"as on Lambda (their UDP daemon address is loopback), and they can import only what Lambda would have: "
-        f"the layer's requirements, the runtime's boto3 and the standard library (bench/lambda_path.py; this venv "
-        f"also holds moto, httpx... which the X-Ray SDK's `patch_all` would otherwise import and patch). "
+        f"`_X_AMZN_TRACE_ID`...), and they can import only what Lambda would have: the layer's requirements, the "
+        f"runtime's boto3 and the standard library (bench/lambda_path.py; this venv also holds moto, httpx, the "
+        f"X-Ray SDK...). So, as on Lambda, Powertools Tracer looks for the X-Ray SDK, which the layer does not "
+        f"ship, and stays off (Lambda's active tracing records the invocation from outside the process). "
         f"Every module is read as bytecode, none compiled in the run: the venv's packages as pip compiled them, "
         f"the layer's code and the functions' compiled by the bench before the runs, as `make build` compiles "
         f"the deployed layer (section 5). "
@@ -175,13 +175,15 @@ def _warm(report: Report, out: list[str], iterations: int) -> None:
         return
     out.append(
         f"Every handler in this process (the template deployed into moto by `local.stack.prepare`, the LiveKit "
-        f"emulator on loopback, Lambda's environment so X-Ray tracing is on), {iterations} calls per endpoint after "
+        f"emulator on loopback, Lambda's environment; the X-Ray SDK, which the layer does not ship, made "
+        f"unimportable as in the cold starts, so Powertools Tracer stays off as on Lambda: bench/world.py), "
+        f"{iterations} calls per endpoint after "
         "a warm-up, each with its own realistic event (`local/gateway.py` builds them, authorizer context included). "
         "Own time = the handler's wall time minus the time moto spent serving its AWS requests (bracketed by "
         "`before-send` hooks placed first and last around moto's stubber) and minus the time inside `LiveKit._run`. "
         "It includes botocore's client work (serialise, sign, parse: shown apart; DynamoDB's data answers are handed "
-        "over as sent, not parsed against the model, and its requests are not validated client-side), X-Ray "
-        "subsegments, routing and validation "
+        "over as sent, not parsed against the model, and its requests are not validated client-side), routing and "
+        "validation "
         "(`handlers/http.py`, ADR 0008), logging and EMF metrics, and the service code. Times in ms.\n"
     )
     out.append(

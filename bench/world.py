@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import json
 import os
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,8 +28,8 @@ MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": False}, "lambda":
 
 
 def lambda_environment(function_name: str) -> dict[str, str]:
-    """What the Lambda runtime sets, so the code takes its Lambda paths: with `Tracing: Active` (template
-    Globals) that is Powertools Tracer with the X-Ray SDK, whose UDP daemon address is loopback."""
+    """What the Lambda runtime sets, so the code takes its Lambda paths (`Tracing: Active`, template Globals: the
+    trace header and a daemon address on loopback, for Powertools Tracer where the X-Ray SDK imports: PROBED)."""
     return {
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
         "AWS_LAMBDA_FUNCTION_NAME": function_name,
@@ -40,6 +41,34 @@ def lambda_environment(function_name: str) -> dict[str, str]:
         "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
         "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
     }
+
+
+# Optional packages the layer's code looks for and uses when present: Powertools Tracer turns X-Ray subsegments
+# on (every AWS request and the handler, ~0.3-1 ms a call measured here) only where the X-Ray SDK imports.
+PROBED = ("aws_xray_sdk",)
+
+
+def hide_what_lambda_lacks() -> dict[str, Any]:
+    """Make the probed packages the deployed functions cannot import (not in the layer: bench/lambda_path.py)
+    unimportable in this process too, as the cold-start children are; this venv has the X-Ray SDK for moto's
+    server. Returns what to give `unhide` to put things back."""
+    from bench.lambda_path import allowed_modules
+
+    allowed = set(allowed_modules())
+    saved: dict[str, Any] = {}
+    for name in PROBED:
+        if name not in allowed:
+            saved[name] = sys.modules.get(name)
+            sys.modules[name] = None  # type: ignore[assignment]  # `import` raises ModuleNotFoundError
+    return saved
+
+
+def unhide(saved: dict[str, Any]) -> None:
+    for name, module in saved.items():
+        if module is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = module
 
 
 class Failure(AssertionError):
@@ -112,6 +141,7 @@ class World:
         self.webhooks = webhooks
         self.numbers = NumberPool()
         self._saved_env: dict[str, str] = {}
+        self._hidden: dict[str, Any] = {}
         self._mock: Any = None
         self._server: Any = None
         self._callers: list[tuple[str, int]] = []
@@ -129,6 +159,7 @@ class World:
         os.environ.pop("AWS_ENDPOINT_URL", None)
         aws_environment(None)
         os.environ.update(lambda_environment("telephony-bench"))
+        self._hidden = hide_what_lambda_lacks()
         self._mock = moto.mock_aws(config=MOTO_CONFIG)
         self._mock.start()
         reset_caches()
@@ -159,6 +190,7 @@ class World:
         self._mock.stop()
         os.environ.clear()
         os.environ.update(self._saved_env)
+        unhide(self._hidden)
         reset_caches()
 
     def loud(self) -> None:
