@@ -98,7 +98,9 @@ def _machine() -> dict[str, str]:
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
         cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "")
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())
-    dirty = " (with uncommitted changes)" if _git("status", "--porcelain") else ""
+    # the results files themselves do not count: the previous run's are usually still uncommitted
+    changed = _git("status", "--porcelain", "--", ".", ":!bench/RESULTS.md", ":!bench/RESULTS-quick.md")
+    dirty = " (with uncommitted changes)" if changed else ""
     return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"`nproc` {nproc}, {cpu or platform.processor()}, {platform.machine()}, "
