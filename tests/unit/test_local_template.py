@@ -23,6 +23,27 @@ def test_environment_resolves_references_to_physical_names():
     assert env["REVIEW_STATE_MACHINE_ARN"].endswith(":stateMachine:telephony-local-number-review")
 
 
+def test_no_function_scans_the_installed_distributions_for_pydantic_plugins():
+    """pydantic looks for plugins in every distribution's entry points when its first model is completed, unless
+    the template's PYDANTIC_DISABLE_PLUGINS says there are none (a cold-start cost: README, Benchmarks)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **Stack().environment()}
+    env["PYTHONPATH"] = os.pathsep.join([str(stack_root()), str(stack_root() / "layers" / "common")])
+    child = (
+        "import functions.list_calls.app\n"
+        "from telephony.models.calls import CallsQuery\n"
+        "CallsQuery.model_validate({})\n"
+        "from pydantic.plugin import _loader\n"
+        "import json; print(json.dumps(_loader._plugins))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) is None  # never loaded: nothing was scanned
+
+
 def test_state_machine_substitutions_are_applied():
     (definition,) = Stack().state_machines().values()
     assert "${" not in definition
