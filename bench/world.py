@@ -6,6 +6,7 @@ fixtures the scenarios need (numbers, registrations, calls), all made through th
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import itertools
 import json
@@ -52,15 +53,20 @@ def hide_what_lambda_lacks() -> dict[str, Any]:
     """Make the probed packages the deployed functions cannot import (not in the layer: bench/lambda_path.py)
     unimportable in this process too, as the cold-start children are; this venv has the X-Ray SDK for moto's
     server. Returns what to give `unhide` to put things back."""
+    saved: dict[str, Any] = {}
+    for name in _lacking():
+        saved[name] = sys.modules.get(name)
+        sys.modules[name] = None  # type: ignore[assignment]  # `import` raises ModuleNotFoundError
+    return saved
+
+
+@functools.cache
+def _lacking() -> tuple[str, ...]:
+    """Once per process: the walk of the installed distributions is the same for every world."""
     from bench.lambda_path import allowed_modules
 
     allowed = set(allowed_modules())
-    saved: dict[str, Any] = {}
-    for name in PROBED:
-        if name not in allowed:
-            saved[name] = sys.modules.get(name)
-            sys.modules[name] = None  # type: ignore[assignment]  # `import` raises ModuleNotFoundError
-    return saved
+    return tuple(name for name in PROBED if name not in allowed)
 
 
 def unhide(saved: dict[str, Any]) -> None:

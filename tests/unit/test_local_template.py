@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 from local.template import Stack
 
 
@@ -26,11 +31,6 @@ def test_environment_resolves_references_to_physical_names():
 def test_no_function_scans_the_installed_distributions_for_pydantic_plugins():
     """pydantic looks for plugins in every distribution's entry points when its first model is completed, unless
     the template's PYDANTIC_DISABLE_PLUGINS says there are none (a cold-start cost: README, Benchmarks)."""
-    import json
-    import os
-    import subprocess
-    import sys
-
     env = {**os.environ, **Stack().environment()}
     env["PYTHONPATH"] = os.pathsep.join([str(stack_root()), str(stack_root() / "layers" / "common")])
     child = (
