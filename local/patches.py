@@ -1,14 +1,18 @@
-"""moto's DynamoDB under concurrency: a difference between DynamoDB and the local stack's threads, evened out.
+"""moto, adjusted for the local stack (and the tests, which deploy it the same way).
 
-DynamoDB applies the writes to one item one at a time, so a conditional update and a transaction
-on the same item never interleave. moto checks a condition and then mutates the item without a
-lock, so two threads (the gateway's and a Step Functions task's) can interleave and both
-"succeed". The local stack and the tests run many threads, so every DynamoDB call is serialised
-here, which is what the product relies on and what DynamoDB guarantees.
+- `serialise_dynamodb`: DynamoDB applies the writes to one item one at a time, so a conditional update and a
+  transaction on the same item never interleave. moto checks a condition and then mutates the item without a
+  lock, so two threads (the gateway's and a Step Functions task's) can interleave and both "succeed". The local
+  stack and the tests run many threads, so every DynamoDB call is serialised here, which is what the product
+  relies on and what DynamoDB guarantees.
+- `transactions_back_up_their_items`, `dynamodb_items_untracked`: costs that grew with the data, each write
+  slower and the process larger the longer the stack ran.
+- `list_moto_modules_once`: a cost of every request to moto's server.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Any
 
@@ -30,3 +34,106 @@ def serialise_dynamodb() -> None:
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     _applied = True
+
+
+def list_moto_modules_once() -> None:
+    """moto's server lists its own package folder (~170 entries, an `isdir` each) on every request, to test
+    whether the host names a service: ~0.7 ms of a request when it does not (127.0.0.1:5000), a seventh of a
+    DynamoDB request through the local stack. The folder does not change while the server runs."""
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, "__listed_once__", False):
+        return
+    modules = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return modules
+
+    list_of_moto_modules.__listed_once__ = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
+
+
+_in_transaction = threading.local()
+
+
+def transactions_back_up_their_items() -> None:
+    """moto backs a TransactWriteItems up by deep-copying every table it touches, once per element that
+    touches it, so the local stack slowed down as its tables filled: a two-element transaction took 6 ms on a
+    table of 10 items and 100-140 ms at 1,000 items, 250-340 ms at 3,000 (measured here). Here the items the
+    elements name are copied before, and put back if the transaction fails: all or nothing, as in DynamoDB
+    and as moto's own rollback, at the cost of the items it names rather than of the tables."""
+    from moto.dynamodb import models
+
+    backend = models.DynamoDBBackend
+    if getattr(backend.transact_write_items, "__backs_up_items__", False):
+        return
+    original = backend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved = _items_named(self, transact_items)
+        _in_transaction.active = True
+        try:
+            original(self, transact_items)
+        except Exception:
+            _in_transaction.active = False
+            _put_back(saved)
+            raise
+        finally:
+            _in_transaction.active = False
+
+    transact_write_items.__backs_up_items__ = True  # type: ignore[attr-defined]
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    models.copy = _TablesNotCopiedInTransactions()  # type: ignore[assignment]
+
+
+class _TablesNotCopiedInTransactions:
+    """What moto.dynamodb.models sees as `copy`: its whole-table backup inside a transaction is the table itself
+    (the transaction's items are saved by `transact_write_items` above); every other copy is a real one."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        if isinstance(value, Table) and getattr(_in_transaction, "active", False):
+            return value
+        return copy.deepcopy(value, memo)
+
+
+def _items_named(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
+    """(table, hash key, range key, a copy of the item or None) for each element whose item can be found; moto
+    itself refuses the others (no such table, a key missing), and a refusal puts the earlier ones back."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    saved = []
+    for element in transact_items:
+        try:
+            kind, operation = next(iter(element.items()))
+            table = backend.tables[operation["TableName"]]
+            key = operation["Item"] if kind == "Put" else operation["Key"]
+            hash_key = DynamoType(key[table.hash_key_attr])
+            range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            current = table.get_item(hash_key, range_key)
+        except Exception:  # noqa: S112 - moto reports this element's problem itself
+            continue
+        saved.append((table, hash_key, range_key, copy.deepcopy(current) if current is not None else None))
+    return saved
+
+
+def _put_back(saved: list[tuple[Any, Any, Any, Any]]) -> None:
+    for table, hash_key, range_key, item in reversed(saved):
+        if item is None:
+            table.delete_item(hash_key, range_key)
+        else:
+            table.put_item(item.to_json()["Attributes"], overwrite=True)
+
+
+def dynamodb_items_untracked() -> None:
+    """moto keeps every model object it creates in a list for its dashboard, each DynamoDB item included: every
+    write creates one (an update two), so the local stack's memory grew with every write it served, for as long
+    as it ran. DynamoDB's items are left out of that list; the dashboard still lists tables."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)
+
+    Item.__new__ = staticmethod(__new__)  # type: ignore[method-assign,assignment]

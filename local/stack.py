@@ -34,11 +34,13 @@ def aws_environment(endpoint_url: str | None) -> None:
 
 def prepare(parameters: dict[str, str], *, endpoint_url: str | None = None) -> Any:
     """Deploy the template into moto and make its functions runnable here; returns the Runtime."""
-    from local.patches import serialise_dynamodb
+    from local.patches import dynamodb_items_untracked, serialise_dynamodb, transactions_back_up_their_items
     from local.resources import deploy
     from local.runtime import Runtime, patch_moto_lambda
 
     serialise_dynamodb()
+    transactions_back_up_their_items()
+    dynamodb_items_untracked()
     from local.template import Stack
 
     stack = Stack(parameters)
@@ -107,7 +109,10 @@ def main(argv: list[str] | None = None) -> None:
 
     from moto.server import ThreadedMotoServer
 
+    from local.patches import list_moto_modules_once
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    list_moto_modules_once()
 
     moto = ThreadedMotoServer(ip_address=HOST, port=args.moto_port, verbose=False)
     moto.start()
