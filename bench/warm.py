@@ -68,9 +68,9 @@ def run(
     """The measured results, own-time profiles of those `profile_if` picks (on fixtures of their own), and the
     scenarios that failed (each is reported; the others are still measured).
 
-    Each scenario gets a world of its own: moto deep-copies every table a transaction touches, so a
-    world holding every scenario's fixtures would make each setup step slower than the last (`one_world`
-    is for few iterations, where deploying a world per scenario would take longer than everything else)."""
+    Each scenario gets a world of its own, so that no scenario's figures depend on the fixtures of those
+    before it (`one_world` is for few iterations, where deploying a world per scenario would take longer
+    than everything else)."""
     results = []
     profiles = {}
     failures: list[str] = []

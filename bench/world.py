@@ -353,9 +353,9 @@ def check(result: Any, expect: int | None, what: str) -> Any:
 
 
 def forget_moto_copies() -> None:
-    """moto keeps every model object it ever made for its dashboard, the deep copies of whole tables each
-    TransactWriteItems takes included: memory grows with transactions x items (gigabytes here) and the
-    collector scans it all. Dropping that list changes nothing else; call it between invocations."""
+    """moto keeps every model object it ever made for its dashboard (DynamoDB's items no longer, nor copies of
+    whole tables: local/patches.py), so the collector would scan more at every invocation. Dropping that list
+    changes nothing else; call it between invocations."""
     from moto.core.model_instances import reset_model_data
 
     reset_model_data()
