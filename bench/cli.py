@@ -34,6 +34,7 @@ class Plan:
     cold_spawn: frozenset[str] | None  # functions started in fresh processes (None: all)
     importtime: bool
     warm_iterations: int
+    warm_passes: int  # the warm calls of each endpoint are spread over this many passes through all of them
     warm_warmup: int
     profile_calls: int
     growth_sizes: tuple[int, ...]
@@ -51,6 +52,7 @@ FULL = Plan(
     cold_spawn=None,
     importtime=True,
     warm_iterations=500,
+    warm_passes=3,
     warm_warmup=10,
     profile_calls=20,
     growth_sizes=(10, 1_000, 100_000),
@@ -67,6 +69,7 @@ QUICK = Plan(
     cold_spawn=frozenset({"GetCallStatsFunction", "CreateCallFunction"}),
     importtime=False,
     warm_iterations=3,
+    warm_passes=1,
     warm_warmup=1,
     profile_calls=1,
     growth_sizes=(10, 100, 1_000),
@@ -163,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
 
     header["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     header["wall time"] = f"{time.monotonic() - started:.0f} s"
-    text = render(report, iterations=plan.warm_iterations)
+    text = render(report, passes=plan.warm_passes)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
     for line in summary(report):
@@ -220,6 +223,7 @@ def _in_process(plan: Plan, sections: set[str], report: object, section: Callabl
             probe,
             [s for s in scenarios if s.warm],
             iterations=plan.warm_iterations,
+            passes=plan.warm_passes,
             warmup=plan.warm_warmup,
             profile_calls=plan.profile_calls,
             profile_if=profile_if,

@@ -167,7 +167,12 @@ def _cold_why(runs: ColdRuns, bare: ColdRuns) -> str:
     return "; ".join(parts)
 
 
-def _warm(report: Report, out: list[str], iterations: int) -> None:
+def _calls(report: Report) -> str:
+    counts = sorted({len(result.samples) for result in report.warm or []})
+    return f"{counts[0]:,}" if len(counts) == 1 else f"{counts[0]:,}-{counts[-1]:,}"
+
+
+def _warm(report: Report, out: list[str], passes: int) -> None:
     out.append("## 2. Warm overhead\n")
     if not report.warm:
         out.append("Not run.\n")
@@ -177,8 +182,10 @@ def _warm(report: Report, out: list[str], iterations: int) -> None:
         f"Every handler in this process (the template deployed into moto by `local.stack.prepare`, the LiveKit "
         f"emulator on loopback, Lambda's environment; the X-Ray SDK, which the layer does not ship, made "
         f"unimportable as in the cold starts, so Powertools Tracer stays off as on Lambda: bench/world.py), "
-        f"{iterations} calls per endpoint after "
-        "a warm-up, each with its own realistic event (`local/gateway.py` builds them, authorizer context included). "
+        f"{_calls(report)} calls per endpoint in {passes} pass{'es' if passes > 1 else ''} through all of them "
+        "(so that a burst of the machine's other work moves a part of every figure, not the whole of one; in the "
+        "full run each endpoint gets a fresh world and a warm-up in each pass), each call with its own realistic "
+        "event (`local/gateway.py` builds them, authorizer context included). "
         "Own time = the handler's wall time minus the time moto spent serving its AWS requests (bracketed by "
         "`before-send` hooks placed first and last around moto's stubber) and minus the time inside `LiveKit._run`. "
         "It includes botocore's client work (serialise, sign, parse: shown apart; DynamoDB's data answers are handed "
@@ -457,10 +464,10 @@ def _e2e(report: Report, out: list[str]) -> None:
 # ---------------------------------------------------------------- the document
 
 
-def render(report: Report, *, iterations: int) -> str:
+def render(report: Report, *, passes: int) -> str:
     body: list[str] = []
     _cold(report, body)
-    _warm(report, body, iterations)
+    _warm(report, body, passes)
     _round_trips(report, body)
     _growth(report, body)
     _package(report, body)
