@@ -14,6 +14,7 @@ from moto import backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 from local.patches import dynamodb_items_untracked, list_moto_modules_once, transactions_back_up_their_items
+from tests.support import create_key_table
 
 
 def test_the_moto_server_names_services_without_listing_its_folder_each_request(
@@ -45,15 +46,7 @@ def dynamodb() -> Iterator[Any]:
     dynamodb_items_untracked()
     with moto.mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_key_table(client, TABLE)
         for n in range(50):
             client.put_item(TableName=TABLE, Item={**_key(f"old{n}"), "v": {"N": str(n)}})
         yield client
