@@ -102,21 +102,23 @@ class _TablesNotCopiedInTransactions:
 def _items_named(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
     """(table, hash key, range key, a copy of the item or None) for each element whose item can be found; moto
     itself refuses the others (no such table, a key missing), and a refusal puts the earlier ones back."""
+    found = (_item_named(backend, element) for element in transact_items)
+    return [saved for saved in found if saved is not None]
+
+
+def _item_named(backend: Any, element: dict[str, Any]) -> tuple[Any, Any, Any, Any] | None:
     from moto.dynamodb.models.dynamo_type import DynamoType
 
-    saved = []
-    for element in transact_items:
-        try:
-            kind, operation = next(iter(element.items()))
-            table = backend.tables[operation["TableName"]]
-            key = operation["Item"] if kind == "Put" else operation["Key"]
-            hash_key = DynamoType(key[table.hash_key_attr])
-            range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-            current = table.get_item(hash_key, range_key)
-        except Exception:  # noqa: S112 - moto reports this element's problem itself
-            continue
-        saved.append((table, hash_key, range_key, copy.deepcopy(current) if current is not None else None))
-    return saved
+    try:
+        kind, operation = next(iter(element.items()))
+        table = backend.tables[operation["TableName"]]
+        key = operation["Item"] if kind == "Put" else operation["Key"]
+        hash_key = DynamoType(key[table.hash_key_attr])
+        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        current = table.get_item(hash_key, range_key)
+    except Exception:  # moto reports this element's problem itself
+        return None
+    return table, hash_key, range_key, copy.deepcopy(current) if current is not None else None
 
 
 def _put_back(saved: list[tuple[Any, Any, Any, Any]]) -> None:
