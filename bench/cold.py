@@ -48,6 +48,10 @@ class ColdRuns:
     def first_event_ms(self) -> float:
         return median([r["first_event_ms"] for r in self.runs])
 
+    def moto_ms(self) -> float:
+        """Of the first event, moto serving its AWS requests in the process (a network wait on Lambda)."""
+        return median([r.get("first_event_moto_ms", 0.0) for r in self.runs])
+
     def livekit_loaded(self) -> bool:
         return any(r["livekit_loaded"] for r in self.runs)
 

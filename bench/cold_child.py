@@ -84,15 +84,22 @@ def setup_aws(spec: dict[str, Any]) -> list[str]:
 
 
 _requests: list[str] = []
+_moto = {"ns": 0, "started": 0}  # moto serving those requests in this process (DynamoDB's work, on Lambda)
 
 
 def _count_requests() -> list[str]:
-    """Every AWS request made from now on (the function's clients are created after this)."""
+    """Every AWS request made from now on (the function's clients are created after this), and the time moto
+    spends serving them: `before-send` handlers first and last around moto's stubber, as bench/probe.py does."""
     from botocore.handlers import BUILTIN_HANDLERS
 
+    def started(**kwargs: Any) -> None:
+        _moto["started"] = time.perf_counter_ns()
+
     def record(event_name: str = "", **kwargs: Any) -> None:
+        _moto["ns"] += time.perf_counter_ns() - _moto["started"]
         _requests.append(event_name.split(".", 1)[1])
 
+    BUILTIN_HANDLERS.insert(0, ("before-send", started))
     BUILTIN_HANDLERS.append(("before-send", record))
     return _requests
 
@@ -143,6 +150,7 @@ def main() -> None:
     result = {
         "import_ms": (imported - started) * 1000,
         "first_event_ms": (served - first) * 1000,
+        "first_event_moto_ms": _moto["ns"] / 1e6,
         "answer": _summary(answer),
         "jwt_in_event": "jwt" not in modules_after_import and "jwt" in sys.modules,
         "livekit_loaded": bool(default is not None and default.calls),  # it talked to LiveKit
