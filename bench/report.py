@@ -161,19 +161,12 @@ def _cold(report: Report, out: list[str]) -> None:
 
 def _cold_why(runs: ColdRuns, bare: ColdRuns) -> str:
     over = runs.total_ms() - runs.budget() * bare.total_ms()
-    parts = [f"{over:.0f} ms over budget"]
+    imported = f"import {runs.import_ms():.0f} ms"
+    first = f"first event {runs.first_event_ms():.0f} ms, moto {runs.moto_ms():.0f} of it"
     if runs.import_profile:
-        parts.append(f"import {runs.import_ms():.0f} ms (top: {_top(runs.import_profile, 3)})")
-        parts.append(
-            f"first event {runs.first_event_ms():.0f} ms, moto {runs.moto_ms():.0f} of it "
-            f"(imports: {_top(runs.event_profile, 3)})"
-        )
-    else:
-        parts.append(
-            f"import {runs.import_ms():.0f} ms, first event {runs.first_event_ms():.0f} ms, moto {runs.moto_ms():.0f} "
-            "of it"
-        )
-    return "; ".join(parts)
+        imported += f" (top: {_top(runs.import_profile, 3)})"
+        first += f" (imports: {_top(runs.event_profile, 3)})"
+    return "; ".join([f"{over:.0f} ms over budget", imported, first])
 
 
 def _calls(report: Report) -> str:

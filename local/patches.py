@@ -63,6 +63,7 @@ def transactions_back_up_their_items() -> None:
     elements name are copied before, and put back if the transaction fails: all or nothing, as in DynamoDB
     and as moto's own rollback, at the cost of the items it names rather than of the tables."""
     from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
 
     backend = models.DynamoDBBackend
     if getattr(backend.transact_write_items, "__backs_up_items__", False):
@@ -75,26 +76,25 @@ def transactions_back_up_their_items() -> None:
         try:
             original(self, transact_items)
         except Exception:
-            _in_transaction.active = False
-            _put_back(saved)
+            _put_back(saved)  # item by item: no table is copied here
             raise
         finally:
             _in_transaction.active = False
 
     transact_write_items.__backs_up_items__ = True  # type: ignore[attr-defined]
     backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    models.copy = _TablesNotCopiedInTransactions()  # type: ignore[assignment]
+    models.copy = _TablesNotCopiedInTransactions(Table)  # type: ignore[assignment]
 
 
 class _TablesNotCopiedInTransactions:
     """What moto.dynamodb.models sees as `copy`: its whole-table backup inside a transaction is the table itself
     (the transaction's items are saved by `transact_write_items` above); every other copy is a real one."""
 
-    @staticmethod
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        from moto.dynamodb.models.table import Table
+    def __init__(self, table_class: type) -> None:
+        self._table_class = table_class
 
-        if isinstance(value, Table) and getattr(_in_transaction, "active", False):
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        if isinstance(value, self._table_class) and getattr(_in_transaction, "active", False):
             return value
         return copy.deepcopy(value, memo)
 
