@@ -66,8 +66,9 @@ MINIMUMS: dict[str, Minimum] = {
     "POST /outbound-calls/{call_id}/events": Minimum(
         2,
         0,
-        "the segments (BatchWriteItem) and the summary (UpdateItem) are two writes one transaction could hold; "
-        + BUDGET,
+        "the summary's UpdateItem, conditional on the owner, is also the ownership check; the segments follow in "
+        "a BatchWriteItem. One transaction could hold both, but concurrent posts to one call would then conflict "
+        "on the call's item (TransactionConflict) where batched writes do not; " + BUDGET,
     ),
     "GET /outbound-calls/stats": Minimum(2, 0),
     "POST /livekit/webhook": Minimum(2, 0),

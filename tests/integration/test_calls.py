@@ -161,6 +161,22 @@ def test_another_users_call_is_not_found_everywhere(world, keys, number):
         assert_error(world.client.request(method, path, token=keys.bob, json_body=body), 404, "not_found")
 
 
+def test_events_for_a_call_not_yours_write_nothing(world, keys, number):
+    """The summary's write is the ownership check: refused, it leaves the call as it was and creates no call."""
+    cid = call(world, keys.alice).json()["call_id"]
+    body = {"transcript": [{"role": "user", "text": "not mine"}], "summary": "overwritten"}
+    assert_error(world.client.post(f"/outbound-calls/{cid}/events", token=keys.bob, json_body=body), 404, "not_found")
+    details = world.client.get(
+        f"/outbound-calls/{cid}/details?include_transcript=true&include_summary=true", token=keys.alice
+    ).json()
+    assert details["summary"] is None and details["transcript"] == []
+    absent = "call_" + "0" * 24
+    assert_error(
+        world.client.post(f"/outbound-calls/{absent}/events", token=keys.alice, json_body=body), 404, "not_found"
+    )
+    assert_error(world.client.get(f"/outbound-calls/{absent}/details", token=keys.alice), 404, "not_found")
+
+
 def test_callee_validation(world, keys, number):
     for callee in ("+19005550123", "12345", "+1415555"):
         assert_error(call(world, keys.alice, phone_number=callee), 400, "invalid_request")

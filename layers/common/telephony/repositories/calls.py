@@ -219,6 +219,19 @@ def update_fields(call_id: str, fields: dict[str, Any], *, condition_status: tup
     return _record(dynamo.unmarshal(result["Attributes"]))
 
 
+def set_summary(call_id: str, owner_id: str, summary: str, *, source: str) -> None:
+    """Set the call's summary if the call is `owner_id`'s: one write that is also the ownership check
+    (`dynamo.ConditionFailed` when the call is absent or another user's; nothing of it is returned)."""
+    dynamo.call(
+        aws.dynamodb().update_item,
+        TableName=_table(),
+        Key=dynamo.marshal(keys.call(call_id)),
+        UpdateExpression="SET summary = :summary, summary_source = :source",
+        ConditionExpression="owner_id = :owner",
+        ExpressionAttributeValues=dynamo.values(summary=summary, source=source, owner=owner_id),
+    )
+
+
 def append_transfer(call_id: str, transfer: dict[str, Any], *, status: str) -> dict[str, Any]:
     result = dynamo.call(
         aws.dynamodb().update_item,

@@ -346,7 +346,17 @@ def transfer(call_id: str, body: Transfer, *, principal: Principal, livekit: lk.
 
 
 def post_events(call_id: str, body: CallEvents, *, principal: Principal) -> EventsAccepted:
-    record = owned(call_id, principal, consistent=False)
+    """The summary first, written on the condition that the call is the caller's (so that write is the
+    ownership check; without a summary the call is read for it), then the segments. A retry after a failure
+    sets the same summary again and writes segments that were not written: none is doubled by a summary
+    that failed after them."""
+    if body.summary is not None:
+        try:
+            calls_repo.set_summary(call_id, principal.user_id, body.summary, source="agent")
+        except dynamo.ConditionFailed:
+            raise NotFound("no such call") from None
+    else:
+        owned(call_id, principal, consistent=False)
     added = 0
     if body.transcript:
         base, batch = now_iso(), secrets.token_hex(3)
@@ -356,11 +366,7 @@ def post_events(call_id: str, body: CallEvents, *, principal: Principal) -> Even
         ]
         calls_repo.add_segments(call_id, segments)
         added = len(segments)
-    if body.summary is not None:
-        calls_repo.update_fields(call_id, {"summary": body.summary, "summary_source": "agent"})
-    return EventsAccepted(
-        call_id=record["call_id"], transcript_segments_added=added, summary_set=body.summary is not None
-    )
+    return EventsAccepted(call_id=call_id, transcript_segments_added=added, summary_set=body.summary is not None)
 
 
 OPEN_VALUES = tuple(s.value for s in OPEN)
