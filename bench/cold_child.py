@@ -1,8 +1,9 @@
 """One cold start, in a fresh interpreter: `python -m bench.cold_child SPEC.json`.
 
 Timed: importing the function's module (Lambda's init) and serving its first event. Between the
-two, untimed, moto is started in-process (`mock_aws`) and given a copy of the benchmark's tables
-and secrets: the function's code has not run yet, only imported. Only the standard library is
+two, untimed, moto is started in-process (`mock_aws`, adjusted by local/patches.py as the
+benchmark world's is) and given a copy of the benchmark's tables and secrets: the function's code
+has not run yet, only imported. Only the standard library is
 imported before the function's module, so its import pays for everything it needs (boto3 too).
 Lines `bench-phase: <name>` on stderr mark the phases for `-X importtime`.
 """
@@ -64,6 +65,9 @@ def setup_aws(spec: dict[str, Any]) -> list[str]:
     import boto3
     import moto
 
+    from local.patches import adjust_dynamodb
+
+    adjust_dynamodb()  # moto as the world's (local.stack.prepare): its costs are not the function's
     moto.mock_aws(config={"stepfunctions": {"execute_state_machine": False}}).start()  # type: ignore[arg-type]
     session = boto3.session.Session(region_name="us-east-1")
     dynamodb: Any = session.client("dynamodb")

@@ -79,7 +79,8 @@ def _cold(report: Report, out: list[str]) -> None:
     out.append(
         f"A fresh `python` per run (`python -m bench.cold_child`) imports the function's module and serves its "
         f"first event (Lambda's init plus first invocation); untimed in between, moto starts in the process "
-        f"(`mock_aws`) holding a copy of a world made by the scenarios below. Beside it, the same for a handler that "
+        f"(`mock_aws`, with the adjustments of local/patches.py, as in the warm runs) holding a copy of a world made "
+        f"by the scenarios below. Beside it, the same for a handler that "
         f"only imports boto3 and returns. {cold.repetitions} runs of each, interleaved in shuffled rounds; the ratio "
         f"is of medians. The processes get the environment Lambda sets (`AWS_EXECUTION_ENV`, `LAMBDA_TASK_ROOT`, "
         f"`_X_AMZN_TRACE_ID`...), and they can import only what Lambda would have: the layer's requirements, the "

@@ -34,13 +34,11 @@ def aws_environment(endpoint_url: str | None) -> None:
 
 def prepare(parameters: dict[str, str], *, endpoint_url: str | None = None) -> Any:
     """Deploy the template into moto and make its functions runnable here; returns the Runtime."""
-    from local.patches import dynamodb_items_untracked, serialise_dynamodb, transactions_back_up_their_items
+    from local.patches import adjust_dynamodb
     from local.resources import deploy
     from local.runtime import Runtime, patch_moto_lambda
 
-    serialise_dynamodb()
-    transactions_back_up_their_items()
-    dynamodb_items_untracked()
+    adjust_dynamodb()
     from local.template import Stack
 
     stack = Stack(parameters)

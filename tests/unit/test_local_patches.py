@@ -13,7 +13,12 @@ import pytest
 from moto import backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from local.patches import dynamodb_items_untracked, list_moto_modules_once, transactions_back_up_their_items
+from local.patches import (
+    dynamodb_answers_as_json,
+    dynamodb_items_untracked,
+    list_moto_modules_once,
+    transactions_back_up_their_items,
+)
 from tests.support import create_key_table
 
 
@@ -125,3 +130,86 @@ def test_moto_keeps_no_list_of_the_items_written(dynamodb: Any) -> None:
     for n in range(20):
         dynamodb.put_item(TableName=TABLE, Item={**_key(f"more{n}"), "v": {"N": str(n)}})
     assert len(Item.instances_tracked) == tracked
+
+
+RICH = {
+    "s": {"S": 'text \u00e9\u00e8 "quoted"'},
+    "n": {"N": "12345678901234567890.5"},
+    "yes": {"BOOL": True},
+    "none": {"NULL": True},
+    "m": {"M": {"inner": {"L": [{"S": "a"}, {"N": "1"}, {"M": {}}]}}},
+    "ss": {"SS": ["x", "y"]},
+    "ns": {"NS": ["1", "2.5"]},
+}
+
+
+def _every_data_operation(client: Any) -> None:
+    client.put_item(TableName=TABLE, Item={**_key("rich"), **RICH})
+    client.put_item(TableName=TABLE, Item={**_key("rich"), **RICH}, ReturnValues="ALL_OLD")
+    client.update_item(
+        TableName=TABLE,
+        Key=_key("rich"),
+        UpdateExpression="ADD c :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="ALL_NEW",
+    )
+    client.get_item(TableName=TABLE, Key=_key("rich"))
+    client.get_item(TableName=TABLE, Key=_key("absent"))
+    client.query(
+        TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}}, Limit=7
+    )
+    client.scan(TableName=TABLE, Limit=3)  # the first items: partition "p"
+    client.batch_get_item(RequestItems={TABLE: {"Keys": [_key("rich"), _key("old1"), _key("absent")]}})
+    client.transact_get_items(TransactItems=[{"Get": {"TableName": TABLE, "Key": _key("rich")}}])
+    client.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": {**_key("batched"), **RICH}}}]})
+    client.transact_write_items(
+        TransactItems=[{"Update": {"TableName": TABLE, "Key": _key("batched"), "UpdateExpression": "REMOVE ss"}}]
+    )
+    client.delete_item(TableName=TABLE, Key=_key("batched"), ReturnValues="ALL_OLD")
+
+
+def test_dynamodb_answers_written_as_json_are_the_serializers_answers(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from moto.core.responses import ActionResult
+
+    dynamodb_answers_as_json()
+    dynamodb_answers_as_json()  # applied once
+    patched = ActionResult.execute_result
+    original = patched.__original__  # type: ignore[attr-defined]
+    seen: list[tuple[str, Any, Any]] = []
+
+    def both(self: Any, context: Any) -> Any:
+        answer = patched(self, context)
+        seen.append((context.operation_model.name, answer, original(self, context)))
+        return answer
+
+    monkeypatch.setattr(ActionResult, "execute_result", both)
+    _every_data_operation(dynamodb)
+    assert len(seen) == 12
+    for operation, (status, headers, body), (s_status, s_headers, s_body) in seen:
+        assert (operation, status, headers["Content-Type"]) == (operation, s_status, s_headers["Content-Type"])
+        assert json.loads(body) == json.loads(s_body), operation
+
+
+def test_dynamodb_answers_skip_the_serializer_unless_they_hold_binaries(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+    from moto.core import serialize
+
+    dynamodb_answers_as_json()
+    binary_key = {"pk": {"S": "q"}, "sk": {"S": "binary"}}  # its own partition: the Query and Scan stay plain
+    dynamodb.put_item(TableName=TABLE, Item={**binary_key, "b": {"B": b"\x00\xff"}})
+
+    def no_serializer(self: Any, result: Any) -> Any:
+        raise RuntimeError("the serializer was used")
+
+    monkeypatch.setattr(serialize.JSONSerializer, "serialize", no_serializer)
+    _every_data_operation(dynamodb)  # every answer written without the serializer
+    with pytest.raises((ClientError, RuntimeError)):
+        dynamodb.get_item(TableName=TABLE, Key=binary_key)
+    monkeypatch.undo()
+    assert dynamodb.get_item(TableName=TABLE, Key=binary_key)["Item"]["b"] == {"B": b"\x00\xff"}
