@@ -133,6 +133,14 @@ def main() -> None:
     modules_after_import = set(sys.modules)
 
     phase("setup")
+    aws_import_ms = 0.0
+    if "botocore.client" not in sys.modules and spec.get("tables") is not None:
+        # The function imports the AWS SDK lazily, if at all; moto needs it now. Timed here so that, should the
+        # first event talk to AWS, it pays for the import moto has made for it (a function that never does,
+        # like the OpenAPI document's, does not).
+        before = time.perf_counter()
+        importlib.import_module("boto3")
+        aws_import_ms = (time.perf_counter() - before) * 1000
     lambda_path.active = False  # moto and its dependencies are the benchmark's, not the function's
     requests = setup_aws(spec) if spec.get("tables") is not None else []
     event = spec["event"]
@@ -153,7 +161,8 @@ def main() -> None:
     default = getattr(livekit, "_default", None) if livekit else None
     result = {
         "import_ms": (imported - started) * 1000,
-        "first_event_ms": (served - first) * 1000,
+        "first_event_ms": (served - first) * 1000 + (aws_import_ms if requests else 0.0),
+        "aws_import_charged_ms": aws_import_ms if requests else 0.0,
         "first_event_moto_ms": _moto["ns"] / 1e6,
         "answer": _summary(answer),
         "jwt_in_event": "jwt" not in modules_after_import and "jwt" in sys.modules,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -30,7 +30,9 @@ from telephony.errors import (
 )
 from telephony.models.principal import Principal, Role
 from telephony.observability import count, logger
-from telephony.services import rate_limits
+
+if TYPE_CHECKING:
+    from telephony.services import rate_limits
 
 STATUS: dict[type[DomainError], HTTPStatus] = {
     IdempotencyMismatch: HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -148,6 +150,13 @@ class Api:
         self.agents = agents  # an `agent` credential may call this route (DESIGN 3: it posts call events)
         self.routes: list[Route] = []
         self._serving = threading.local()
+        if not public:
+            # The API budget lives in DynamoDB, so spending it needs botocore (~180 ms to import): imported here,
+            # at init, by the functions that authenticate; a public one (the OpenAPI document, Swagger UI)
+            # never talks to AWS and does not import it at all.
+            from telephony.services import rate_limits
+
+            self._budget = rate_limits
 
     def get(self, path: str, status_code: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return self._register("GET", path, status_code)
@@ -188,7 +197,7 @@ class Api:
                 principal = serving.principal = principal_from_event(event)
                 if principal.role is Role.AGENT and not self.agents:
                     raise Forbidden("an agent key may only post the events of its owner's calls")
-                usage = rate_limits.consume_api(principal)
+                usage = self._budget.consume_api(principal)
                 document = _json_body(event)
             response = self._serve(event, request_id, document)
         except DomainError as error:

@@ -12,10 +12,10 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
 from telephony.handlers.http import STATUS
+from telephony.models.budgets import API, CALLS, CONFIGURATIONS, NUMBER_REQUESTS, WINDOW_SECONDS
 from telephony.models.errors import ErrorResponse
 from telephony.openapi import examples
 from telephony.openapi.routes import OPERATIONS, PATH_PARAMETERS, Operation
-from telephony.services.rate_limits import API, CALLS, CONFIGURATIONS, NUMBER_REQUESTS, WINDOW_SECONDS
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from telephony.models.auth import ApiKeyCreated, ApiKeyInfo, CreateApiKey
+from telephony.models.budgets import CALLS, CONFIGURATIONS, NUMBER_REQUESTS, Budget
 from telephony.models.calls import (
     CallCreated,
     CallDetails,
@@ -43,7 +44,6 @@ from telephony.models.sip import (
     Unregistered,
 )
 from telephony.openapi import examples
-from telephony.services.rate_limits import CALLS, CONFIGURATIONS, NUMBER_REQUESTS, Budget
 
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "key_id": {"type": "string", "description": "An API key id (`ak_...`)"},

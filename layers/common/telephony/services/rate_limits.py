@@ -6,24 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from telephony.errors import RateLimited, Unauthenticated
+from telephony.models.budgets import API, WINDOW_SECONDS, Budget
+from telephony.models.budgets import CALLS as CALLS  # the services spend them as rate_limits.CALLS, ...
+from telephony.models.budgets import CONFIGURATIONS as CONFIGURATIONS
+from telephony.models.budgets import NUMBER_REQUESTS as NUMBER_REQUESTS
 from telephony.models.principal import Principal
 from telephony.repositories import dynamo, keys, rate_limits
 from telephony.util import epoch
-
-WINDOW_SECONDS = 3600
-
-
-@dataclass(frozen=True)
-class Budget:
-    name: str
-    limit: int
-    what: str
-
-
-API = Budget("api", 1000, "API requests per hour per API key")
-NUMBER_REQUESTS = Budget("number_requests", 5, "phone-number requests per hour")
-CONFIGURATIONS = Budget("configurations", 10, "phone-number configurations per hour")
-CALLS = Budget("calls", 100, "outbound calls per hour")
 
 
 @dataclass(frozen=True)
