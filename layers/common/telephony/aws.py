@@ -137,7 +137,7 @@ def client(service: str) -> Any:
 
 
 # DynamoDB's data operations: their JSON on the wire is already what the client returns, items included.
-_AS_SENT = frozenset(
+DATA_OPERATIONS = frozenset(
     {
         "GetItem",
         "BatchGetItem",
@@ -164,7 +164,7 @@ def _items_as_sent(
     parses an empty body, so the answer keeps its ResponseMetadata; errors are parsed as before.
     """
     body = response_dict.get("body")
-    if response_dict.get("status_code") != 200 or not body or operation_model.name not in _AS_SENT:
+    if response_dict.get("status_code") != 200 or not body or operation_model.name not in DATA_OPERATIONS:
         return
     try:
         answer = json.loads(body)
