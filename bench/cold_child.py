@@ -148,7 +148,6 @@ def main() -> None:
     hidden = set(spec.get("hidden_modules", ()))
     for name in [m for m in sys.modules if m.split(".")[0] in hidden]:  # loaded by moto; not on this Lambda
         del sys.modules[name]
-    modules_after_setup = set(sys.modules)
     lambda_path.active = True
 
     phase("first-event")
@@ -162,16 +161,12 @@ def main() -> None:
     result = {
         "import_ms": (imported - started) * 1000,
         "first_event_ms": (served - first) * 1000 + (aws_import_ms if requests else 0.0),
-        "aws_import_charged_ms": aws_import_ms if requests else 0.0,
         "first_event_moto_ms": _moto["ns"] / 1e6,
         "answer": _summary(answer),
         "jwt_in_event": "jwt" not in modules_after_import and "jwt" in sys.modules,
         "livekit_loaded": bool(default is not None and default.calls),  # it talked to LiveKit
         "modules_at_import": len(modules_after_import),
         "modules_after_event": len(sys.modules),
-        "setup_imported": sorted(
-            m for m in modules_after_setup - modules_after_import if m.split(".")[0] in lambda_path.allowed
-        ),
         "refused": sorted(lambda_path.refused),
         "aws_requests": requests,
         "livekit_requests": default.calls if default is not None else 0,
