@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from telephony.repositories import dynamo
 from tests.gate.conftest import (
     AGENT,
     ALLOWED,
@@ -19,6 +20,7 @@ from tests.gate.conftest import (
     aws_fault,
     call_in_progress,
     figure,
+    livekit_calls,
     livekit_ids,
     number_items,
     own_number,
@@ -216,16 +218,18 @@ THROTTLES = [
 def test_dynamodb_throttled_on_every_write_transaction(world, keys, relaxed_budgets, code, reasons):
     pid = own_number("usr_alice")
     registered: dict[str, Any] = {}
+    # the SDK retries a throttled request itself; a cancelled transaction is retried by the product (dynamo.py)
+    times = dynamo.ATTEMPTS if code == "TransactionCanceledException" else 1
 
     def check(name: str, send: Any, after: Any, retry_status: int, table: str) -> None:
         counts = dict(world.livekit.state()["counts"])
         mine = os.environ[table]  # webhooks and workflow tasks write too, in other threads
         with aws_fault(
-            "dynamodb", "TransactWriteItems", code, reasons=reasons, when=lambda p: mine in str(p)
+            "dynamodb", "TransactWriteItems", code, reasons=reasons, times=times, when=lambda p: mine in str(p)
         ) as failed:
             failed_cleanly(send(), 503)
-        assert failed == [1], f"{name}: the fault did not fire"
-        injected(f"dynamodb TransactWriteItems/{name}")
+        assert failed == [times], f"{name}: the fault did not fire as often as it was set to"
+        injected(f"dynamodb TransactWriteItems/{name}", times)
         assert world.livekit.state()["counts"] == counts, f"{name}: LiveKit was called"
         after()
         assert_consistent(world)
@@ -351,6 +355,99 @@ def test_dynamodb_throttled_on_reads_and_the_api_budget(world, keys, relaxed_bud
     injected(f"dynamodb {operation}/read")
     failed_cleanly(reply, 503)
     assert world.client.get(f"/outbound-calls/{call_id}/details", token=keys.alice).status == 200
+
+
+# ---------------------------------------------------------------- AWS: DynamoDB conflicts
+# DynamoDB cancels a transaction that meets another request on one of its items (reason TransactionConflict:
+# one user's concurrent calls all count on that user's counters) and refuses a single write to an item inside a
+# running transaction (TransactionConflictException); the SDK retries neither. moto serialises everything and
+# never answers either, so the gate injects them.
+
+
+def _creates_a_call(params: dict[str, Any]) -> bool:
+    return params.get("TransactItems") is not None and "total_calls" in str(params)
+
+
+def test_transaction_conflicts_are_retried_and_a_lasting_one_is_a_clean_503(world, keys, relaxed_budgets):
+    register(world, keys.alice)
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=5000)  # no webhook writes while the faults are on
+
+    def create() -> Any:
+        return world.client.post("/outbound-calls/create", token=keys.alice, json_body={"phone_number": CALLEE})
+
+    def total() -> int:
+        return int(world.client.get("/outbound-calls/stats", token=keys.alice).json()["total_calls"])
+
+    conflict = ["None", "TransactionConflict", "None", "None"]
+    retries = dynamo.ATTEMPTS - 1
+    with aws_fault(
+        "dynamodb",
+        "TransactWriteItems",
+        "TransactionCanceledException",
+        reasons=conflict,
+        times=retries,
+        when=_creates_a_call,
+    ) as failed:
+        reply = create()
+    assert failed == [retries]
+    injected("dynamodb TransactWriteItems/create_call: conflicts, then through", retries)
+    assert reply.status == 201, reply.body
+    assert total() == 1
+
+    dialled = livekit_calls(world)
+    with aws_fault(
+        "dynamodb",
+        "TransactWriteItems",
+        "TransactionCanceledException",
+        reasons=conflict,
+        times=dynamo.ATTEMPTS,
+        when=_creates_a_call,
+    ) as failed:
+        failed_cleanly(create(), 503)
+    assert failed == [dynamo.ATTEMPTS]
+    injected("dynamodb TransactWriteItems/create_call: conflicts every time", dynamo.ATTEMPTS)
+    assert total() == 1 and livekit_calls(world) == dialled
+    assert create().status == 201
+    assert total() == 2
+
+
+def _writes_a_summary(params: dict[str, Any]) -> bool:
+    return "summary" in str(params.get("ExpressionAttributeNames", "")) + str(params.get("UpdateExpression", ""))
+
+
+def test_a_write_refused_for_a_running_transaction_is_retried_and_a_lasting_one_is_a_503(world, keys, relaxed_budgets):
+    register(world, keys.alice)
+    call_id = call_in_progress(world, keys.alice)
+    path = f"/outbound-calls/{call_id}/events"
+
+    def post(text: str) -> Any:
+        return world.client.post(
+            path, token=keys.alice, json_body={"transcript": [{"role": "agent", "text": text}], "summary": text}
+        )
+
+    def details() -> dict[str, Any]:
+        query = "include_transcript=true&include_summary=true"
+        return world.client.get(f"/outbound-calls/{call_id}/details?{query}", token=keys.alice).json()
+
+    retries = dynamo.ATTEMPTS - 1
+    with aws_fault(
+        "dynamodb", "UpdateItem", "TransactionConflictException", times=retries, when=_writes_a_summary
+    ) as failed:
+        reply = post("first")
+    assert failed == [retries]
+    injected("dynamodb UpdateItem/call summary: conflicts, then through", retries)
+    assert reply.status == 200, reply.body
+    assert details()["summary"] == "first"
+
+    with aws_fault(
+        "dynamodb", "UpdateItem", "TransactionConflictException", times=dynamo.ATTEMPTS, when=_writes_a_summary
+    ) as failed:
+        failed_cleanly(post("second"), 503)
+    assert failed == [dynamo.ATTEMPTS]
+    injected("dynamodb UpdateItem/call summary: conflicts every time", dynamo.ATTEMPTS)
+    assert details()["summary"] == "first"
+    assert [s["text"] for s in details()["transcript"]] == ["first"]
+    assert post("second").status == 200
 
 
 # ---------------------------------------------------------------- AWS: Step Functions

@@ -172,7 +172,9 @@ def add_segments(call_id: str, segments: list[dict[str, Any]], *, expires_at: in
     client = aws.dynamodb()
     for start in range(0, len(items), 25):
         pending: dict[str, Any] = {table: items[start : start + 25]}
-        for _ in range(5):
+        for attempt in range(1, dynamo.ATTEMPTS + 1):
+            if attempt > 1:
+                dynamo.pause(attempt - 1)  # DynamoDB left some unwritten (throttled): back off before asking again
             result = dynamo.call(client.batch_write_item, RequestItems=pending)
             pending = result.get("UnprocessedItems") or {}
             if not pending:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import secrets
+import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -22,7 +24,17 @@ _UNAVAILABLE = {
     "InternalServerError",
     "ServiceUnavailable",
     "TransactionInProgressException",
+    "TransactionConflictException",
 }
+
+# DynamoDB refuses a write that meets another request on one of its items at that moment: a transaction is
+# cancelled (reason TransactionConflict; one user's concurrent calls all count on that user's counters) and a
+# single write to an item inside a running transaction fails with TransactionConflictException. Nothing of the
+# refused write is applied and the SDK does not retry either, so they are tried again here, after a random
+# pause of up to 10, 20, 40, 80 ms (at most ~150 ms in all); a conflict that outlasts them is a 503.
+ATTEMPTS = 5
+_PAUSE_MS = 10
+_BUSY_REASONS = ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict")
 
 
 def _plain(value: Any) -> Any:
@@ -122,21 +134,33 @@ def unavailable(exc: Exception) -> UpstreamUnavailable:
 
 
 def call(operation: Callable[..., Any], **kwargs: Any) -> Any:
-    """Run one DynamoDB call: throttling becomes UpstreamUnavailable, a failed condition ConditionFailed."""
+    """Run one DynamoDB call: throttling becomes UpstreamUnavailable, a failed condition ConditionFailed; a write
+    refused for a transaction running on its item is tried again (see ATTEMPTS)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    try:
-        return operation(**kwargs)
-    except ClientError as exc:
-        code = aws.error_code(exc)
-        if code == "ConditionalCheckFailedException":
-            old: Any = exc.response.get("Item")
-            raise ConditionFailed(unmarshal(old) if old else None) from exc
-        if code in _UNAVAILABLE:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return operation(**kwargs)
+        except ClientError as exc:
+            code = aws.error_code(exc)
+            if code == "ConditionalCheckFailedException":
+                old: Any = exc.response.get("Item")
+                raise ConditionFailed(unmarshal(old) if old else None) from exc
+            if code == "TransactionConflictException" and attempt < ATTEMPTS:
+                pause(attempt)
+                continue
+            if code in _UNAVAILABLE:
+                raise unavailable(exc) from exc
+            raise
+        except BotoCoreError as exc:
             raise unavailable(exc) from exc
-        raise
-    except BotoCoreError as exc:
-        raise unavailable(exc) from exc
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def pause(attempt: int) -> None:
+    """A random pause before attempt `attempt + 1`, up to 10 ms doubled per attempt (full jitter: concurrent
+    requests do not meet again in step)."""
+    time.sleep(secrets.randbelow(_PAUSE_MS * 2 ** (attempt - 1) + 1) / 1000)
 
 
 class ConditionFailed(Conflict):
@@ -160,25 +184,32 @@ class TransactionCanceled(Conflict):
 
 
 def transact(items: list[dict[str, Any]]) -> None:
+    """Write `items` all or none. A transaction cancelled only because other requests held its items at that
+    moment (or throttling) is tried again (see ATTEMPTS), then answered as UpstreamUnavailable; one cancelled
+    by a condition raises TransactionCanceled with every item's reason."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    try:
-        aws.dynamodb().transact_write_items(TransactItems=items)
-    except ClientError as exc:
-        code = aws.error_code(exc)
-        if code == "TransactionCanceledException":
-            raw = exc.response.get("CancellationReasons") or []
-            reasons = [r.get("Code", "None") for r in raw]
-            olds = [unmarshal(r["Item"]) if r.get("Item") else None for r in raw]
-            busy = ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict")
-            if any(r in busy for r in reasons) and "ConditionalCheckFailed" not in reasons:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            aws.dynamodb().transact_write_items(TransactItems=items)
+            return
+        except ClientError as exc:
+            code = aws.error_code(exc)
+            if code == "TransactionCanceledException":
+                raw = exc.response.get("CancellationReasons") or []
+                reasons = [r.get("Code", "None") for r in raw]
+                olds = [unmarshal(r["Item"]) if r.get("Item") else None for r in raw]
+                if any(r in _BUSY_REASONS for r in reasons) and "ConditionalCheckFailed" not in reasons:
+                    if attempt < ATTEMPTS:
+                        pause(attempt)
+                        continue
+                    raise unavailable(exc) from exc
+                raise TransactionCanceled(reasons, olds) from exc
+            if code in _UNAVAILABLE:
                 raise unavailable(exc) from exc
-            raise TransactionCanceled(reasons, olds) from exc
-        if code in _UNAVAILABLE:
+            raise
+        except BotoCoreError as exc:
             raise unavailable(exc) from exc
-        raise
-    except BotoCoreError as exc:
-        raise unavailable(exc) from exc
 
 
 def page_token(last_key: Mapping[str, Any] | None) -> str | None:
