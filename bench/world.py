@@ -305,7 +305,7 @@ class World:
         deadline = time.monotonic() + (timeout if timeout is not None else max(60.0, 0.5 * len(call_ids)))
         pending = list(call_ids)
         while pending:
-            pending = [c for c in pending if (calls_repo.get(c, consistent=True) or {}).get("status") != status]
+            pending = [c for c in pending if (calls_repo.get(c) or {}).get("status") != status]
             if pending and time.monotonic() > deadline:
                 raise Failure(f"{len(pending)} calls did not reach {status}, e.g. {pending[0]}")
             if pending:

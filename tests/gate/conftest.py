@@ -100,7 +100,7 @@ def pending_request(world: Any, token: str, e164: str = "+14155550177", *, with_
     if with_token:  # the workflow's AwaitReview step has stored its task token: decisions resume it
         from telephony.repositories import requests as requests_repo
 
-        wait_for(lambda: requests_repo.get(rid, consistent=True), lambda r: bool(r.get("task_token")), 10, "token")
+        wait_for(lambda: requests_repo.get(rid), lambda r: bool(r.get("task_token")), 10, "token")
     return rid
 
 

@@ -495,7 +495,7 @@ def test_step_functions_errors(world, keys, code):
 def _token(rid: str) -> str | None:
     from telephony.repositories import requests as requests_repo
 
-    return (requests_repo.get(rid, consistent=True) or {}).get("task_token")
+    return (requests_repo.get(rid) or {}).get("task_token")
 
 
 # ---------------------------------------------------------------- AWS: Secrets Manager

@@ -197,7 +197,7 @@ def call(world: Any) -> None:
             CreateCall(phone_number=CALLEE, from_phone_number_id=AGENT_NUMBER_ID), principal=principal("alice")
         )
     deadline = time.time() + 10
-    while (calls_repo.get(CALL_ID, consistent=True) or {}).get("status") != "in_progress":
+    while (calls_repo.get(CALL_ID) or {}).get("status") != "in_progress":
         assert time.time() < deadline, "the seeded call was never answered"
         time.sleep(0.05)
 

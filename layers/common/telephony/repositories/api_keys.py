@@ -28,7 +28,9 @@ def put(record: dict[str, Any]) -> None:
 
 
 def get(key_id: str) -> dict[str, Any] | None:
-    result = dynamo.call(aws.dynamodb().get_item, TableName=_table(), Key=dynamo.marshal(keys.api_key(key_id)))
+    result = dynamo.call(
+        aws.dynamodb().get_item, TableName=_table(), Key=dynamo.marshal(keys.api_key(key_id)), ConsistentRead=True
+    )
     item = result.get("Item")
     return dynamo.unmarshal(item) if item else None
 

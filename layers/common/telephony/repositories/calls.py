@@ -116,9 +116,9 @@ def transition(
     dynamo.transact(items)
 
 
-def get(call_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
+def get(call_id: str) -> dict[str, Any] | None:
     result = dynamo.call(
-        aws.dynamodb().get_item, TableName=_table(), Key=dynamo.marshal(keys.call(call_id)), ConsistentRead=consistent
+        aws.dynamodb().get_item, TableName=_table(), Key=dynamo.marshal(keys.call(call_id)), ConsistentRead=True
     )
     item = result.get("Item")
     return _record(dynamo.unmarshal(item)) if item else None

@@ -65,13 +65,9 @@ def claim_new_number(e164: str, *, phone_number_id: str, owner_id: str) -> dict[
     }
 
 
-def get(phone_number_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
-    result = dynamo.call(
-        aws.dynamodb().get_item,
-        TableName=_table(),
-        Key=dynamo.marshal(keys.number(phone_number_id)),
-        ConsistentRead=consistent,
-    )
+def get(phone_number_id: str) -> dict[str, Any] | None:
+    key = dynamo.marshal(keys.number(phone_number_id))
+    result = dynamo.call(aws.dynamodb().get_item, TableName=_table(), Key=key, ConsistentRead=True)
     item = result.get("Item")
     return _record(dynamo.unmarshal(item)) if item else None
 
@@ -83,7 +79,9 @@ def claims(numbers: list[str]) -> dict[str, dict[str, Any]]:
     table = _table()
     result = dynamo.call(
         aws.dynamodb().batch_get_item,
-        RequestItems={table: {"Keys": [dynamo.marshal(keys.number_claim(n)) for n in set(numbers)]}},
+        RequestItems={
+            table: {"Keys": [dynamo.marshal(keys.number_claim(n)) for n in set(numbers)], "ConsistentRead": True}
+        },
     )
     found = [dynamo.unmarshal(i) for i in result.get("Responses", {}).get(table, [])]
     return {c["e164"]: c for c in found}

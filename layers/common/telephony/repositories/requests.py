@@ -80,12 +80,9 @@ def delete(request_id: str, *, extra: list[dict[str, Any]]) -> None:
     dynamo.transact([{"Delete": {"TableName": _table(), "Key": dynamo.marshal(keys.request(request_id))}}, *extra])
 
 
-def get(request_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
+def get(request_id: str) -> dict[str, Any] | None:
     result = dynamo.call(
-        aws.dynamodb().get_item,
-        TableName=_table(),
-        Key=dynamo.marshal(keys.request(request_id)),
-        ConsistentRead=consistent,
+        aws.dynamodb().get_item, TableName=_table(), Key=dynamo.marshal(keys.request(request_id)), ConsistentRead=True
     )
     item = result.get("Item")
     return _record(dynamo.unmarshal(item)) if item else None

@@ -41,7 +41,7 @@ def apply(event: lk.WebhookEvent) -> str:
     call_id = event.room_name or ""
     if not call_id.startswith("call_"):
         return "ignored: not a call room"
-    record = calls_repo.get(call_id, consistent=True)
+    record = calls_repo.get(call_id)
     if record is None:
         return "ignored: unknown call"
     at = datetime.fromtimestamp(event.created_at, UTC) if event.created_at else datetime.now(UTC)

@@ -78,7 +78,7 @@ def move(
         except dynamo.TransactionCanceled as canceled:
             if event_id and canceled.failed(len(canceled.reasons) - 1):
                 return None  # this event was applied before
-            fresh = calls_repo.get(current["call_id"], consistent=True)
+            fresh = calls_repo.get(current["call_id"])
             if fresh is None:
                 return None
             current = fresh
@@ -227,15 +227,15 @@ def _fail_creation(record: dict[str, Any], failure: Exception, client: lk.LiveKi
 # ---------------------------------------------------------------- read
 
 
-def owned(call_id: str, principal: Principal, *, consistent: bool = True) -> dict[str, Any]:
-    record = calls_repo.get(call_id, consistent=consistent)
+def owned(call_id: str, principal: Principal) -> dict[str, Any]:
+    record = calls_repo.get(call_id)
     if record is None or record["owner_id"] != principal.user_id:
         raise NotFound("no such call")
     return record
 
 
 def details(call_id: str, *, principal: Principal, include_transcript: bool, include_summary: bool) -> CallDetails:
-    record = owned(call_id, principal, consistent=False)
+    record = owned(call_id, principal)
     view = CallDetails.model_validate(record)
     if include_transcript:
         view.transcript = [{"role": s["role"], "text": s["text"], "at": s["at"]} for s in calls_repo.segments(call_id)]
@@ -287,7 +287,7 @@ def hangup(call_id: str, *, principal: Principal, livekit: lk.LiveKit | None = N
     to = CallStatus.COMPLETED if answered else CallStatus.CANCELED
     moved = move(record, to, end_fields(record, now(), end_reason="hangup"))
     # what was written is known; only a webhook that ended it first needs the call read back
-    return CallDetails.model_validate(moved or calls_repo.get(call_id, consistent=True) or record)
+    return CallDetails.model_validate(moved or calls_repo.get(call_id) or record)
 
 
 def transfer(call_id: str, body: Transfer, *, principal: Principal, livekit: lk.LiveKit | None = None) -> CallDetails:
@@ -341,7 +341,7 @@ def transfer(call_id: str, body: Transfer, *, principal: Principal, livekit: lk.
     try:
         updated = calls_repo.append_transfer(call_id, entry, status=CallStatus.IN_PROGRESS.value)
     except dynamo.ConditionFailed:
-        updated = calls_repo.get(call_id, consistent=True) or record
+        updated = calls_repo.get(call_id) or record
     return CallDetails.model_validate(updated)
 
 
@@ -356,7 +356,7 @@ def post_events(call_id: str, body: CallEvents, *, principal: Principal) -> Even
         except dynamo.ConditionFailed:
             raise NotFound("no such call") from None
     else:
-        owned(call_id, principal, consistent=False)
+        owned(call_id, principal)
     added = 0
     if body.transcript:
         base, batch = now_iso(), secrets.token_hex(3)

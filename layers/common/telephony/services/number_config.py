@@ -30,7 +30,7 @@ CONFIG_TYPES = {
 
 
 def owned(phone_number_id: str, principal: Principal) -> dict[str, Any]:
-    record = numbers_repo.get(phone_number_id, consistent=True)
+    record = numbers_repo.get(phone_number_id)
     if record is None or record["owner_id"] != principal.user_id:
         raise NotFound("no such phone number")
     return record

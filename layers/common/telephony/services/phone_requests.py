@@ -259,7 +259,7 @@ def _resume(record: dict[str, Any], send: Any, *, undo: Any, repo: ModuleType, w
     consistently, as it may have been stored since."""
     token = record.get("task_token")
     if not token:
-        fresh = repo.get(record["request_id"], consistent=True)
+        fresh = repo.get(record["request_id"])
         token = fresh.get("task_token") if fresh else None
     if not token:
         return
@@ -304,7 +304,7 @@ def phone_number_id_for(request_id: str) -> str:
 
 
 def assign(request_id: str, decision: Decision, *, repo: ModuleType = requests_repo) -> dict[str, str]:
-    record = repo.get(request_id, consistent=True)
+    record = repo.get(request_id)
     if record is None:
         raise NotFound(f"request {request_id} does not exist")
     pid = phone_number_id_for(request_id)
@@ -339,7 +339,7 @@ def assign(request_id: str, decision: Decision, *, repo: ModuleType = requests_r
     try:
         dynamo.transact([numbers_repo.put_new(number), claim, step])
     except dynamo.TransactionCanceled:
-        again = repo.get(request_id, consistent=True)
+        again = repo.get(request_id)
         if again and again["status"] == RequestStatus.ASSIGNED.value:
             return {"phone_number_id": again["phone_number_id"]}
         raise
@@ -351,7 +351,7 @@ def close(
     request_id: str, to_status: RequestStatus, *, failure: str | None = None, repo: ModuleType = requests_repo
 ) -> None:
     """Expire, or record a failure on, a request that is still open; idempotent."""
-    record = repo.get(request_id, consistent=True)
+    record = repo.get(request_id)
     if record is None or record["status"] not in {s.value for s in OPEN_STATUSES}:
         return
     fields = {"failure": failure[:1000]} if failure else {}
@@ -368,7 +368,7 @@ def close(
     try:
         dynamo.transact([step, *claims])
     except dynamo.TransactionCanceled:
-        again = repo.get(request_id, consistent=True)
+        again = repo.get(request_id)
         if again and again["status"] not in {s.value for s in OPEN_STATUSES}:
             return
         raise
