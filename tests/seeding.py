@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 
-def own_number(user_id: str, e164: str = "+14155550123", *, id_prefix: str = "pn_test") -> str:
+def own_number(
+    user_id: str,
+    e164: str = "+14155550123",
+    *,
+    id_prefix: str = "pn_test",
+    created_at: str = "2026-01-01T00:00:00.000Z",
+) -> str:
     """A number owned by `user_id`, as the review workflow leaves it (assigned, unconfigured), with its E.164 claim."""
     from telephony.repositories import dynamo
     from telephony.repositories import numbers as numbers_repo
@@ -15,8 +21,8 @@ def own_number(user_id: str, e164: str = "+14155550123", *, id_prefix: str = "pn
         "owner_id": user_id,
         "status": "active",
         "configuration_status": "unconfigured",
-        "created_at": "2026-01-01T00:00:00.000Z",
-        "updated_at": "2026-01-01T00:00:00.000Z",
+        "created_at": created_at,
+        "updated_at": created_at,
     }
     dynamo.transact(
         [numbers_repo.claim_new_number(e164, phone_number_id=pid, owner_id=user_id), numbers_repo.put_new(record)]

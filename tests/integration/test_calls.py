@@ -188,6 +188,20 @@ def test_no_outbound_number_is_a_clear_409(world, keys):
     assert "number" in error["message"]
 
 
+def test_the_default_outbound_number_is_found_past_the_first_page(world, keys, number):
+    """Without from_phone_number_id the newest number that can place calls is used, however many newer
+    inbound-only numbers the account holds (the owner's index is read a page of 100 at a time)."""
+    from tests import seeding
+
+    for i in range(130):  # newer than the registered number, none able to place calls
+        seeding.own_number("usr_alice", f"+1415556{i:04d}", created_at=f"2099-01-01T00:00:{i % 60:02d}.{i:03d}Z")
+    reply = call(world, keys.alice)
+    assert reply.status == 201, reply.body
+    details = world.client.get(f"/outbound-calls/{reply.json()['call_id']}/details", token=keys.alice).json()
+    assert details["from_number"] == NUMBER["phone_number"]
+    assert details["from_phone_number_id"] == number["phone_number_id"]
+
+
 def test_idempotency_key_gives_one_livekit_call(world, keys, number):
     headers = {"idempotency-key": "order-77"}
     first = world.client.post(

@@ -36,7 +36,12 @@ class Voice(Body):
 
 class CreateCall(Body):
     phone_number: str = Field(max_length=32, description="The callee, E.164 (e.g. +14155550123)")
-    from_phone_number_id: str | None = Field(default=None, max_length=64)
+    from_phone_number_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The number to call from. Absent: your most recently created number that can place calls, "
+        "found through an index that may not show a number registered a moment ago; name it here to use it at once",
+    )
     agent_name: str | None = Field(default=None, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")
     system_prompt: str | None = Field(default=None, max_length=20000)
     welcome_message: str | None = Field(default=None, max_length=2000)

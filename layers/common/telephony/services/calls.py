@@ -113,10 +113,14 @@ def _outbound_number(principal: Principal, number_id: str | None) -> dict[str, A
                 "enable_outbound"
             )
         return record
-    items, _ = numbers_repo.list_by_owner(principal.user_id, limit=100, token=None)
-    for record in items:
-        if (record.get("livekit") or {}).get("outbound"):
-            return record
+    token: str | None = None
+    while True:  # newest first; every page, not only the first: an account may hold hundreds of inbound numbers
+        items, token = numbers_repo.list_by_owner(principal.user_id, limit=100, token=token)
+        for record in items:
+            if (record.get("livekit") or {}).get("outbound"):
+                return record
+        if not token:
+            break
     raise Conflict(
         "you have no number that can place calls: configure a sip_trunk on one, or register one with enable_outbound"
     )
