@@ -28,11 +28,7 @@ def put(record: dict[str, Any]) -> None:
 
 
 def get(key_id: str) -> dict[str, Any] | None:
-    result = dynamo.call(
-        aws.dynamodb().get_item, TableName=_table(), Key=dynamo.marshal(keys.api_key(key_id)), ConsistentRead=True
-    )
-    item = result.get("Item")
-    return dynamo.unmarshal(item) if item else None
+    return dynamo.get_item(_table(), keys.api_key(key_id))
 
 
 def list_by_owner(owner_id: str, *, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:

@@ -117,11 +117,8 @@ def transition(
 
 
 def get(call_id: str) -> dict[str, Any] | None:
-    result = dynamo.call(
-        aws.dynamodb().get_item, TableName=_table(), Key=dynamo.marshal(keys.call(call_id)), ConsistentRead=True
-    )
-    item = result.get("Item")
-    return _record(dynamo.unmarshal(item)) if item else None
+    item = dynamo.get_item(_table(), keys.call(call_id))
+    return _record(item) if item else None
 
 
 def list_by_owner(

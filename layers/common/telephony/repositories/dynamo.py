@@ -138,23 +138,39 @@ def call(operation: Callable[..., Any], **kwargs: Any) -> Any:
     refused for a transaction running on its item is tried again (see ATTEMPTS)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return operation(**kwargs)
-        except ClientError as exc:
-            code = aws.error_code(exc)
-            if code == "ConditionalCheckFailedException":
-                old: Any = exc.response.get("Item")
-                raise ConditionFailed(unmarshal(old) if old else None) from exc
-            if code == "TransactionConflictException" and attempt < ATTEMPTS:
-                pause(attempt)
-                continue
-            if code in _UNAVAILABLE:
-                raise unavailable(exc) from exc
-            raise
-        except BotoCoreError as exc:
+    try:
+        return _retried(lambda: operation(**kwargs), lambda exc: aws.error_code(exc) == "TransactionConflictException")
+    except ClientError as exc:
+        code = aws.error_code(exc)
+        if code == "ConditionalCheckFailedException":
+            old: Any = exc.response.get("Item")
+            raise ConditionFailed(unmarshal(old) if old else None) from exc
+        if code in _UNAVAILABLE:
             raise unavailable(exc) from exc
-    raise AssertionError("unreachable: the last attempt returns or raises")
+        raise
+    except BotoCoreError as exc:
+        raise unavailable(exc) from exc
+
+
+def get_item(table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
+    """One item by its key, read strongly consistent (see repositories/__init__.py), as plain values."""
+    item = call(aws.dynamodb().get_item, TableName=table, Key=marshal(key), ConsistentRead=True).get("Item")
+    return unmarshal(item) if item else None
+
+
+def _retried(send: Callable[[], Any], contention: Callable[[Any], bool]) -> Any:
+    """`send()`, tried again after `pause` while it fails with an error `contention` accepts, ATTEMPTS times at most;
+    the last error is raised as it came."""
+    from botocore.exceptions import ClientError
+
+    for attempt in range(1, ATTEMPTS):
+        try:
+            return send()
+        except ClientError as exc:
+            if not contention(exc):
+                raise
+        pause(attempt)
+    return send()
 
 
 def pause(attempt: int) -> None:
@@ -189,27 +205,30 @@ def transact(items: list[dict[str, Any]]) -> None:
     by a condition raises TransactionCanceled with every item's reason."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            aws.dynamodb().transact_write_items(TransactItems=items)
-            return
-        except ClientError as exc:
-            code = aws.error_code(exc)
-            if code == "TransactionCanceledException":
-                raw = exc.response.get("CancellationReasons") or []
-                reasons = [r.get("Code", "None") for r in raw]
-                olds = [unmarshal(r["Item"]) if r.get("Item") else None for r in raw]
-                if any(r in _BUSY_REASONS for r in reasons) and "ConditionalCheckFailed" not in reasons:
-                    if attempt < ATTEMPTS:
-                        pause(attempt)
-                        continue
-                    raise unavailable(exc) from exc
-                raise TransactionCanceled(reasons, olds) from exc
-            if code in _UNAVAILABLE:
+    try:
+        _retried(lambda: aws.dynamodb().transact_write_items(TransactItems=items), _busy)
+    except ClientError as exc:
+        if aws.error_code(exc) == "TransactionCanceledException":
+            if _busy(exc):
                 raise unavailable(exc) from exc
-            raise
-        except BotoCoreError as exc:
+            raw = exc.response.get("CancellationReasons") or []
+            olds = [unmarshal(r["Item"]) if r.get("Item") else None for r in raw]
+            raise TransactionCanceled(_reasons(exc), olds) from exc
+        if aws.error_code(exc) in _UNAVAILABLE:
             raise unavailable(exc) from exc
+        raise
+    except BotoCoreError as exc:
+        raise unavailable(exc) from exc
+
+
+def _reasons(exc: Any) -> list[str]:
+    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons") or []]
+
+
+def _busy(exc: Any) -> bool:
+    """A transaction cancelled only by contention or throttling, no condition failed: nothing was written."""
+    reasons = _reasons(exc) if aws.error_code(exc) == "TransactionCanceledException" else []
+    return any(r in _BUSY_REASONS for r in reasons) and "ConditionalCheckFailed" not in reasons
 
 
 def page_token(last_key: Mapping[str, Any] | None) -> str | None:

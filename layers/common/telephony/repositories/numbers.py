@@ -66,10 +66,8 @@ def claim_new_number(e164: str, *, phone_number_id: str, owner_id: str) -> dict[
 
 
 def get(phone_number_id: str) -> dict[str, Any] | None:
-    key = dynamo.marshal(keys.number(phone_number_id))
-    result = dynamo.call(aws.dynamodb().get_item, TableName=_table(), Key=key, ConsistentRead=True)
-    item = result.get("Item")
-    return _record(dynamo.unmarshal(item)) if item else None
+    item = dynamo.get_item(_table(), keys.number(phone_number_id))
+    return _record(item) if item else None
 
 
 def claims(numbers: list[str]) -> dict[str, dict[str, Any]]:

@@ -81,11 +81,8 @@ def delete(request_id: str, *, extra: list[dict[str, Any]]) -> None:
 
 
 def get(request_id: str) -> dict[str, Any] | None:
-    result = dynamo.call(
-        aws.dynamodb().get_item, TableName=_table(), Key=dynamo.marshal(keys.request(request_id)), ConsistentRead=True
-    )
-    item = result.get("Item")
-    return _record(dynamo.unmarshal(item)) if item else None
+    item = dynamo.get_item(_table(), keys.request(request_id))
+    return _record(item) if item else None
 
 
 def _query(
