@@ -102,8 +102,11 @@ def _sizes(layer: Path) -> tuple[int, int, dict[str, tuple[str, int]]]:
             owner[file.resolve()] = _key(name)
     per: dict[str, tuple[str, int]] = {}
     for path, size in sizes.items():
-        name = owner.get(path.resolve()) or owner.get(_source_of(path))
-        name = name or f"{path.relative_to(layer).parts[0]} (not from a wheel)"
+        name = (
+            owner.get(path.resolve())
+            or owner.get(_source_of(path))
+            or f"{path.relative_to(layer).parts[0]} (not from a wheel)"
+        )
         version, total = per.get(name, (versions.get(name, ""), 0))
         per[name] = (version, total + size)
     bytecode = sum(size for path, size in sizes.items() if path.suffix == ".pyc")
