@@ -40,7 +40,9 @@ class Issuer:
             return self.discovery()
         return None
 
-    def mint(self, subject: str, *, role: str = "user", ttl: int = 12 * 3600, **claims: Any) -> str:
+    def mint(
+        self, subject: str, *, role: str = "user", ttl: int = 12 * 3600, without: tuple[str, ...] = (), **claims: Any
+    ) -> str:
         now = int(time.time())
         payload = {
             "iss": self.url,
@@ -54,6 +56,8 @@ class Issuer:
             payload.setdefault("cognito:groups", ["admin"])
         elif role != "user":
             payload.setdefault("role", role)
+        for claim in without:
+            payload.pop(claim, None)
         return jwt.encode(payload, self._key, algorithm="RS256", headers={"kid": self.kid})
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:

@@ -103,7 +103,17 @@ class Stack:
         if unknown:
             raise ValueError(f"unknown template parameters: {sorted(unknown)}")
         self.parameters.update(parameters or {})
+        self._check_rules()
         self.conditions = {k: bool(self.resolve(v)) for k, v in (self.doc.get("Conditions") or {}).items()}
+
+    def _check_rules(self) -> None:
+        """The template's Rules, as CloudFormation applies them: parameters an assertion refuses are not deployed."""
+        for name, rule in (self.doc.get("Rules") or {}).items():
+            if "RuleCondition" in rule and not self.resolve(rule["RuleCondition"]):
+                continue
+            for assertion in rule.get("Assertions") or []:
+                if not self.resolve(assertion["Assert"]):
+                    raise ValueError(f"template rule {name}: {assertion.get('AssertDescription', 'refused')}")
 
     # ------------------------------------------------------------ names
     def physical_name(self, logical_id: str) -> str:

@@ -86,6 +86,12 @@ def test_jwt_for_another_audience_or_issuer_is_401(world, keys):
     assert_error(world.client.get(PROTECTED, token=world.issuer.mint("usr_alice", iss="https://evil.example")), 401)
 
 
+def test_jwt_without_an_audience_is_401(world, keys):
+    assert world.client.get(PROTECTED, token=world.issuer.mint("usr_alice")).status == 200
+    token = world.issuer.mint("usr_alice", without=("aud",))
+    assert_error(world.client.get(PROTECTED, token=token), 401, "unauthorized")
+
+
 def test_api_key_is_shown_once_listed_without_secret_and_revocable(world, keys):
     # Given a new key created by a user
     created = world.client.post("/api-keys", token=keys.alice_jwt, json_body={"name": "ci"})

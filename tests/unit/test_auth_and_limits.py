@@ -93,3 +93,19 @@ def test_invalid_numbers_are_refused(raw):
 def test_premium_rate_numbers_are_recognised():
     assert is_premium_rate("+19005550123")
     assert not is_premium_rate("+14155550123")
+
+
+def test_an_issuer_without_an_audience_refuses_every_token(monkeypatch):
+    from local.issuer import Issuer
+    from telephony import config
+
+    issuer = Issuer("https://issuer.example")
+    monkeypatch.setenv("JWT_ISSUER", issuer.url)
+    monkeypatch.setenv("JWT_AUDIENCE", "")
+    config.settings.cache_clear()
+    monkeypatch.setattr(auth, "_jwks_client", lambda url: pytest.fail(f"the issuer's keys were fetched from {url}"))
+    try:
+        with pytest.raises(Unauthenticated):
+            auth.authenticate("Bearer " + issuer.mint("usr_alice", aud="anything"))
+    finally:
+        config.settings.cache_clear()

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from local.template import Stack
 
 
@@ -54,3 +56,10 @@ def stack_root():
     from local.template import ROOT
 
     return ROOT
+
+
+def test_an_issuer_without_an_audience_is_refused_as_cloudformation_would():
+    with pytest.raises(ValueError, match="JwtAudience is required when JwtIssuer is set"):
+        Stack({"JwtIssuer": "https://issuer.example", "JwtAudience": ""})
+    assert Stack({"JwtIssuer": "https://issuer.example", "JwtAudience": "app"}).parameters["JwtAudience"] == "app"
+    assert Stack({"JwtIssuer": "", "JwtAudience": ""}).conditions["CreateUserPool"]

@@ -80,6 +80,11 @@ def _from_jwt(token: str) -> Principal:
     config = settings()
     if not config.jwt_issuer:
         raise Unauthenticated("invalid API key or token")
+    if not config.jwt_audience:  # the template refuses it; without it any token of the issuer would pass
+        from telephony.observability import logger
+
+        logger().error("JWT_ISSUER is set without JWT_AUDIENCE: user tokens are refused")
+        raise Unauthenticated("invalid API key or token")
     try:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != "RS256":
@@ -90,8 +95,8 @@ def _from_jwt(token: str) -> Principal:
             signing_key.key,
             algorithms=["RS256"],
             issuer=config.jwt_issuer,
-            audience=config.jwt_audience or None,
-            options={"require": ["exp", "iat", "sub", "iss"], "verify_aud": bool(config.jwt_audience)},
+            audience=config.jwt_audience,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             leeway=30,
         )
     except jwt.PyJWKClientConnectionError as exc:
