@@ -84,6 +84,22 @@ def test_configure_creates_trunks_and_rule_and_hides_the_password(world, keys):
     assert_no_orphans(world)
 
 
+def test_a_rule_without_a_trunk_takes_only_calls_to_its_own_number(world, keys):
+    """LiveKit's rule with neither trunk ids nor numbers is the project's wildcard: every tenant's calls."""
+    rule_only = {"dispatch_rule": CONFIGURE["dispatch_rule"]}
+    alice = own_number("usr_alice")
+    bob = seeding.own_number("usr_bob", "+14155550177", id_prefix="pn_test")
+    for owner, pid in ((keys.alice, alice), (keys.bob, bob)):
+        reply = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=owner, json_body=rule_only)
+        assert reply.status == 200, reply.body
+    rules = world.livekit.state()["dispatch_rules"]
+    assert sorted((r.get("numbers"), r.get("trunkIds")) for r in rules) == [
+        (["+14155550123"], None),
+        (["+14155550177"], None),
+    ]
+    assert_no_orphans(world)
+
+
 def test_reconfigure_replaces_in_place(world, keys):
     pid = own_number("usr_alice")
     first = world.client.post(

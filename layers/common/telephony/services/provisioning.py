@@ -140,7 +140,9 @@ def apply(
             spec = plan.part(part)
             if spec is None:
                 continue
-            if part == "rule" and ids.get("inbound") and not spec.numbers:
+            if part == "rule" and not spec.numbers:
+                if not ids.get("inbound"):  # never LiveKit's wildcard rule (see number_config._plan)
+                    raise Conflict("a dispatch rule needs the number's inbound trunk or the number itself")
                 spec.trunk_ids = [ids["inbound"]]
             existing = ids.get(part)
             if existing:
