@@ -12,6 +12,7 @@ from telephony.models.requests import CreatePhoneNumberRequest
 from telephony.repositories import dynamo
 from telephony.services import phone_requests, rate_limits
 
+REAL_HIT, REAL_REFUND = rate_limits.hit, rate_limits.refund
 ALICE = Principal(user_id="usr_alice", role=Role.USER, auth_type="api_key", key_id="ak_x")
 
 
@@ -96,6 +97,35 @@ def test_create_undoes_everything_when_the_workflow_cannot_start():
     ((request_id, undo),) = repo.deleted
     assert request_id == repo.created[0]["request_id"]
     assert undo == [("release", "+14155550123"), ("refund", "number_requests")]
+
+
+def test_the_refund_reaches_the_window_of_the_hit_when_the_hour_turns_meanwhile(monkeypatch):
+    """Step Functions fails after the hour turned: the refund must give back the hit where it was counted (in
+    the new window it would fail its condition and cancel the undo, leaving the request and its claim)."""
+    from telephony import config
+    from telephony.repositories import rate_limits as rate_limits_repo
+
+    monkeypatch.setattr(rate_limits, "hit", REAL_HIT)
+    monkeypatch.setattr(rate_limits, "refund", REAL_REFUND)
+    monkeypatch.setattr(rate_limits_repo, "settings", lambda: config.Settings(rate_limits_table="limits"))
+    clock = [7 * 3600 - 1]  # one second before the hour
+    monkeypatch.setattr(rate_limits, "epoch", lambda: clock[0])
+    monkeypatch.setattr(phone_requests, "epoch", lambda: clock[0], raising=False)
+
+    class LateWorkflow(FakeWorkflow):
+        def start(self, arn: str, *, name: str, payload: dict[str, Any]) -> None:
+            clock[0] += 2  # botocore's retries took the call into the next hour
+            raise UpstreamUnavailable("down")
+
+    repo = FakeRepo()
+    repo.create = lambda record, *, extra: repo.created.append({**record, "extra": extra})  # type: ignore[method-assign]
+    with pytest.raises(UpstreamUnavailable):
+        phone_requests.create(
+            CreatePhoneNumberRequest(country="US"), principal=ALICE, repo=repo, workflow=LateWorkflow()
+        )  # type: ignore[arg-type]
+    (hit,) = repo.created[0]["extra"]
+    ((_, (refund,)),) = repo.deleted
+    assert refund["Update"]["Key"] == hit["Update"]["Key"]
 
 
 def test_create_maps_a_claimed_number_to_conflict_and_a_spent_budget_to_429():

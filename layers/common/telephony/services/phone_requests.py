@@ -25,7 +25,7 @@ from telephony.repositories import dynamo
 from telephony.repositories import numbers as numbers_repo
 from telephony.repositories import requests as requests_repo
 from telephony.services import rate_limits
-from telephony.util import new_id, now_iso
+from telephony.util import epoch, new_id, now_iso
 
 REJECTED_ERROR = "RequestRejected"
 CLOSED_ERROR = "RequestClosed"
@@ -70,7 +70,8 @@ def create(
         "updated_at": moment,
     }
     extra = [repo.claim_put(e164, request_id=record["request_id"], owner_id=principal.user_id)] if e164 else []
-    extra.append(rate_limits.hit(rate_limits.NUMBER_REQUESTS, principal.user_id))
+    spent_at = epoch()  # the refund below must reach the window this hit went into, even an hour later
+    extra.append(rate_limits.hit(rate_limits.NUMBER_REQUESTS, principal.user_id, now=spent_at))
     try:
         repo.create(record, extra=extra)
     except dynamo.TransactionCanceled as canceled:
@@ -91,7 +92,7 @@ def create(
         )
     except UpstreamUnavailable:
         undo = [repo.claim_release(e164, request_id=record["request_id"])] if e164 else []
-        undo.append(rate_limits.refund(rate_limits.NUMBER_REQUESTS, principal.user_id))
+        undo.append(rate_limits.refund(rate_limits.NUMBER_REQUESTS, principal.user_id, now=spent_at))
         repo.delete(record["request_id"], extra=undo)
         raise
     return _model(record)
