@@ -127,6 +127,24 @@ def test_transfer_rules(world, keys, number):
     assert ended["end_reason"] == "transferred"
 
 
+def test_a_warm_transfer_without_the_outbound_trunk_is_a_409(world, keys, number):
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=50, talk_ms=5000)
+    cid = call(world, keys.alice).json()["call_id"]
+    wait_status(world, keys.alice, cid, "in_progress")
+    pid = number["phone_number_id"]
+    removed = world.client.delete(
+        f"/outbound-calls/phone-numbers/{pid}/configuration?config_type=sip_trunk", token=keys.alice
+    )
+    assert removed.status == 200, removed.body
+    dialled = len(world.livekit.state()["calls"])
+    warm = world.client.post(
+        f"/outbound-calls/{cid}/transfer", token=keys.alice, json_body={"transfer_to": "+15105550101", "mode": "warm"}
+    )
+    assert_error(warm, 409, "conflict")
+    assert len(world.livekit.state()["calls"]) == dialled
+    assert world.client.get(f"/outbound-calls/{cid}/details", token=keys.alice).json()["transfers"] == []
+
+
 def test_transcript_and_summary_from_the_agent(world, keys, number):
     cid = call(world, keys.alice).json()["call_id"]
     posted = world.client.post(

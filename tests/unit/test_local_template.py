@@ -63,3 +63,18 @@ def test_an_issuer_without_an_audience_is_refused_as_cloudformation_would():
         Stack({"JwtIssuer": "https://issuer.example", "JwtAudience": ""})
     assert Stack({"JwtIssuer": "https://issuer.example", "JwtAudience": "app"}).parameters["JwtAudience"] == "app"
     assert Stack({"JwtIssuer": "", "JwtAudience": ""}).conditions["CreateUserPool"]
+
+
+def test_livekit_waits_end_before_the_functions_that_make_them_are_stopped():
+    """A transfer waits for the far end; a wait that outlived the function would leave nothing recorded."""
+    from local.template import load
+    from telephony.integrations import livekit
+
+    doc = load()
+    default = doc["Globals"]["Function"]["Timeout"]
+    for logical_id, wait in (
+        ("TransferCallFunction", livekit._TRANSFER_SECONDS),
+        ("CreateCallFunction", livekit._TIMEOUT_SECONDS),
+    ):
+        timeout = doc["Resources"][logical_id]["Properties"].get("Timeout", default)
+        assert wait + 4 <= timeout <= 30, (logical_id, wait, timeout)  # 30: API Gateway's integration limit

@@ -28,7 +28,9 @@ from telephony.errors import Conflict, InvalidInput, NotFound, UpstreamError, Up
 
 _TIMEOUT_SECONDS = 10.0
 _CONNECT_SECONDS = 3.0
-_TRANSFER_SECONDS = 40.0  # as the SDK: the REFER is answered by the far end
+# A transfer waits for the far end to answer the REFER. The SDK allows 40 s, but the function stops at 29 s
+# (and API Gateway at 30): past that the caller would get the gateway's error with the transfer not recorded.
+_TRANSFER_SECONDS = 24.0
 _TOKEN_TTL_SECONDS = 600
 _WEBHOOK_LEEWAY_SECONDS = 60  # as the SDK's TokenVerifier
 _USER_AGENT = "telephony-api"

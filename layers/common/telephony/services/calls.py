@@ -327,10 +327,13 @@ def transfer(call_id: str, body: Transfer, *, principal: Principal, livekit: lk.
                 "a warm transfer dials a phone number: give an E.164 number or tel: URI",
                 details=[{"field": "transfer_to"}],
             )
+        trunk_id = (number.get("livekit") or {}).get("outbound")
+        if not trunk_id:
+            raise Conflict("the number has no outbound trunk any more: a warm transfer dials out through it")
         index = len(record.get("transfers") or []) + 1
         client.dial(
             lk.Dial(
-                trunk_id=(number.get("livekit") or {})["outbound"],
+                trunk_id=trunk_id,
                 to=target[4:],
                 room=record["room_name"],
                 identity=f"transfer-{call_id}-{index}",
