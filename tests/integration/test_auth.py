@@ -145,3 +145,13 @@ def test_api_budget_is_per_key_and_limited(world, keys, monkeypatch):
     limited = world.client.get(PROTECTED, token=keys.bob)
     assert limited.header("Retry-After") and limited.header("RateLimit").startswith('"api";r=0;')
     assert world.client.get(PROTECTED, token=keys.alice).status == 200  # another key has its own budget
+
+
+def test_an_agent_key_refused_elsewhere_still_spends_its_budget(world, keys, monkeypatch):
+    from telephony.services import rate_limits
+
+    monkeypatch.setattr(rate_limits, "API", rate_limits.Budget("api", 3, "API requests per hour per API key"))
+    replies = [world.client.get(PROTECTED, token=keys.agent) for _ in range(4)]
+    assert [r.status for r in replies] == [403, 403, 403, 429]
+    for reply, left in zip(replies, (2, 1, 0, 0), strict=True):
+        assert reply.header("RateLimit").startswith(f'"api";r={left};'), reply.headers

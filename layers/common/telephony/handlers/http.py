@@ -195,9 +195,9 @@ class Api:
         try:
             if not self.public:
                 principal = serving.principal = principal_from_event(event)
+                usage = self._budget.consume_api(principal)  # refused requests count too, and say what is left
                 if principal.role is Role.AGENT and not self.agents:
                     raise Forbidden("an agent key may only post the events of its owner's calls")
-                usage = self._budget.consume_api(principal)
                 document = _json_body(event)
             response = self._serve(event, request_id, document)
         except DomainError as error:
