@@ -92,6 +92,35 @@ def test_hangup_before_and_after_answer(world, keys, number):
     assert world.livekit.state()["rooms"] == [] or all(r["name"] != answered for r in world.livekit.state()["rooms"])
 
 
+def test_a_hangup_racing_the_answer_ends_the_call_completed(world, keys, number, monkeypatch):
+    """The answer lands between the hangup's read and its write: the call was answered, so it is completed,
+    with its duration, not canceled."""
+    from telephony.integrations import livekit as lk
+    from telephony.models.calls import CallStatus
+    from telephony.repositories import calls as calls_repo
+    from telephony.services import calls as calls_service
+    from telephony.util import now_iso
+
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=60_000)
+    cid = call(world, keys.alice).json()["call_id"]
+    delete_room = lk.LiveKit.delete_room
+
+    def answered_meanwhile(self: Any, room: str) -> None:
+        record = calls_repo.get(cid)
+        assert record is not None
+        assert calls_service.move(record, CallStatus.IN_PROGRESS, {"answered_at": now_iso()})
+        delete_room(self, room)
+
+    monkeypatch.setattr(lk.LiveKit, "delete_room", answered_meanwhile)
+    hung = world.client.post(f"/outbound-calls/{cid}/hangup", token=keys.alice)
+    assert hung.status == 200, hung.body
+    body = hung.json()
+    assert body["status"] == "completed" and body["answered_at"] and body["duration_seconds"] is not None
+    stats = world.client.get("/outbound-calls/stats", token=keys.alice).json()
+    assert stats["by_status"]["completed"] == 1 and stats["by_status"]["canceled"] == 0
+    assert stats["answered_calls"] == 1
+
+
 def test_transfer_rules(world, keys, number):
     world.livekit.set_outcome("+14155550155", "answer", after_ms=3000)
     early = call(world, keys.alice, phone_number="+14155550155").json()["call_id"]

@@ -61,9 +61,7 @@ def apply(event: lk.WebhookEvent) -> str:
     elif event.event == "participant_left" and participant is not None and primary:
         moved = _ended(record, participant, at, event.id)
     elif event.event == "room_finished" and CallStatus(record["status"]) not in ENDED:
-        answered = record["status"] == CallStatus.IN_PROGRESS.value
-        to = CallStatus.COMPLETED if answered else CallStatus.CANCELED
-        moved = calls.move(record, to, calls.end_fields(record, at, end_reason="room_closed"), event_id=event.id)
+        moved = calls.move(record, calls.ending(at, "room_closed"), event_id=event.id)
     else:
         return "ignored"
     if moved and moved["status"] == CallStatus.IN_PROGRESS.value:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -52,29 +53,44 @@ def identity_of(call_id: str) -> str:
 # ---------------------------------------------------------------- status changes
 
 
+Decide = Callable[[dict[str, Any]], tuple[CallStatus, dict[str, Any]]]
+
+
 def move(
-    record: dict[str, Any], to: CallStatus, fields: dict[str, Any], *, event_id: str | None = None, attempts: int = 3
+    record: dict[str, Any],
+    to: CallStatus | Decide,
+    fields: dict[str, Any] | None = None,
+    *,
+    event_id: str | None = None,
+    attempts: int = 3,
 ) -> dict[str, Any] | None:
     """Move a call forward (never back), counters with it. None when it was already there or beyond,
-    or when this event was applied before. The condition is the exact status read, so counters stay exact."""
+    or when this event was applied before. The condition is the exact status read, so counters stay exact.
+    `to` may decide the status and fields from the call as each attempt reads it (see `ending`)."""
     current = record
     for _ in range(attempts):
+        target, changes = to(current) if callable(to) else (to, fields or {})
         old = CallStatus(current["status"])
-        if old in ENDED or RANK[to] <= RANK[old]:
+        if old in ENDED or RANK[target] <= RANK[old]:
             return None
-        adds = {f"status_{old.value}": -1, f"status_{to.value}": 1}
-        if to is CallStatus.IN_PROGRESS or (
-            to in ENDED and fields.get("answered_at") and not current.get("answered_at")
+        adds = {f"status_{old.value}": -1, f"status_{target.value}": 1}
+        if target is CallStatus.IN_PROGRESS or (
+            target in ENDED and changes.get("answered_at") and not current.get("answered_at")
         ):
             adds["answered_calls"] = 1
-        if fields.get("duration_seconds") is not None:
-            adds["total_duration_seconds"] = int(fields["duration_seconds"])
+        if changes.get("duration_seconds") is not None:
+            adds["total_duration_seconds"] = int(changes["duration_seconds"])
             adds["timed_calls"] = 1
         try:
             calls_repo.transition(
-                current, from_statuses=(old.value,), to_status=to.value, fields=fields, adds=adds, event_id=event_id
+                current,
+                from_statuses=(old.value,),
+                to_status=target.value,
+                fields=changes,
+                adds=adds,
+                event_id=event_id,
             )
-            return {**current, **fields, "status": to.value}
+            return {**current, **changes, "status": target.value}
         except dynamo.TransactionCanceled as canceled:
             if event_id and canceled.failed(len(canceled.reasons) - 1):
                 return None  # this event was applied before
@@ -83,6 +99,19 @@ def move(
                 return None
             current = fresh
     raise Conflict("the call changed too often at once; retry")
+
+
+def ending(at: datetime, end_reason: str) -> Decide:
+    """A call ended from outside the dial (a hangup, the room closed): completed if it was answered by the time
+    the end is written, canceled if not. Decided on each read, as the answer may land in between."""
+
+    def decide(current: dict[str, Any]) -> tuple[CallStatus, dict[str, Any]]:
+        answered = current["status"] == CallStatus.IN_PROGRESS.value
+        return (CallStatus.COMPLETED if answered else CallStatus.CANCELED), end_fields(
+            current, at, end_reason=end_reason
+        )
+
+    return decide
 
 
 def end_fields(record: dict[str, Any], ended_at: datetime, **extra: Any) -> dict[str, Any]:
@@ -287,9 +316,7 @@ def hangup(call_id: str, *, principal: Principal, livekit: lk.LiveKit | None = N
     if CallStatus(record["status"]) in ENDED:
         raise Conflict(f"the call already ended ({record['status']})")
     (livekit or lk.default()).delete_room(record["room_name"])
-    answered = record["status"] == CallStatus.IN_PROGRESS.value
-    to = CallStatus.COMPLETED if answered else CallStatus.CANCELED
-    moved = move(record, to, end_fields(record, now(), end_reason="hangup"))
+    moved = move(record, ending(now(), "hangup"))
     # what was written is known; only a webhook that ended it first needs the call read back
     return CallDetails.model_validate(moved or calls_repo.get(call_id) or record)
 
