@@ -155,3 +155,19 @@ def test_an_agent_key_refused_elsewhere_still_spends_its_budget(world, keys, mon
     assert [r.status for r in replies] == [403, 403, 403, 429]
     for reply, left in zip(replies, (2, 1, 0, 0), strict=True):
         assert reply.header("RateLimit").startswith(f'"api";r={left};'), reply.headers
+
+
+def test_an_issuer_out_of_reach_is_not_remembered_as_a_refusal(world, keys, monkeypatch):
+    """API Gateway caches the authorizer's answer with the header: a refusal for an outage would keep a good
+    token out for the cache's TTL. The authorizer fails instead (API Gateway's 500, never cached)."""
+    from telephony.services import auth
+
+    class Unreachable:
+        def get_signing_key_from_jwt(self, token: str) -> None:
+            raise jwt.PyJWKClientConnectionError("connection refused")
+
+    token = world.issuer.mint("usr_alice")
+    monkeypatch.setattr(auth, "_jwks_client", lambda url: Unreachable())
+    assert world.client.get(PROTECTED, token=token).status == 500
+    monkeypatch.undo()
+    assert world.client.get(PROTECTED, token=token).status == 200

@@ -3,6 +3,10 @@
 HTTP APIs answer a refused authorization with 403 and their own body; the contract wants 401 in
 our error shape. So a bad credential is let through marked `auth_error`, and every function refuses
 it with a proper 401 (docs/adr/0003-error-contract.md). Only a missing header is refused by API Gateway.
+
+Any other failure (the API keys table or the issuer's keys out of reach) is raised: API Gateway then answers
+500 and caches nothing, where an answer, even one marked for a 503, would be kept with the header for
+`AuthorizerCacheTtlSeconds` and refuse a good credential for that long after the outage.
 """
 
 from __future__ import annotations

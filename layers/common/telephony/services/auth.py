@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from telephony.config import settings
-from telephony.errors import Unauthenticated
+from telephony.errors import Unauthenticated, UpstreamUnavailable
 from telephony.models.principal import Principal, Role
 from telephony.repositories import api_keys
 
@@ -100,7 +100,8 @@ def _from_jwt(token: str) -> Principal:
             leeway=30,
         )
     except jwt.PyJWKClientConnectionError as exc:
-        raise Unauthenticated("could not verify the token: the issuer's keys are unreachable") from exc
+        # not the token's fault: a refusal would be cached by API Gateway with the header for the cache's TTL
+        raise UpstreamUnavailable("could not verify the token: the issuer's keys are unreachable") from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"invalid token: {exc}") from exc
     return Principal(
