@@ -52,10 +52,8 @@ class Issuer:
             "exp": now + ttl,
             **claims,
         }
-        if role == "admin":
-            payload.setdefault("cognito:groups", ["admin"])
-        elif role != "user":
-            payload.setdefault("role", role)
+        if role != "user":
+            payload.setdefault("cognito:groups", [role])
         for claim in without:
             payload.pop(claim, None)
         return jwt.encode(payload, self._key, algorithm="RS256", headers={"kid": self.kid})

@@ -171,3 +171,10 @@ def test_an_issuer_out_of_reach_is_not_remembered_as_a_refusal(world, keys, monk
     assert world.client.get(PROTECTED, token=token).status == 500
     monkeypatch.undo()
     assert world.client.get(PROTECTED, token=token).status == 200
+
+
+def test_only_the_configured_claim_makes_an_admin(world, keys):
+    queue = "/admin/phone-number-requests"
+    assert world.client.get(queue, token=world.issuer.mint("usr_carol", role="admin")).status == 200
+    for claims in ({"custom:role": "admin"}, {"groups": ["admin"]}, {"roles": ["admin"]}):  # "role" is unit-tested
+        assert_error(world.client.get(queue, token=world.issuer.mint("usr_carol", **claims)), 403, "forbidden")

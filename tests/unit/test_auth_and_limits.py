@@ -27,18 +27,24 @@ def test_malformed_headers_are_unauthenticated(header):
 
 
 @pytest.mark.parametrize(
-    ("claims", "role"),
+    ("claims", "claim", "role"),
     [
-        ({"cognito:groups": ["admin"]}, Role.ADMIN),
-        ({"groups": ["ops", "admin"]}, Role.ADMIN),
-        ({"role": "agent"}, Role.AGENT),
-        ({"custom:role": "admin"}, Role.ADMIN),
-        ({"role": "superuser"}, Role.USER),
-        ({}, Role.USER),
+        ({"cognito:groups": ["admin"]}, "cognito:groups", Role.ADMIN),
+        ({"cognito:groups": ["ops", "agent"]}, "cognito:groups", Role.AGENT),
+        ({"cognito:groups": ["agent", "admin"]}, "cognito:groups", Role.ADMIN),
+        ({"cognito:groups": ["ops"]}, "cognito:groups", Role.USER),
+        ({"cognito:groups": "admin"}, "cognito:groups", Role.ADMIN),
+        ({"https://example.com/roles": ["admin"]}, "https://example.com/roles", Role.ADMIN),
+        # claims other than the configured one are not read: with many issuers users or other apps set them
+        ({"groups": ["admin"]}, "cognito:groups", Role.USER),
+        ({"role": "admin", "custom:role": "admin"}, "cognito:groups", Role.USER),
+        ({"cognito:groups": ["admin"]}, "https://example.com/roles", Role.USER),
+        ({"cognito:groups": {"admin": True}}, "cognito:groups", Role.USER),
+        ({}, "cognito:groups", Role.USER),
     ],
 )
-def test_roles_come_from_groups_or_a_role_claim(claims, role):
-    assert auth._role_from_claims(claims) is role
+def test_roles_come_from_the_configured_claim_only(claims, claim, role):
+    assert auth._role_from_claims(claims, claim) is role
 
 
 def _event(context):

@@ -25,6 +25,7 @@ class Settings:
     review_timeout_seconds: int = 604800
     jwt_issuer: str = ""
     jwt_audience: str = ""
+    jwt_roles_claim: str = "cognito:groups"
     jwt_jwks_url: str = ""
     livekit_url: str = ""
     livekit_credentials_secret_arn: str = ""

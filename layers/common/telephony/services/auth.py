@@ -64,13 +64,15 @@ def _jwks_client(url: str) -> Any:
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
 
 
-def _role_from_claims(claims: dict[str, Any]) -> Role:
-    groups = claims.get("cognito:groups") or claims.get("groups") or []
-    if isinstance(groups, list) and "admin" in groups:
-        return Role.ADMIN
-    declared = claims.get("custom:role") or claims.get("role")
-    if declared in (Role.ADMIN.value, Role.AGENT.value):
-        return Role(declared)
+def _role_from_claims(claims: dict[str, Any], claim: str) -> Role:
+    """The role from the one configured claim (Cognito's groups unless told otherwise): a list of groups or a
+    single value. Generic claims (`role`, `groups`...) are not looked at: with many issuers a user, or another
+    application, can set them."""
+    value = claims.get(claim)
+    held = [v for v in value if isinstance(v, str)] if isinstance(value, list) else [value]
+    for role in (Role.ADMIN, Role.AGENT):
+        if role.value in held:
+            return role
     return Role.USER
 
 
@@ -106,7 +108,7 @@ def _from_jwt(token: str) -> Principal:
         raise Unauthenticated(f"invalid token: {exc}") from exc
     return Principal(
         user_id=str(claims["sub"]),
-        role=_role_from_claims(claims),
+        role=_role_from_claims(claims, config.jwt_roles_claim),
         auth_type="jwt",
         expires_at=int(claims["exp"]),
     )
