@@ -189,6 +189,55 @@ def test_a_fault_at_any_configure_step_leaves_no_orphan(world, keys, method, cod
     assert_no_orphans(world)
 
 
+def _answer_lost(monkeypatch, create: str, *, lookups_fail: int = 0) -> None:
+    """LiveKit makes the resource, then the answer is lost (a read timeout); the first lookups fail too."""
+    from telephony.errors import UpstreamUnavailable
+    from telephony.integrations import livekit as lk
+
+    original, find = getattr(lk.LiveKit, create), lk.LiveKit.find
+    failing = [lookups_fail]
+
+    def lost(self, spec):
+        original(self, spec)
+        monkeypatch.setattr(lk.LiveKit, create, original)
+        raise UpstreamUnavailable("LiveKit is unreachable; retry shortly")
+
+    def flaky_find(self, *args, **kwargs):
+        if failing[0]:
+            failing[0] -= 1
+            raise UpstreamUnavailable("LiveKit is unreachable; retry shortly")
+        return find(self, *args, **kwargs)
+
+    monkeypatch.setattr(lk.LiveKit, create, lost)
+    monkeypatch.setattr(lk.LiveKit, "find", flaky_find)
+
+
+@pytest.mark.parametrize("create", ["create_inbound_trunk", "create_outbound_trunk", "create_dispatch_rule"])
+def test_a_create_whose_answer_was_lost_is_found_and_taken_over(world, keys, monkeypatch, create):
+    pid = own_number("usr_alice")
+    _answer_lost(monkeypatch, create)
+    reply = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=CONFIGURE)
+    assert reply.status == 200, reply.body
+    assert len(livekit_ids(world)) == 3
+    assert_no_orphans(world)
+
+
+def test_a_resource_left_by_a_lost_answer_is_taken_over_by_the_next_configure(world, keys, monkeypatch):
+    """The lookup fails too: the request fails and LiveKit keeps a trunk the table does not know, which would
+    make LiveKit refuse every later trunk for the number; the next configure finds it by its marker."""
+    pid = own_number("usr_alice")
+    _answer_lost(monkeypatch, "create_inbound_trunk", lookups_fail=1)
+    reply = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=CONFIGURE)
+    assert_error(reply, 503)
+    (stray,) = livekit_ids(world)
+    assert table_ids(world) == set()
+    again = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=CONFIGURE)
+    assert again.status == 200, again.body
+    assert again.json()["sip_trunk"]["inbound_trunk_id"] == stray
+    assert len(livekit_ids(world)) == 3
+    assert_no_orphans(world)
+
+
 @pytest.mark.parametrize("method", ["UpdateSIPOutboundTrunk", "UpdateSIPDispatchRule"])
 def test_a_fault_during_reconfigure_restores_the_previous_configuration(world, keys, method):
     pid = own_number("usr_alice")

@@ -288,6 +288,25 @@ class LiveKit:
         with contextlib.suppress(NotFound):
             self._run(_sip_admin("DeleteSIPDispatchRule", {"sip_dispatch_rule_id": rule_id}))
 
+    def find(
+        self, part: str, metadata: str, *, numbers: list[str] | None = None, trunk_ids: list[str] | None = None
+    ) -> list[str]:
+        """The ids of the trunks ("inbound", "outbound") or dispatch rules ("rule") that carry this metadata, among
+        those LiveKit lists for these numbers (trunks) or trunk ids (rules): every one without a filter."""
+        method, id_field, request = {
+            "inbound": ("ListSIPInboundTrunk", "sip_trunk_id", {"numbers": numbers}),
+            "outbound": ("ListSIPOutboundTrunk", "sip_trunk_id", {"numbers": numbers}),
+            "rule": ("ListSIPDispatchRule", "sip_dispatch_rule_id", {"trunk_ids": trunk_ids}),
+        }[part]
+        items = self._run(_sip_admin(method, {k: v for k, v in request.items() if v})).get("items")
+        if not isinstance(items, list):
+            return []
+        return [
+            str(_field(item, id_field))
+            for item in items
+            if isinstance(item, dict) and _field(item, "metadata") == metadata and _field(item, id_field)
+        ]
+
     # ------------------------------------------------------------ calls
     def create_dispatch(self, room: str, agent_name: str, metadata: str) -> str:
         request = {"agent_name": agent_name, "room": room, "metadata": metadata}

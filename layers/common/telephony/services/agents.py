@@ -248,7 +248,7 @@ def register(
         client = livekit or lk.default()
         if passwords:
             arn = secrets.write_json(provisioning.secret_name(pid, token), passwords)
-        provisioning.apply(plan, provisioning.Stored(), passwords, {}, client, commit=commit)
+        provisioning.apply(plan, provisioning.Stored(), passwords, {}, client, number=e164, commit=commit)
     except DomainError as failure:
         count("ProvisioningFailures")
         if getattr(failure, "survivors", None):  # an undo failed: the number stays, recording what LiveKit holds

@@ -178,7 +178,15 @@ def configure(
         new_passwords = passwords if body.sip_trunk is not None else old_passwords
         if body.sip_trunk is not None and passwords:
             new_arn = secrets.write_json(provisioning.secret_name(phone_number_id, token), passwords)
-        provisioning.apply(plan, provisioning.Stored.of(record), new_passwords, old_passwords, client, commit=commit)
+        provisioning.apply(
+            plan,
+            provisioning.Stored.of(record),
+            new_passwords,
+            old_passwords,
+            client,
+            number=record["phone_number"],
+            commit=commit,
+        )
     except DomainError as failure:
         count("ProvisioningFailures")
         record_survivors(phone_number_id, token, record, failure)

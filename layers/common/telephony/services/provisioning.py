@@ -5,6 +5,7 @@ LiveKit side (the `plan`, without passwords, and the resource ids) is exactly wh
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import secrets as random
 from collections.abc import Callable
@@ -127,11 +128,12 @@ def apply(
     old_passwords: dict[str, str],
     livekit: lk.LiveKit,
     *,
+    number: str,
     commit: Callable[[Stored], None] | None = None,
 ) -> Stored:
-    """Create or replace every planned part, then `commit` the result (record it). On failure, the
-    commit's included, undo this call's steps and raise; the exception carries `.survivors`, the
-    resources that exist after the undo (normally the old ones), and `.survivor_plan`, what they are."""
+    """Create or replace every planned part of `number`'s configuration, then `commit` the result (record it).
+    On failure, the commit's included, undo this call's steps and raise; the exception carries `.survivors`,
+    the resources that exist after the undo (normally the old ones), and `.survivor_plan`, what they are."""
     ids = dict(stored.ids)
     undo: list[tuple[str, Callable[[], None], str | None]] = []
     created: str | None
@@ -140,6 +142,7 @@ def apply(
             spec = plan.part(part)
             if spec is None:
                 continue
+            spec.metadata = marker(number, part)
             if part == "rule" and not spec.numbers:
                 if not ids.get("inbound"):  # never LiveKit's wildcard rule (see number_config._plan)
                     raise Conflict("a dispatch rule needs the number's inbound trunk or the number itself")
@@ -150,7 +153,7 @@ def apply(
                 _replace(livekit, part, existing, spec)
                 undo.append((part, _bind(_replace, livekit, part, existing, old), None))
             else:
-                created = _create(livekit, part, spec)
+                created = _create(livekit, part, spec, number)
                 ids[part] = created
                 undo.append((part, _bind(_delete, livekit, part, created), created))
         plan_data = dict(stored.plan)
@@ -215,12 +218,47 @@ def _bind(function: Callable[..., None], *args: Any) -> Callable[[], None]:
     return lambda: function(*args)
 
 
-def _create(livekit: lk.LiveKit, part: str, spec: Any) -> str:
-    if part == "inbound":
-        return livekit.create_inbound_trunk(spec)
-    if part == "outbound":
-        return livekit.create_outbound_trunk(spec)
-    return livekit.create_dispatch_rule(spec)
+def marker(number: str, part: str) -> str:
+    """The metadata every trunk and rule of a number carries: how one whose creation was not answered is found."""
+    return f"telephony-api {number} {part}"
+
+
+def _create(livekit: lk.LiveKit, part: str, spec: Any, number: str) -> str:
+    """Create one part. Creates are not idempotent: when the answer is lost (a timeout, LiveKit failing after
+    the write) the resource may exist under an id we never learnt, and LiveKit then refuses the next attempt's
+    trunk for the same numbers. So a failed create looks for this number's part by its marker and, if found,
+    takes it over (made as this spec says): nothing is left that the table does not know."""
+    try:
+        if part == "inbound":
+            return livekit.create_inbound_trunk(spec)
+        if part == "outbound":
+            return livekit.create_outbound_trunk(spec)
+        return livekit.create_dispatch_rule(spec)
+    except DomainError as failure:
+        found = _strays(livekit, part, spec, number)
+        if not found:
+            raise
+        adopted, *extra = found
+        logger().warning(
+            "a create that failed had left a resource: taken over",
+            extra={"part": part, "id": adopted, "error": failure.code},
+        )
+        _replace(livekit, part, adopted, spec)
+        for resource_id in extra:
+            with contextlib.suppress(DomainError):
+                _delete(livekit, part, resource_id)
+        return adopted
+
+
+def _strays(livekit: lk.LiveKit, part: str, spec: Any, number: str) -> list[str]:
+    numbers = sorted({number, *getattr(spec, "numbers", [])})
+    try:
+        if part == "rule":
+            return livekit.find(part, spec.metadata, trunk_ids=spec.trunk_ids)
+        return livekit.find(part, spec.metadata, numbers=numbers)
+    except DomainError:
+        logger().error("a failed create could not be checked for a resource it left", extra={"part": part})
+        return []
 
 
 def _replace(livekit: lk.LiveKit, part: str, resource_id: str, spec: Any) -> None:
