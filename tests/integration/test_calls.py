@@ -156,6 +156,30 @@ def test_transfer_rules(world, keys, number):
     assert ended["end_reason"] == "transferred"
 
 
+def test_a_cold_transfer_answered_after_the_callee_left_is_recorded(world, keys, number, monkeypatch):
+    """LiveKit answers TransferSIPParticipant when the far end took the call; the callee's participant_left
+    can be handled before that: the call is completed, and it ended by the transfer."""
+    from telephony.integrations import livekit as lk
+
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=50, talk_ms=60_000)
+    cid = call(world, keys.alice).json()["call_id"]
+    wait_status(world, keys.alice, cid, "in_progress")
+    transfer = lk.LiveKit.transfer
+
+    def slow_answer(self: Any, *args: Any, **kwargs: Any) -> None:
+        transfer(self, *args, **kwargs)
+        wait_status(world, keys.alice, cid, "completed")  # the BYE's webhook came first
+
+    monkeypatch.setattr(lk.LiveKit, "transfer", slow_answer)
+    reply = world.client.post(
+        f"/outbound-calls/{cid}/transfer", token=keys.alice, json_body={"transfer_to": "+15105550100"}
+    )
+    assert reply.status == 200, reply.body
+    body = reply.json()
+    assert [t["mode"] for t in body["transfers"]] == ["cold"]
+    assert body["status"] == "completed" and body["end_reason"] == "transferred"
+
+
 def test_a_warm_transfer_without_the_outbound_trunk_is_a_409(world, keys, number):
     world.livekit.set_outcome(CALLEE, "answer", after_ms=50, talk_ms=5000)
     cid = call(world, keys.alice).json()["call_id"]

@@ -231,15 +231,23 @@ def set_summary(call_id: str, owner_id: str, summary: str, *, source: str) -> No
     )
 
 
-def append_transfer(call_id: str, transfer: dict[str, Any], *, status: str) -> dict[str, Any]:
+def append_transfer(
+    call_id: str, transfer: dict[str, Any], *, status: str, end_reason: str | None = None
+) -> dict[str, Any]:
+    """Add a transfer to the call if it is in `status`; with `end_reason`, that is set too (a call that ended)."""
+    update = "SET transfers = list_append(if_not_exists(transfers, :empty), :t)"
+    values: dict[str, Any] = {"empty": [], "t": [transfer], "status": status}
+    if end_reason is not None:
+        update += ", end_reason = :reason"
+        values["reason"] = end_reason
     result = dynamo.call(
         aws.dynamodb().update_item,
         TableName=_table(),
         Key=dynamo.marshal(keys.call(call_id)),
-        UpdateExpression="SET transfers = list_append(if_not_exists(transfers, :empty), :t)",
+        UpdateExpression=update,
         ConditionExpression="#status = :status",
         ExpressionAttributeNames={"#status": "status"},
-        ExpressionAttributeValues=dynamo.values(empty=[], t=[transfer], status=status),
+        ExpressionAttributeValues=dynamo.values(**values),
         ReturnValues="ALL_NEW",
     )
     return _record(dynamo.unmarshal(result["Attributes"]))

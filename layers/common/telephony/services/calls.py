@@ -375,8 +375,18 @@ def transfer(call_id: str, body: Transfer, *, principal: Principal, livekit: lk.
     try:
         updated = calls_repo.append_transfer(call_id, entry, status=CallStatus.IN_PROGRESS.value)
     except dynamo.ConditionFailed:
-        updated = calls_repo.get(call_id) or record
+        ended = _transferred_after_the_end(call_id, entry) if body.mode == "cold" else None
+        updated = ended or calls_repo.get(call_id) or record
     return CallDetails.model_validate(updated)
+
+
+def _transferred_after_the_end(call_id: str, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """LiveKit answers a cold transfer once the far end took the call, and the callee's side may have left (its
+    webhook handled) before that answer reaches us: the call is completed, and it ended by this transfer."""
+    try:
+        return calls_repo.append_transfer(call_id, entry, status=CallStatus.COMPLETED.value, end_reason="transferred")
+    except dynamo.ConditionFailed:
+        return None
 
 
 def post_events(call_id: str, body: CallEvents, *, principal: Principal) -> EventsAccepted:
