@@ -78,3 +78,19 @@ def test_livekit_waits_end_before_the_functions_that_make_them_are_stopped():
     ):
         timeout = doc["Resources"][logical_id]["Properties"].get("Timeout", default)
         assert wait + 4 <= timeout <= 30, (logical_id, wait, timeout)  # 30: API Gateway's integration limit
+
+
+def test_the_rate_limit_windows_can_only_be_updated_by_the_functions():
+    """A revocation marker lives in that table: no function may delete, scan or overwrite its items."""
+    from local.template import load
+
+    doc = load()
+    policy = doc["Resources"]["RateLimitsUpdatePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [(s["Effect"], s["Action"]) for s in policy] == [("Allow", "dynamodb:UpdateItem")]
+    users = 0
+    for resource in doc["Resources"].values():
+        policies = (resource.get("Properties") or {}).get("Policies") or []
+        policies = policies if isinstance(policies, list) else [policies]
+        assert "RateLimitsTable" not in json.dumps([p for p in policies if isinstance(p, dict) and "Ref" not in p])
+        users += {"Ref": "RateLimitsUpdatePolicy"} in policies
+    assert users == 23
