@@ -441,3 +441,40 @@ def _refused(reply: Any, statuses: tuple[int, ...]) -> bool:
         return False
     error = (reply.json() or {}).get("error") or {}
     return bool(error.get("code") and error.get("message") and error.get("request_id"))
+
+
+def _token(key: dict[str, Any]) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("path", "partition"),
+    [
+        ("/outbound-calls", {"gsi1pk": "OWNER#usr_alice"}),
+        ("/outbound-calls?status=completed", {"gsi2pk": "OWNER#usr_alice#STATUS#completed"}),
+        ("/telephony/phone-number-requests", {"gsi1pk": "OWNER#usr_alice"}),
+        ("/outbound-calls/phone-numbers", {"gsi1pk": "OWNER#usr_alice"}),
+        ("/api-keys", {"gsi1pk": "OWNER#usr_alice"}),
+    ],
+)
+def test_a_crafted_next_token_in_the_callers_own_partition_is_a_400(world, keys, path, partition):
+    """Only the partition was checked: a key DynamoDB refuses as a start key (a part missing, another attribute,
+    a value over its size limit) was a 500 (moto's TypeError; DynamoDB's ValidationException)."""
+    (index,) = partition
+    sort = index.removesuffix("pk") + "sk"
+    whole = {"pk": "X#1", "sk": "X#1", **partition, sort: "2026-01-01T00:00:00Z#x"}
+    crafted = [
+        dict(partition),  # the partition alone
+        {k: v for k, v in whole.items() if k != "pk"},  # the table's key missing
+        {**whole, "owner_id": "usr_bob"},  # another attribute
+        {**whole, sort: "x" * 1025},  # over DynamoDB's key size
+        {**whole, sort: ""},  # empty
+        {**whole, sort: 7},  # not a string
+    ]
+    separator = "&" if "?" in path else "?"
+    for key in crafted:
+        reply = world.client.get(f"{path}{separator}next_token={_token(key)}", token=keys.alice)
+        assert_error(reply, 400, "invalid_request")
+    figure("hostile.crafted_next_tokens", len(crafted))

@@ -240,25 +240,36 @@ def page_token(last_key: Mapping[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(unmarshal(last_key)).encode()).decode().rstrip("=")
 
 
-def start_key(token: str | None, *, partition: Mapping[str, str]) -> dict[str, Any] | None:
-    """Decode a next_token, refusing one that points outside the caller's own partition."""
+def start_key(token: str | None, *, partition: Mapping[str, str], sort: str) -> dict[str, Any] | None:
+    """Decode a next_token, refusing one that points outside the caller's own partition or is not the key of an
+    item of the index (`pk`, the table's `sk` if it has one, the index's partition and `sort` keys): anything
+    else is DynamoDB's ValidationException, which would be a 500."""
     import base64
     import binascii
     import json
-
-    from telephony.errors import InvalidInput
 
     if not token:
         return None
     try:
         decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(decoded, dict) or not all(isinstance(v, str) for v in decoded.values()):
+        if not isinstance(decoded, dict) or set(decoded) - {"sk"} != {"pk", sort, *partition}:
+            raise ValueError(token)
+        if not all(isinstance(v, str) and 0 < len(v.encode()) <= _KEY_BYTES for v in decoded.values()):
             raise ValueError(token)
         if any(decoded.get(k) != v for k, v in partition.items()):
             raise ValueError(token)
     except (ValueError, binascii.Error) as exc:
-        raise InvalidInput("next_token is not valid", details=[{"field": "next_token"}]) from exc
+        raise _bad_token() from exc
     return marshal(decoded)
+
+
+_KEY_BYTES = 1024  # DynamoDB's limit for a sort key; partition keys allow 2048, ours are far shorter
+
+
+def _bad_token() -> Exception:
+    from telephony.errors import InvalidInput
+
+    return InvalidInput("next_token is not valid", details=[{"field": "next_token"}])
 
 
 def query_page(
@@ -274,8 +285,15 @@ def query_page(
         "ScanIndexForward": False,
         "Limit": limit,
     }
-    start = start_key(token, partition=partition)
+    start = start_key(token, partition=partition, sort=key_name.removesuffix("pk") + "sk")
     if start:
         kwargs["ExclusiveStartKey"] = start
-    result = call(aws.dynamodb().query, **kwargs)
+    from botocore.exceptions import ClientError
+
+    try:
+        result = call(aws.dynamodb().query, **kwargs)
+    except ClientError as exc:  # a start key DynamoDB refuses all the same is the caller's token
+        if start and aws.error_code(exc) == "ValidationException":
+            raise _bad_token() from exc
+        raise
     return [unmarshal(i) for i in result.get("Items", [])], page_token(result.get("LastEvaluatedKey"))
