@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -119,6 +120,63 @@ def test_a_hangup_racing_the_answer_ends_the_call_completed(world, keys, number,
     stats = world.client.get("/outbound-calls/stats", token=keys.alice).json()
     assert stats["by_status"]["completed"] == 1 and stats["by_status"]["canceled"] == 0
     assert stats["answered_calls"] == 1
+
+
+def _left(call_id: str, *, call_status: str, reason: str = "CLIENT_INITIATED") -> str:
+    from telephony.integrations import livekit as lk
+    from telephony.repositories import calls as calls_repo
+    from telephony.services import call_lifecycle
+
+    identity = (calls_repo.get(call_id) or {})["participant_identity"]
+    event = {
+        "event": "participant_left",
+        "id": f"EV_{call_id}_{call_status}",
+        "createdAt": str(int(time.time())),
+        "room": {"name": call_id},
+        "participant": {
+            "identity": identity,
+            "attributes": {"sip.callStatus": call_status},
+            "disconnectReason": reason,
+        },
+    }
+    return call_lifecycle.apply(lk.WebhookEvent.parse(json.dumps(event)))
+
+
+def test_a_call_that_ends_answered_counts_as_answered_even_if_its_answer_was_not_reported(world, keys, number):
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=60_000)  # no answer webhook before the end
+    created = call(world, keys.alice).json()
+    assert _left(created["call_id"], call_status="hangup") == "moved to completed"
+    ended = world.client.get(f"/outbound-calls/{created['call_id']}/details", token=keys.alice).json()
+    assert ended["status"] == "completed" and ended["answered_at"] and ended["duration_seconds"] == 0
+    stats = world.client.get("/outbound-calls/stats", token=keys.alice).json()
+    assert stats["answered_calls"] == 1 and stats["by_status"]["completed"] == 1
+
+
+def test_the_callee_leaving_as_the_answer_lands_keeps_the_duration(world, keys, number, monkeypatch):
+    """participant_left read the call ringing; the answer was written before its own write."""
+    from telephony.models.calls import CallStatus
+    from telephony.repositories import calls as calls_repo
+    from telephony.services import calls as calls_service
+
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=60_000)
+    created = call(world, keys.alice).json()
+    cid = created["call_id"]
+    answered_at = "2020-01-01T00:00:00.000Z"
+    transition = calls_repo.transition
+
+    def answer_first(current: dict[str, Any], **kwargs: Any) -> None:
+        monkeypatch.setattr(calls_repo, "transition", transition)
+        record = calls_repo.get(cid)
+        assert record is not None
+        calls_service.move(record, CallStatus.IN_PROGRESS, {"answered_at": max(answered_at, record["created_at"])})
+        transition(current, **kwargs)  # refused: the call is no longer what was read
+
+    monkeypatch.setattr(calls_repo, "transition", answer_first)
+    assert _left(cid, call_status="active") == "moved to completed"
+    ended = world.client.get(f"/outbound-calls/{cid}/details", token=keys.alice).json()
+    assert ended["status"] == "completed" and ended["duration_seconds"] is not None
+    stats = world.client.get("/outbound-calls/stats", token=keys.alice).json()
+    assert stats["answered_calls"] == 1 and stats["total_duration_seconds"] == ended["duration_seconds"]
 
 
 def test_transfer_rules(world, keys, number):

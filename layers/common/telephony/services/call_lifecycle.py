@@ -75,18 +75,24 @@ def apply(event: lk.WebhookEvent) -> str:
 def _ended(record: dict[str, Any], participant: lk.Participant, at: datetime, event_id: str) -> dict[str, Any] | None:
     reason = participant.disconnect_reason
     call_status = participant.attributes.get("sip.callStatus", "")
-    answered = record["status"] == CallStatus.IN_PROGRESS.value or call_status in ("active", "hangup")
-    transferred = any(t.get("mode") == "cold" for t in record.get("transfers") or [])
-    if answered:
-        end_reason = "transferred" if transferred else _ANSWERED_REASONS.get(reason, reason.lower())
-        fields = calls.end_fields(record, at, end_reason=end_reason)
-        return calls.move(record, CallStatus.COMPLETED, fields, event_id=event_id)
-    status, code, end_reason = _UNANSWERED.get(reason, (CallStatus.FAILED, None, f"sip_failure: {reason.lower()}"))
-    fields = calls.end_fields(record, at, end_reason=end_reason)
-    if code:
-        fields["sip_status_code"] = code
-    logger().info("call ended before answer", extra={"call_id": record["call_id"], "reason": reason})
-    return calls.move(record, status, fields, event_id=event_id)
+
+    def decide(current: dict[str, Any]) -> tuple[CallStatus, dict[str, Any]]:
+        """Decided on each read of the call: the answer (or a transfer) may be recorded in between."""
+        if current["status"] == CallStatus.IN_PROGRESS.value or call_status in ("active", "hangup"):
+            transferred = any(t.get("mode") == "cold" for t in current.get("transfers") or [])
+            end_reason = "transferred" if transferred else _ANSWERED_REASONS.get(reason, reason.lower())
+            # answered, even if its answer was never reported: by this event at the latest
+            answered = {} if current.get("answered_at") else {"answered_at": _iso(at)}
+            return CallStatus.COMPLETED, calls.end_fields(current, at, end_reason=end_reason, **answered)
+        status, code, end_reason = _UNANSWERED.get(reason, (CallStatus.FAILED, None, f"sip_failure: {reason.lower()}"))
+        fields = calls.end_fields(current, at, end_reason=end_reason)
+        if code:
+            fields["sip_status_code"] = code
+        return status, fields
+
+    if record["status"] != CallStatus.IN_PROGRESS.value and call_status not in ("active", "hangup"):
+        logger().info("call ended before answer", extra={"call_id": record["call_id"], "reason": reason})
+    return calls.move(record, decide, event_id=event_id)
 
 
 def _iso(moment: datetime) -> str:
