@@ -103,6 +103,60 @@ def test_timeout_path_expires_the_request(world, keys, parameters):
     assert create(world, keys.bob).status == 201  # the claim was released
 
 
+def test_an_expiry_racing_an_approval_to_another_number_releases_the_number_it_holds(world, keys, monkeypatch):
+    """The expiry read the request pending on A; an approval to B landed before its write: what it releases
+    must be B, the number the request holds then (releasing A left B claimed by an expired request for good)."""
+    from telephony.models.requests import RequestStatus
+    from telephony.repositories import requests as requests_repo
+    from telephony.services import phone_requests
+
+    rid = create(world, keys.alice, "+14155550123").json()["request_id"]
+    get = requests_repo.get
+
+    def approved_meanwhile(request_id: str) -> Any:
+        record = get(request_id)
+        monkeypatch.setattr(requests_repo, "get", get)
+        approved = world.client.post(
+            f"/admin/phone-number-requests/{rid}/approve", token=keys.admin, json_body={"phone_number": "+14155550124"}
+        )
+        assert approved.status == 200, approved.body
+        return record
+
+    monkeypatch.setattr(requests_repo, "get", approved_meanwhile)
+    phone_requests.close(rid, RequestStatus.EXPIRED)
+    assert world.client.get(f"{REQUESTS}/{rid}", token=keys.alice).json()["status"] == "expired"
+    assert create(world, keys.bob, "+14155550124").status == 201
+    assert create(world, keys.bob, "+14155550123").status == 201
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_a_decision_for_a_workflow_that_is_gone_closes_the_request(world, keys, monkeypatch, decision):
+    """The execution no longer waits (its review timed out, it hit Step Functions' limit, it was stopped): the
+    decision is a 409, and the request must not stay decided without a workflow, holding its number."""
+    from telephony.integrations import workflow
+    from telephony.repositories import requests as requests_repo
+
+    rid = create(world, keys.alice).json()["request_id"]
+    deadline = time.time() + 10
+    while not (requests_repo.get(rid) or {}).get("task_token"):
+        assert time.time() < deadline, "AwaitReview never stored its token"
+        time.sleep(0.05)
+
+    def gone(*args: Any, **kwargs: Any) -> None:
+        raise workflow.WorkflowGone("TaskTimedOut")
+
+    monkeypatch.setattr(workflow, "succeed" if decision == "approve" else "fail", gone)
+    body = {"reason": "no"} if decision == "reject" else {}
+    reply = world.client.post(f"/admin/phone-number-requests/{rid}/{decision}", token=keys.admin, json_body=body)
+    if decision == "approve":  # an approval needs the workflow to assign the number: the request expired
+        assert_error(reply, 409, "conflict")
+        assert world.client.get(f"{REQUESTS}/{rid}", token=keys.alice).json()["status"] == "expired"
+    else:  # a rejection needs nothing more: it stands
+        assert reply.status == 200, reply.body
+        assert world.client.get(f"{REQUESTS}/{rid}", token=keys.alice).json()["status"] == "rejected"
+    assert create(world, keys.bob).status == 201  # its number is free
+
+
 def test_duplicate_request_and_owned_number_are_conflicts(world, keys):
     rid = create(world, keys.alice).json()["request_id"]
     assert_error(create(world, keys.bob), 409, "conflict")

@@ -6,7 +6,7 @@ from types import ModuleType
 from typing import Any
 
 from telephony.config import settings
-from telephony.errors import Conflict, Forbidden, InvalidInput, NotFound, UpstreamUnavailable
+from telephony.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, UpstreamUnavailable
 from telephony.integrations import workflow as workflow_api
 from telephony.models.common import Page
 from telephony.models.principal import Principal
@@ -19,7 +19,7 @@ from telephony.models.requests import (
     RejectRequest,
     RequestStatus,
 )
-from telephony.observability import count
+from telephony.observability import count, logger
 from telephony.phone import is_country_code, region_of, to_e164
 from telephony.repositories import dynamo
 from telephony.repositories import numbers as numbers_repo
@@ -250,14 +250,18 @@ def reject(
         undo=lambda: _undo_decision(record, RequestStatus.REJECTED, undo_claims, repo),
         repo=repo,
         workflow=workflow,
+        final=True,
     )
     return _model(decided)
 
 
-def _resume(record: dict[str, Any], send: Any, *, undo: Any, repo: ModuleType, workflow: ModuleType) -> None:
+def _resume(
+    record: dict[str, Any], send: Any, *, undo: Any, repo: ModuleType, workflow: ModuleType, final: bool = False
+) -> None:
     """Tell the waiting execution. When its token is not stored yet, AwaitReview sees the decision and tells it.
     The token read with the request serves (an execution's token never changes); without one, it is read again,
-    consistently, as it may have been stored since."""
+    consistently, as it may have been stored since. A `final` decision (a rejection: the number released, nothing
+    left to do) stands even when no execution waits for it any more."""
     token = record.get("task_token")
     if not token:
         fresh = repo.get(record["request_id"])
@@ -267,6 +271,15 @@ def _resume(record: dict[str, Any], send: Any, *, undo: Any, repo: ModuleType, w
     try:
         send(token)
     except workflow.WorkflowGone as gone:
+        if final:
+            logger().info("a final decision reached no workflow", extra={"request_id": record["request_id"]})
+            return
+        # Nothing waits for a decision any more (the review timed out, or the execution ended): the request is
+        # closed here, or it would stay decided without a workflow, holding its number, for good.
+        try:
+            close(record["request_id"], RequestStatus.EXPIRED, repo=repo)
+        except DomainError:
+            logger().exception("a request whose workflow is gone could not be closed")
         raise Conflict("the request expired before the decision arrived") from gone
     except UpstreamUnavailable:
         undo()
@@ -351,26 +364,31 @@ def assign(request_id: str, decision: Decision, *, repo: ModuleType = requests_r
 def close(
     request_id: str, to_status: RequestStatus, *, failure: str | None = None, repo: ModuleType = requests_repo
 ) -> None:
-    """Expire, or record a failure on, a request that is still open; idempotent."""
-    record = repo.get(request_id)
-    if record is None or record["status"] not in {s.value for s in OPEN_STATUSES}:
-        return
+    """Expire, or record a failure on, a request that is still open; idempotent. The write is conditional on the
+    status read, so that the claim released is the one the request holds: a decision landing in between (an
+    approval may name another number) means reading it again."""
     fields = {"failure": failure[:1000]} if failure else {}
-    step = repo.transition(
-        request_id,
-        created_at=record["created_at"],
-        from_statuses=OPEN_STATUSES,
-        to_status=to_status,
-        updated_at=now_iso(),
-        fields=fields,
-        remove=("task_token",),
-    )
-    claims = [repo.claim_release(record["phone_number"], request_id=request_id)] if record.get("phone_number") else []
-    try:
-        dynamo.transact([step, *claims])
-    except dynamo.TransactionCanceled:
-        again = repo.get(request_id)
-        if again and again["status"] not in {s.value for s in OPEN_STATUSES}:
+    for _ in range(3):
+        record = repo.get(request_id)
+        if record is None or record["status"] not in {s.value for s in OPEN_STATUSES}:
             return
-        raise
-    count("RequestsExpired" if to_status is RequestStatus.EXPIRED else "RequestsFailed")
+        step = repo.transition(
+            request_id,
+            created_at=record["created_at"],
+            from_statuses=(RequestStatus(record["status"]),),
+            to_status=to_status,
+            updated_at=now_iso(),
+            fields=fields,
+            remove=("task_token",),
+        )
+        number = record.get("phone_number")
+        claims = [repo.claim_release(number, request_id=request_id)] if number else []
+        try:
+            dynamo.transact([step, *claims])
+        except dynamo.TransactionCanceled as canceled:
+            if not canceled.failed(0):
+                raise  # the claim is not this request's: not a race this can settle
+            continue
+        count("RequestsExpired" if to_status is RequestStatus.EXPIRED else "RequestsFailed")
+        return
+    raise Conflict(f"request {request_id} kept changing while it was being closed")
