@@ -1,7 +1,8 @@
 """Read your writes: every item the API reads by its key is read strongly consistent, so a caller can read what it
 has just written (a new API key at once, create then fetch, register then call). moto is always consistent and
 cannot show a stale read, so the reads themselves are checked: each GetItem and BatchGetItem the product's client
-sends over a whole flow asks for `ConsistentRead` (docs/adr/0012)."""
+sends over a whole flow asks for `ConsistentRead` (docs/adr/0012), and so does each Query of a table's own key (a
+call's stats, its transcript); only the indexes, which cannot, are read eventually consistent."""
 
 from __future__ import annotations
 
@@ -26,14 +27,16 @@ def reads_by_key() -> Iterator[list[tuple[str, str, bool]]]:
     def record(params: dict[str, Any], event_name: str = "", **_: Any) -> None:
         body = json.loads(params.get("body") or b"{}")
         operation = event_name.rsplit(".", 1)[-1]
-        if operation == "GetItem":
+        if operation == "Query" and "IndexName" in body:
+            return  # an index: eventually consistent by nature
+        if operation in ("GetItem", "Query"):
             found = [(body["TableName"], bool(body.get("ConsistentRead")))]
         else:
             found = [(table, bool(ask.get("ConsistentRead"))) for table, ask in body["RequestItems"].items()]
         with lock:
             seen.extend((operation, table, consistent) for table, consistent in found)
 
-    events = ["before-call.dynamodb.GetItem", "before-call.dynamodb.BatchGetItem"]
+    events = ["before-call.dynamodb.GetItem", "before-call.dynamodb.BatchGetItem", "before-call.dynamodb.Query"]
     for event in events:
         client.meta.events.register(event, record, unique_id=f"gate-reads-{event}")
     try:
@@ -71,6 +74,8 @@ def test_every_read_by_key_is_strongly_consistent(world, keys):
             json_body={"transcript": [{"role": "agent", "text": "hi"}]},
         )
         assert events.status == 200, events.body
+        details = world.client.get(f"/outbound-calls/{call_id}/details?include_transcript=true", token=keys.alice)
+        assert [s["text"] for s in details.json()["transcript"]] == ["hi"]
         transfer = world.client.post(
             f"/outbound-calls/{call_id}/transfer", token=keys.alice, json_body={"transfer_to": ALLOWED, "mode": "warm"}
         )
@@ -83,3 +88,4 @@ def test_every_read_by_key_is_strongly_consistent(world, keys):
     assert stale == [], f"reads by key that may miss a write just made: {sorted(set(stale))}"
     tables = {table.rsplit("-", 1)[-1] for _, table, _ in seen}
     assert {"ApiKeysTable", "RequestsTable", "NumbersTable", "CallsTable"} <= tables, tables
+    assert {op for op, _ in operations} == {"GetItem", "BatchGetItem", "Query"}, operations

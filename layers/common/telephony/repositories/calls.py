@@ -144,6 +144,7 @@ def stats(owner_id: str, *, since_hour: int) -> tuple[dict[str, int], dict[str, 
         aws.dynamodb().query,
         TableName=_table(),
         KeyConditionExpression="pk = :pk AND sk >= :since",
+        ConsistentRead=True,
         ExpressionAttributeValues=dynamo.values(
             pk=f"STATS#{owner_id}", since=keys.stats_hour(owner_id, since_hour)["sk"]
         ),
@@ -185,6 +186,7 @@ def segments(call_id: str) -> list[dict[str, Any]]:
     kwargs: dict[str, Any] = {
         "TableName": _table(),
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :seg)",
+        "ConsistentRead": True,
         "ExpressionAttributeValues": dynamo.values(pk=f"CALL#{call_id}", seg="SEG#"),
     }
     while True:
