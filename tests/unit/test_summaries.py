@@ -21,7 +21,13 @@ def stored(monkeypatch) -> dict[str, Any]:
         "segments",
         lambda call_id: [{"role": "agent", "text": "Can I book you for Monday?"}, {"role": "user", "text": "Yes."}],
     )
-    monkeypatch.setattr(summaries.calls_repo, "update_fields", lambda call_id, fields: saved.update(fields))
+    monkeypatch.setattr(
+        summaries.calls_repo,
+        "set_summary",
+        lambda call_id, owner_id, summary, *, source, only_if_absent: saved.update(
+            summary=summary, summary_source=source, only_if_absent=only_if_absent
+        ),
+    )
     return saved
 
 
@@ -42,9 +48,9 @@ def test_a_finished_call_gets_a_summary_from_its_transcript(stored):
             },
             {"modelId": "test-model", "messages": ANY, "inferenceConfig": ANY},
         )
-        text = summaries.summarise_if_needed({"call_id": "call_1"}, client=client)
+        text = summaries.summarise_if_needed({"call_id": "call_1", "owner_id": "usr_a"}, client=client)
     assert text == "Booked for Monday."
-    assert stored == {"summary": "Booked for Monday.", "summary_source": "test-model"}
+    assert stored == {"summary": "Booked for Monday.", "summary_source": "test-model", "only_if_absent": True}
 
 
 def test_an_agent_summary_is_kept(stored):

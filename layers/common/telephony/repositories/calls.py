@@ -220,15 +220,16 @@ def update_fields(call_id: str, fields: dict[str, Any], *, condition_status: tup
     return _record(dynamo.unmarshal(result["Attributes"]))
 
 
-def set_summary(call_id: str, owner_id: str, summary: str, *, source: str) -> None:
+def set_summary(call_id: str, owner_id: str, summary: str, *, source: str, only_if_absent: bool = False) -> None:
     """Set the call's summary if the call is `owner_id`'s: one write that is also the ownership check
-    (`dynamo.ConditionFailed` when the call is absent or another user's; nothing of it is returned)."""
+    (`dynamo.ConditionFailed` when the call is absent or another user's, or has a summary and `only_if_absent`;
+    nothing of it is returned)."""
     dynamo.call(
         aws.dynamodb().update_item,
         TableName=_table(),
         Key=dynamo.marshal(keys.call(call_id)),
         UpdateExpression="SET summary = :summary, summary_source = :source",
-        ConditionExpression="owner_id = :owner",
+        ConditionExpression="owner_id = :owner" + (" AND attribute_not_exists(summary)" if only_if_absent else ""),
         ExpressionAttributeValues=dynamo.values(summary=summary, source=source, owner=owner_id),
     )
 

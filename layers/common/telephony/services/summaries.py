@@ -13,6 +13,7 @@ from telephony.config import settings
 from telephony.errors import DomainError
 from telephony.observability import logger
 from telephony.repositories import calls as calls_repo
+from telephony.repositories import dynamo
 
 PROMPT = (
     "Summarise this phone call between an AI agent and a person in three sentences: the purpose, "
@@ -40,8 +41,11 @@ def summarise_if_needed(record: dict[str, Any], *, client: Any = None) -> str | 
         return None
     if not text:
         return None
-    try:
-        calls_repo.update_fields(record["call_id"], {"summary": text, "summary_source": model})
+    try:  # only if there is still none: the agent may have posted its own while Bedrock was writing this one
+        calls_repo.set_summary(record["call_id"], record["owner_id"], text, source=model, only_if_absent=True)
+    except dynamo.ConditionFailed:
+        logger().info("the agent's summary came first and stands", extra={"call_id": record["call_id"]})
+        return None
     except DomainError:
         logger().warning("could not store the summary", extra={"call_id": record["call_id"]})
         return None
