@@ -14,7 +14,7 @@ def create_call(body: CreateCall) -> CallCreated:
         idempotency.run_once(
             principal,
             key,
-            body.model_dump(mode="json"),
+            calls.fingerprint(body),
             lambda: calls.create(body, principal=principal).model_dump(mode="json"),
             lambda_context=app.lambda_context,
         )

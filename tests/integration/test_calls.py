@@ -356,6 +356,32 @@ def test_the_default_outbound_number_is_found_past_the_first_page(world, keys, n
     assert details["from_phone_number_id"] == number["phone_number_id"]
 
 
+@pytest.mark.parametrize("step", ["save_inprogress", "save_success"])
+def test_an_idempotency_store_failing_is_a_503_before_the_call_and_its_answer_after(world, keys, number, step):
+    """Before the work: nothing done, a clean 503 (it was a 500). After it: the call is placed, so the answer is
+    the 201 (a 500 invited a retry that, once the in-progress record expired, placed a second call)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    def failing(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DynamoDBPersistenceLayer, step, failing)
+        reply = world.client.post(
+            "/outbound-calls/create",
+            token=keys.alice,
+            headers={"idempotency-key": f"store-{step}"},
+            json_body={"phone_number": CALLEE},
+        )
+    placed = world.livekit.state()["calls"]
+    if step == "save_inprogress":
+        assert_error(reply, 503, "service_unavailable")
+        assert placed == []
+    else:
+        assert reply.status == 201, reply.body
+        assert [c["participant_attributes"]["call_id"] for c in placed] == [reply.json()["call_id"]]
+
+
 def test_idempotency_key_gives_one_livekit_call(world, keys, number):
     headers = {"idempotency-key": "order-77"}
     first = world.client.post(
@@ -364,8 +390,11 @@ def test_idempotency_key_gives_one_livekit_call(world, keys, number):
     again = world.client.post(
         "/outbound-calls/create", token=keys.alice, headers=headers, json_body={"phone_number": CALLEE}
     )
-    assert first.status == again.status == 201
-    assert first.json() == again.json()
+    same_number = world.client.post(
+        "/outbound-calls/create", token=keys.alice, headers=headers, json_body={"phone_number": "+1 (415) 555-0199"}
+    )
+    assert first.status == again.status == same_number.status == 201
+    assert first.json() == again.json() == same_number.json()
     assert len(world.livekit.state()["calls"]) == 1
     other_body = world.client.post(
         "/outbound-calls/create", token=keys.alice, headers=headers, json_body={"phone_number": "+14155550111"}

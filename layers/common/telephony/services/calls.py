@@ -155,6 +155,11 @@ def _outbound_number(principal: Principal, number_id: str | None) -> dict[str, A
     )
 
 
+def fingerprint(body: CreateCall) -> dict[str, Any]:
+    """The request as an Idempotency-Key compares it: the callee as the number it is, however it was written."""
+    return {**body.model_dump(mode="json"), "phone_number": to_e164(body.phone_number)}
+
+
 def create(body: CreateCall, *, principal: Principal, livekit: lk.LiveKit | None = None) -> CallCreated:
     from telephony.integrations import livekit as lk
 

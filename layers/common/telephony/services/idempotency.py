@@ -13,7 +13,7 @@ from typing import Any
 
 from telephony import aws
 from telephony.config import settings
-from telephony.errors import Conflict, IdempotencyMismatch, InvalidInput
+from telephony.errors import Conflict, IdempotencyMismatch, InvalidInput, UpstreamUnavailable
 from telephony.models.principal import Principal
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -46,6 +46,7 @@ def run_once(
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
         IdempotencyValidationError,
     )
 
@@ -64,10 +65,19 @@ def run_once(
         config=config,
     )
     def once(request: dict[str, Any]) -> dict[str, Any]:
-        return work()
+        done["result"] = work()
+        return done["result"]
 
+    done: dict[str, dict[str, Any]] = {}
     try:
         return once(request={"scope": principal.user_id, "key": key, "body": body})  # type: ignore[no-any-return]
+    except IdempotencyPersistenceLayerError as exc:
+        if "result" in done:  # the work was done (a call placed): answer it rather than invite a second one
+            from telephony.observability import logger
+
+            logger().error("the Idempotency-Key's record could not be completed; the work was done", exc_info=True)
+            return done["result"]
+        raise UpstreamUnavailable("the idempotency store is unavailable; retry shortly") from exc
     except IdempotencyValidationError as exc:
         raise IdempotencyMismatch(
             "this Idempotency-Key was used with a different request body", details=[{"field": "Idempotency-Key"}]
