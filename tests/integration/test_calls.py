@@ -204,6 +204,51 @@ def test_a_summary_the_agent_posts_while_bedrock_writes_one_stands(world, keys, 
     assert details["summary"] == "the agent's own"
 
 
+def test_transcript_times_are_validated_kept_in_utc_and_ordered(world, keys, number):
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=60_000)
+    cid = call(world, keys.alice).json()["call_id"]
+    path = f"/outbound-calls/{cid}/events"
+    for at in ("not a time", "2026-01-01T10:00:00", "2026-13-01T10:00:00Z"):
+        bad = world.client.post(
+            path, token=keys.agent, json_body={"transcript": [{"role": "user", "text": "x", "at": at}]}
+        )
+        assert_error(bad, 400, "invalid_request")
+    posts = [
+        ("first", "2026-01-01T10:00:01Z"),
+        ("third", "2026-01-01T11:00:02+01:00"),  # 10:00:02 UTC
+        ("second", "2026-01-01T10:00:01.500Z"),
+    ]
+    for text, at in posts:
+        body = {"transcript": [{"role": "agent", "text": text, "at": at}]}
+        assert world.client.post(path, token=keys.agent, json_body=body).status == 200
+    transcript = world.client.get(f"/outbound-calls/{cid}/details?include_transcript=true", token=keys.alice).json()
+    assert [(s["text"], s["at"]) for s in transcript["transcript"]] == [
+        ("first", "2026-01-01T10:00:01.000Z"),
+        ("second", "2026-01-01T10:00:01.500Z"),
+        ("third", "2026-01-01T10:00:02.000Z"),
+    ]
+
+
+def test_a_repeated_post_of_timed_segments_stores_them_once(world, keys, number):
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=60_000)
+    cid = call(world, keys.alice).json()["call_id"]
+    body = {
+        "transcript": [
+            {"role": "agent", "text": "Hello", "at": "2026-01-01T10:00:00Z"},
+            {"role": "user", "text": "Hi", "at": "2026-01-01T10:00:00Z"},
+            {"role": "user", "text": "Hi", "at": "2026-01-01T10:00:01Z"},
+        ]
+    }
+    for _ in range(2):  # a retry after a timeout
+        assert world.client.post(f"/outbound-calls/{cid}/events", token=keys.agent, json_body=body).status == 200
+    transcript = world.client.get(f"/outbound-calls/{cid}/details?include_transcript=true", token=keys.alice).json()
+    assert [(s["role"], s["text"]) for s in transcript["transcript"]] == [
+        ("agent", "Hello"),
+        ("user", "Hi"),
+        ("user", "Hi"),
+    ]
+
+
 def test_transfer_rules(world, keys, number):
     world.livekit.set_outcome("+14155550155", "answer", after_ms=3000)
     early = call(world, keys.alice, phone_number="+14155550155").json()["call_id"]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from telephony.models.common import Body, JsonObject, Out, PageQuery, Query
+from telephony.models.common import Body, JsonObject, Moment, Out, PageQuery, Query
 
 
 class CallStatus(StrEnum):
@@ -69,7 +69,13 @@ class Transfer(Body):
 class TranscriptSegment(Body):
     role: Literal["agent", "user"]
     text: str = Field(min_length=1, max_length=10000)
-    at: str | None = Field(default=None, max_length=40, description="ISO 8601 time of the segment")
+    at: Moment | None = Field(
+        default=None,
+        max_length=40,
+        description="ISO 8601 time of the segment, with its offset (stored in UTC); the time it is received if "
+        "absent. Segments are returned in this order; giving it makes a repeated post of the same segments "
+        "(a retry) store them once.",
+    )
 
 
 class CallEvents(Body):

@@ -74,3 +74,22 @@ def _storable(value: dict[str, Any]) -> dict[str, Any]:
 
 
 JsonObject = Annotated[dict[str, Any], AfterValidator(_storable)]
+
+
+def _utc_moment(value: str) -> str:
+    """An ISO 8601 date and time with its offset, as the API writes times (UTC, milliseconds, `Z`): stored and
+    sorted as text, times in other spellings or zones would sort out of order."""
+    from datetime import datetime
+
+    from telephony.util import iso
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date and time, e.g. 2026-01-01T10:00:00.250Z") from None
+    if moment.tzinfo is None:
+        raise ValueError("must give its offset from UTC (Z or +hh:mm)")
+    return iso(moment)
+
+
+Moment = Annotated[str, AfterValidator(_utc_moment)]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
-import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -394,11 +394,16 @@ def _transferred_after_the_end(call_id: str, entry: dict[str, Any]) -> dict[str,
         return None
 
 
+def _segment_index(position: int, segment: Any) -> str:
+    digest = hashlib.sha256(f"{segment.role}\n{segment.text}".encode()).hexdigest()[:12]
+    return f"{position:04d}-{digest}"
+
+
 def post_events(call_id: str, body: CallEvents, *, principal: Principal) -> EventsAccepted:
     """The summary first, written on the condition that the call is the caller's (so that write is the
-    ownership check; without a summary the call is read for it), then the segments. A retry after a failure
-    sets the same summary again and writes segments that were not written: none is doubled by a summary
-    that failed after them."""
+    ownership check; without a summary the call is read for it), then the segments, each keyed by its time,
+    its place in the post and its content: a retry of a post whose segments have their `at` rewrites the same
+    items instead of adding them again (segments without one get the time of each post)."""
     if body.summary is not None:
         try:
             calls_repo.set_summary(call_id, principal.user_id, body.summary, source="agent")
@@ -408,9 +413,9 @@ def post_events(call_id: str, body: CallEvents, *, principal: Principal) -> Even
         owned(call_id, principal)
     added = 0
     if body.transcript:
-        base, batch = now_iso(), secrets.token_hex(3)
+        base = now_iso()
         segments = [
-            {"role": s.role, "text": s.text, "at": s.at or base, "index": f"{batch}-{i:04d}", "call_id": call_id}
+            {"role": s.role, "text": s.text, "at": s.at or base, "index": _segment_index(i, s), "call_id": call_id}
             for i, s in enumerate(body.transcript)
         ]
         calls_repo.add_segments(call_id, segments)
