@@ -66,7 +66,8 @@ MINIMUMS: dict[str, Minimum] = {
     "POST /outbound-calls/{call_id}/events": Minimum(
         2,
         0,
-        "the summary's UpdateItem, conditional on the owner, is also the ownership check; the segments follow in "
+        "the UpdateItem that sets the summary and counts the transcript's size, conditional on the owner, is also "
+        "the ownership check; the segments follow in "
         "a BatchWriteItem. One transaction could hold both, but concurrent posts to one call would then conflict "
         "on the call's item (TransactionConflict) where batched writes do not; " + BUDGET,
     ),

@@ -249,6 +249,31 @@ def test_a_repeated_post_of_timed_segments_stores_them_once(world, keys, number)
     ]
 
 
+def test_a_calls_transcript_has_a_size_limit(world, keys, number, monkeypatch):
+    """A call's details return its transcript whole, and a Lambda answer is at most 6 MB: the text is bounded."""
+    from telephony.services import calls as calls_service
+
+    monkeypatch.setattr(calls_service, "MAX_TRANSCRIPT_CHARS", 25)
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=60_000)
+    cid = call(world, keys.alice).json()["call_id"]
+    path = f"/outbound-calls/{cid}/events"
+
+    def post(text: str, **extra: Any) -> Any:
+        return world.client.post(
+            path, token=keys.agent, json_body={"transcript": [{"role": "user", "text": text}], **extra}
+        )
+
+    assert post("x" * 20).status == 200
+    full = post("y" * 6, summary="too late for the text")
+    assert_error(full, 409, "conflict")
+    assert post("z" * 5).status == 200  # exactly at the limit
+    details = world.client.get(
+        f"{path.rsplit('/', 1)[0]}/details?include_transcript=true&include_summary=true", token=keys.alice
+    ).json()
+    assert [s["text"] for s in details["transcript"]] == ["x" * 20, "z" * 5] and details["summary"] is None
+    assert_error(world.client.post(path, token=keys.bob, json_body={"summary": "not mine"}), 404, "not_found")
+
+
 def test_transfer_rules(world, keys, number):
     world.livekit.set_outcome("+14155550155", "answer", after_ms=3000)
     early = call(world, keys.alice, phone_number="+14155550155").json()["call_id"]

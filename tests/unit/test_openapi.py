@@ -124,3 +124,10 @@ def test_the_swagger_page_loads_the_document():
     page = swagger.page("Telephony API")
     assert 'url: "/openapi.json"' in page
     assert "swagger-ui-bundle.js" in page
+
+
+def test_the_transcript_limit_the_document_states_is_the_one_enforced():
+    from telephony.services import calls
+
+    (events,) = [op for op in OPERATIONS if op.operation_id == "post_call_events"]
+    assert f"{calls.MAX_TRANSCRIPT_CHARS:,} characters" in events.description

@@ -360,8 +360,10 @@ OPERATIONS: tuple[Operation, ...] = (
         "Post transcript segments and the summary",
         EventsAccepted,
         body=CallEvents,
-        errors=(400, 401, 404, 429, 503),
-        description="By the call's owner or one of its `agent` API keys.",
+        errors=(400, 401, 404, 409, 429, 503),
+        description="By the call's owner or one of its `agent` API keys. A call's transcript holds at most "
+        "500,000 characters of text (409 beyond). Segments are returned ordered by `at`; a repeated post of "
+        "segments that give their `at` (a retry) stores them once.",
         body_examples=examples.CALL_EVENTS,
     ),
     Operation(

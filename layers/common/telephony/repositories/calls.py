@@ -234,6 +234,28 @@ def set_summary(call_id: str, owner_id: str, summary: str, *, source: str, only_
     )
 
 
+def note_events(call_id: str, owner_id: str, *, summary: str | None, chars: int, segments: int, max_chars: int) -> None:
+    """One write before an events post's segments: the summary if given, and the transcript's size counted, on
+    the condition that the call is `owner_id`'s (so it is the ownership check too) and that the transcript stays
+    within `max_chars`. `dynamo.ConditionFailed` carries the call as it was (None: no such call)."""
+    update = "ADD transcript_chars :chars, transcript_segments :segments"
+    values: dict[str, Any] = {"chars": chars, "segments": segments, "owner": owner_id, "room": max_chars - chars}
+    if summary is not None:
+        update = "SET summary = :summary, summary_source = :source " + update
+        values.update(summary=summary, source="agent")
+    dynamo.call(
+        aws.dynamodb().update_item,
+        TableName=_table(),
+        Key=dynamo.marshal(keys.call(call_id)),
+        UpdateExpression=update,
+        ConditionExpression=(
+            "owner_id = :owner AND (attribute_not_exists(transcript_chars) OR transcript_chars <= :room)"
+        ),
+        ExpressionAttributeValues=dynamo.values(**values),
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+
+
 def append_transfer(
     call_id: str, transfer: dict[str, Any], *, status: str, end_reason: str | None = None
 ) -> dict[str, Any]:

@@ -394,33 +394,48 @@ def _transferred_after_the_end(call_id: str, entry: dict[str, Any]) -> dict[str,
         return None
 
 
+MAX_TRANSCRIPT_CHARS = 500_000  # ~9 hours of speech; the details' JSON stays far below Lambda's 6 MB
+
+
 def _segment_index(position: int, segment: Any) -> str:
     digest = hashlib.sha256(f"{segment.role}\n{segment.text}".encode()).hexdigest()[:12]
     return f"{position:04d}-{digest}"
 
 
 def post_events(call_id: str, body: CallEvents, *, principal: Principal) -> EventsAccepted:
-    """The summary first, written on the condition that the call is the caller's (so that write is the
-    ownership check; without a summary the call is read for it), then the segments, each keyed by its time,
-    its place in the post and its content: a retry of a post whose segments have their `at` rewrites the same
-    items instead of adding them again (segments without one get the time of each post)."""
-    if body.summary is not None:
-        try:
-            calls_repo.set_summary(call_id, principal.user_id, body.summary, source="agent")
-        except dynamo.ConditionFailed:
+    """One write on the call first: the summary if given, and the transcript's size, on the condition that the
+    call is the caller's (the ownership check) and that its transcript stays within MAX_TRANSCRIPT_CHARS (a
+    call's details return it whole, and a Lambda answer is at most 6 MB). Then the segments, each keyed by its
+    time, its place in the post and its content: a retry of a post whose segments have their `at` rewrites the
+    same items instead of adding them again (it counts their size again: the limit errs on the safe side)."""
+    transcript = body.transcript or []
+    chars = sum(len(s.text) for s in transcript)
+    try:
+        calls_repo.note_events(
+            call_id,
+            principal.user_id,
+            summary=body.summary,
+            chars=chars,
+            segments=len(transcript),
+            max_chars=MAX_TRANSCRIPT_CHARS,
+        )
+    except dynamo.ConditionFailed as failed:
+        if failed.item is None or failed.item.get("owner_id") != principal.user_id:
             raise NotFound("no such call") from None
-    else:
-        owned(call_id, principal)
-    added = 0
-    if body.transcript:
+        raise Conflict(
+            f"the call's transcript is full: at most {MAX_TRANSCRIPT_CHARS} characters of text",
+            details=[{"field": "transcript", "issue": "full"}],
+        ) from None
+    if transcript:
         base = now_iso()
         segments = [
             {"role": s.role, "text": s.text, "at": s.at or base, "index": _segment_index(i, s), "call_id": call_id}
-            for i, s in enumerate(body.transcript)
+            for i, s in enumerate(transcript)
         ]
         calls_repo.add_segments(call_id, segments)
-        added = len(segments)
-    return EventsAccepted(call_id=call_id, transcript_segments_added=added, summary_set=body.summary is not None)
+    return EventsAccepted(
+        call_id=call_id, transcript_segments_added=len(transcript), summary_set=body.summary is not None
+    )
 
 
 OPEN_VALUES = tuple(s.value for s in OPEN)
