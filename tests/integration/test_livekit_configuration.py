@@ -341,6 +341,61 @@ def test_livekit_numbers_need_only_a_dispatch_rule(world, keys):
     assert state["dispatch_rules"][0]["numbers"] == ["+14155550177"]
 
 
+def test_a_livekit_numbers_caller_allow_list_is_its_rules(world, keys):
+    """No trunk of ours to hold `allowed_numbers`: the rule filters the callers (it was accepted and dropped)."""
+    body = {"phone_number": "+14155550177", "provider": "livekit", "allowed_numbers": ["+14155550100"]}
+    reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=body)
+    assert reply.status == 201, reply.body
+    (rule,) = world.livekit.state()["dispatch_rules"]
+    assert rule["numbers"] == ["+14155550177"] and rule["inboundNumbers"] == ["+14155550100"]
+
+
+def test_a_registered_numbers_configuration_follows_its_registration(world, keys):
+    """configure would replace the registration's trunks with bare ones (its IP allow-list, encryption, privacy
+    and agent lost) and leave the registration describing nothing: it is refused, as is deleting it apart."""
+    pid = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=TWILIO).json()[
+        "phone_number_id"
+    ]
+    before = world.livekit.state()
+    own_trunk = {**CONFIGURE, "sip_trunk": {**CONFIGURE["sip_trunk"], "numbers": [TWILIO["phone_number"]]}}
+    configure = world.client.post(
+        f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=own_trunk
+    )
+    assert_error(configure, 409, "conflict")
+    delete = world.client.delete(f"/outbound-calls/phone-numbers/{pid}/configuration?config_type=all", token=keys.alice)
+    assert_error(delete, 409, "conflict")
+    after = world.livekit.state()
+    assert [after[k] for k in ("inbound_trunks", "outbound_trunks", "dispatch_rules")] == [
+        before[k] for k in ("inbound_trunks", "outbound_trunks", "dispatch_rules")
+    ]
+    assert world.client.get(f"/outbound-calls/phone-numbers/{pid}/configuration", token=keys.alice).status == 200
+
+
+def test_a_new_inbound_trunk_takes_the_rule_of_the_one_removed(world, keys):
+    pid = own_number("usr_alice")
+    path = f"/outbound-calls/phone-numbers/{pid}"
+    assert world.client.post(f"{path}/configure", token=keys.alice, json_body=CONFIGURE).status == 200
+    removed = world.client.delete(f"{path}/configuration?config_type=sip_trunk", token=keys.alice)
+    assert removed.status == 200 and removed.json()["configuration_status"] == "partial"
+    again = world.client.post(f"{path}/configure", token=keys.alice, json_body={"sip_trunk": CONFIGURE["sip_trunk"]})
+    assert again.status == 200, again.body
+    assert again.json()["configuration_status"] == "configured"
+    (rule,) = world.livekit.state()["dispatch_rules"]
+    assert rule["trunkIds"] == [again.json()["sip_trunk"]["inbound_trunk_id"]]
+    assert_no_orphans(world)
+
+
+def test_a_trunk_may_list_only_numbers_its_owner_holds_not_merely_requested(world, keys):
+    requested = world.client.post(
+        "/telephony/phone-number-requests", token=keys.alice, json_body={"phone_number": "+14155550199"}
+    )
+    assert requested.status == 201, requested.body
+    body = {**TWILIO, "trunk_numbers": ["+14155550142", "+14155550199"]}
+    reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=body)
+    assert_error(reply, 400, "invalid_request")
+    assert world.livekit.state()["inbound_trunks"] == []
+
+
 def test_outbound_enabled_is_an_alias_and_defaults_apply(world, keys):
     body = {
         "phone_number": "+14155550178",

@@ -228,7 +228,9 @@ OPERATIONS: tuple[Operation, ...] = (
         body=ConfigureRequest,
         errors=(400, 401, 404, 409, 429, 502, 503),
         description="Creates or replaces its SIP trunks (inbound and outbound) and dispatch rule; give at least "
-        "one of `sip_trunk`, `dispatch_rule`. Nothing is left half-made in LiveKit when it fails.",
+        "one of `sip_trunk`, `dispatch_rule`. Nothing is left half-made in LiveKit when it fails. A rule on a number "
+        "without an inbound trunk takes only calls to that number. 409 for a number registered to an agent: its "
+        "configuration follows the registration.",
         budget=CONFIGURATIONS,
         body_examples=examples.CONFIGURE,
     ),
@@ -251,7 +253,7 @@ OPERATIONS: tuple[Operation, ...] = (
         RemovedConfiguration,
         query=DeleteConfigurationQuery,
         errors=(400, 401, 404, 409, 429, 502, 503),
-        description="Removed in LiveKit first, then here.",
+        description="Removed in LiveKit first, then here. 409 for a number registered to an agent (unregister it).",
     ),
     # ---------------------------------------------------------------- agents
     Operation(

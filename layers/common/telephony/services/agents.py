@@ -121,6 +121,8 @@ def _plan(
         room_prefix=_room_prefix(agent_id),
         agent_name=agent_name,
         numbers=[] if provider.requires_trunk else [e164],
+        # without a trunk of ours, the callers a LiveKit number accepts are the rule's to filter
+        inbound_numbers=[] if provider.requires_trunk else allowed_numbers,
         hide_phone_number=body.hide_phone_number,
         krisp_enabled=body.krisp_enabled,
     )

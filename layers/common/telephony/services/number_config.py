@@ -65,7 +65,11 @@ def require_owned_numbers(numbers: list[str], principal: Principal, *, field: st
     """A trunk may only answer numbers its owner holds: LiveKit is shared by every tenant."""
     others = [n for n in numbers if n != own]
     claims = numbers_repo.claims(others)
-    foreign = [n for n in others if claims.get(n, {}).get("owner_id") != principal.user_id]
+    foreign = [
+        n
+        for n in others  # held as a number of theirs: a request for it is not enough (it may be rejected)
+        if claims.get(n, {}).get("owner_id") != principal.user_id or claims[n].get("holder") != "number"
+    ]
     if foreign:
         raise InvalidInput(
             f"{field} may only list numbers you own; not yours: {', '.join(foreign)}",
@@ -111,9 +115,21 @@ def get(phone_number_id: str, *, principal: Principal) -> NumberConfiguration:
     return view(owned(phone_number_id, principal))
 
 
+def not_registered(record: dict[str, Any]) -> None:
+    """A number registered to an agent has the trunks and rule of its registration (its settings, its agent):
+    configuring them apart would drop those settings in LiveKit and leave the registration describing nothing."""
+    if record.get("agent_id"):
+        raise Conflict(
+            f"this number is registered to agent {record['agent_id']}: its configuration follows the registration; "
+            f"remove it first (DELETE /agents/{record['agent_id']}/phone-numbers/{record['phone_number_id']})",
+            details=[{"field": "phone_number_id", "issue": "registered"}],
+        )
+
+
 def _plan(
     body: ConfigureRequest, record: dict[str, Any], principal: Principal
 ) -> tuple[provisioning.Plan, dict[str, str]]:
+    not_registered(record)
     plan, passwords = provisioning.Plan(), {}
     settings_ = record.get("call_settings") or {}
     if body.sip_trunk:
@@ -218,7 +234,7 @@ def delete(
     if parts is None:
         raise InvalidInput("config_type must be sip_trunk, dispatch_rule or all", details=[{"field": "config_type"}])
     token = provisioning.lock_token()
-    record, _ = locked(phone_number_id, principal, token=token, budget=False, prepare=lambda number: None)
+    record, _ = locked(phone_number_id, principal, token=token, budget=False, prepare=not_registered)
     stored = provisioning.Stored.of(record)
     try:
         result = provisioning.remove(parts, stored, livekit or lk.default())

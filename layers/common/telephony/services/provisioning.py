@@ -135,6 +135,15 @@ def apply(
     On failure, the commit's included, undo this call's steps and raise; the exception carries `.survivors`,
     the resources that exist after the undo (normally the old ones), and `.survivor_plan`, what they are."""
     ids = dict(stored.ids)
+    stale = stored.plan.get("rule") or {}
+    if (
+        plan.inbound is not None
+        and not ids.get("inbound")
+        and plan.rule is None
+        and ids.get("rule")
+        and stale.get("trunk_ids")
+    ):  # the rule is tied to an inbound trunk that was removed: it follows the new one
+        plan.rule = spec_from_stored("rule", {**stale, "trunk_ids": []}, {})
     undo: list[tuple[str, Callable[[], None], str | None]] = []
     created: str | None
     try:
