@@ -341,6 +341,30 @@ def test_livekit_numbers_need_only_a_dispatch_rule(world, keys):
     assert state["dispatch_rules"][0]["numbers"] == ["+14155550177"]
 
 
+def test_unregistering_a_number_assigned_through_a_request_gives_its_provider_back(world, keys):
+    from tests.integration.test_phone_number_requests import wait_for_status
+
+    rid = world.client.post(
+        "/telephony/phone-number-requests", token=keys.alice, json_body={"phone_number": TWILIO["phone_number"]}
+    ).json()["request_id"]
+    approved = world.client.post(
+        f"/admin/phone-number-requests/{rid}/approve", token=keys.admin, json_body={"provider": "telnyx"}
+    )
+    assert approved.status == 200, approved.body
+    pid = wait_for_status(world, keys.alice, rid, "assigned")["phone_number_id"]
+
+    def provider() -> str:
+        (item,) = world.client.get("/outbound-calls/phone-numbers", token=keys.alice).json()["items"]
+        return str(item["provider"])
+
+    assert provider() == "telnyx"
+    registered = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=TWILIO)
+    assert registered.status == 201 and registered.json()["phone_number_id"] == pid, registered.body
+    assert provider() == "twilio"
+    assert world.client.delete(f"/agents/{AGENT}/phone-numbers/{pid}", token=keys.alice).status == 200
+    assert provider() == "telnyx"  # the number stays the user's, as it was assigned
+
+
 def test_a_livekit_numbers_caller_allow_list_is_its_rules(world, keys):
     """No trunk of ours to hold `allowed_numbers`: the rule filters the callers (it was accepted and dropped)."""
     body = {"phone_number": "+14155550177", "provider": "livekit", "allowed_numbers": ["+14155550100"]}

@@ -244,6 +244,8 @@ def register(
         }
         if arn:
             fields["auth_secret_arn"] = arn
+        if record.get("request_id") and "assigned_provider" not in record:  # given back when it is unregistered
+            fields["assigned_provider"] = record.get("provider")
         saved.update(numbers_repo.save(pid, token=token, fields=fields))
 
     try:
@@ -296,8 +298,19 @@ def unregister(
             numbers_repo.save(
                 phone_number_id,
                 token=token,
-                fields={**provisioning.record_of(provisioning.Stored()), "updated_at": now_iso()},
-                remove=("agent_id", "registration", "call_settings", "registered_at", "auth_secret_arn"),
+                fields={
+                    **provisioning.record_of(provisioning.Stored()),
+                    "provider": record.get("assigned_provider", record.get("provider")),
+                    "updated_at": now_iso(),
+                },
+                remove=(
+                    "agent_id",
+                    "registration",
+                    "call_settings",
+                    "registered_at",
+                    "auth_secret_arn",
+                    "assigned_provider",
+                ),
             )
         else:
             numbers_repo.delete(phone_number_id, record["phone_number"], token=token)
