@@ -234,12 +234,12 @@ def set_summary(call_id: str, owner_id: str, summary: str, *, source: str, only_
     )
 
 
-def note_events(call_id: str, owner_id: str, *, summary: str | None, chars: int, segments: int, max_chars: int) -> None:
+def note_events(call_id: str, owner_id: str, *, summary: str | None, chars: int, max_chars: int) -> None:
     """One write before an events post's segments: the summary if given, and the transcript's size counted, on
     the condition that the call is `owner_id`'s (so it is the ownership check too) and that the transcript stays
     within `max_chars`. `dynamo.ConditionFailed` carries the call as it was (None: no such call)."""
-    update = "ADD transcript_chars :chars, transcript_segments :segments"
-    values: dict[str, Any] = {"chars": chars, "segments": segments, "owner": owner_id, "room": max_chars - chars}
+    update = "ADD transcript_chars :chars"
+    values: dict[str, Any] = {"chars": chars, "owner": owner_id, "room": max_chars - chars}
     if summary is not None:
         update = "SET summary = :summary, summary_source = :source " + update
         values.update(summary=summary, source="agent")

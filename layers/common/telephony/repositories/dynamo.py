@@ -12,7 +12,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from telephony import aws
-from telephony.errors import Conflict, UpstreamUnavailable
+from telephony.errors import Conflict, InvalidInput, UpstreamUnavailable
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -267,8 +267,6 @@ _KEY_BYTES = 1024  # DynamoDB's limit for a sort key; partition keys allow 2048,
 
 
 def _bad_token() -> Exception:
-    from telephony.errors import InvalidInput
-
     return InvalidInput("next_token is not valid", details=[{"field": "next_token"}])
 
 

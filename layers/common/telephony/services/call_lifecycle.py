@@ -74,11 +74,11 @@ def apply(event: lk.WebhookEvent) -> str:
 
 def _ended(record: dict[str, Any], participant: lk.Participant, at: datetime, event_id: str) -> dict[str, Any] | None:
     reason = participant.disconnect_reason
-    call_status = participant.attributes.get("sip.callStatus", "")
+    said_answered = participant.attributes.get("sip.callStatus", "") in ("active", "hangup")
 
     def decide(current: dict[str, Any]) -> tuple[CallStatus, dict[str, Any]]:
         """Decided on each read of the call: the answer (or a transfer) may be recorded in between."""
-        if current["status"] == CallStatus.IN_PROGRESS.value or call_status in ("active", "hangup"):
+        if current["status"] == CallStatus.IN_PROGRESS.value or said_answered:
             transferred = any(t.get("mode") == "cold" for t in current.get("transfers") or [])
             end_reason = "transferred" if transferred else _ANSWERED_REASONS.get(reason, reason.lower())
             # answered, even if its answer was never reported: by this event at the latest
@@ -90,7 +90,7 @@ def _ended(record: dict[str, Any], participant: lk.Participant, at: datetime, ev
             fields["sip_status_code"] = code
         return status, fields
 
-    if record["status"] != CallStatus.IN_PROGRESS.value and call_status not in ("active", "hangup"):
+    if record["status"] != CallStatus.IN_PROGRESS.value and not said_answered:
         logger().info("call ended before answer", extra={"call_id": record["call_id"], "reason": reason})
     return calls.move(record, decide, event_id=event_id)
 

@@ -416,7 +416,6 @@ def post_events(call_id: str, body: CallEvents, *, principal: Principal) -> Even
             principal.user_id,
             summary=body.summary,
             chars=chars,
-            segments=len(transcript),
             max_chars=MAX_TRANSCRIPT_CHARS,
         )
     except dynamo.ConditionFailed as failed:

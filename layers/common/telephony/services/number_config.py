@@ -161,10 +161,6 @@ def _plan(
     if body.dispatch_rule:
         rule = body.dispatch_rule
         plan.rule = lk.DispatchRule(name=rule.rule_name, room_prefix=rule.room_prefix, agent_name=rule.agent_name)
-        if not body.sip_trunk and not (record.get("livekit") or {}).get("inbound"):
-            # No trunk of this number to tie the rule to: it is tied to the number itself. A rule with neither is
-            # LiveKit's wildcard, and would take calls to every number of the project, other users' too.
-            plan.rule.numbers = [record["phone_number"]]
     return plan, passwords
 
 

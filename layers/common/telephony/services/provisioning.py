@@ -153,9 +153,12 @@ def apply(
                 continue
             spec.metadata = marker(number, part)
             if part == "rule" and not spec.numbers:
-                if not ids.get("inbound"):  # never LiveKit's wildcard rule (see number_config._plan)
-                    raise Conflict("a dispatch rule needs the number's inbound trunk or the number itself")
-                spec.trunk_ids = [ids["inbound"]]
+                # tied to the number's inbound trunk, or to the number itself: never LiveKit's wildcard rule (neither
+                # trunk ids nor numbers), which would take calls to every number of the project, other users' too
+                if ids.get("inbound"):
+                    spec.trunk_ids = [ids["inbound"]]
+                else:
+                    spec.numbers = [number]
             existing = ids.get(part)
             if existing:
                 old = spec_from_stored(part, stored.plan[part], old_passwords)
