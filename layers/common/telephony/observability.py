@@ -7,6 +7,7 @@ are CloudWatch EMF lines in the function's log, flushed at the end of every invo
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import re
 import threading
@@ -20,6 +21,8 @@ NAMESPACE = "Telephony"
 _logger: Any = None
 _metrics: Any = None
 _tracer: Any = None
+# The keys of the invocation being served (request id, function name), for a logger made during it.
+_invocation: dict[str, Any] = {}
 # Powertools' metric set is one dict per process. Lambda serves one event at a time, but the local stack serves
 # several in threads, and a flush must not iterate the set while another request adds to it.
 _metrics_lock = threading.Lock()
@@ -40,7 +43,11 @@ def _masked(value: Any) -> Any:
 
 
 def logger() -> Any:
-    """The process-wide Powertools logger (JSON, request id as correlation id, secrets masked)."""
+    """The process-wide Powertools logger (JSON, request id as correlation id, secrets masked).
+
+    Made when something is first logged, not by every invocation: a request that logs nothing and counts no
+    metric never imports Powertools (~10 ms of a read's cold start). Made during an invocation, it takes that
+    invocation's keys at once."""
     global _logger
     if _logger is None:
         from aws_lambda_powertools import Logger
@@ -50,8 +57,22 @@ def logger() -> Any:
             def serialize(self, log: Any) -> str:
                 return super().serialize(_masked(log))
 
-        _logger = Logger(logger_formatter=MaskingFormatter())
+        made = Logger(logger_formatter=MaskingFormatter())
+        keys = dict(_invocation)  # one copy: the local stack's threads end invocations meanwhile
+        if keys:
+            _tag(made, keys.get("correlation_id"), keys.get("function_name"))
+        _logger = made
     return _logger
+
+
+def _tag(log: Any, correlation_id: str | None, function_name: str | None) -> None:
+    log.set_correlation_id(correlation_id)
+    log.append_keys(function_name=function_name)
+
+
+def _untag(log: Any) -> None:
+    log.remove_keys(["function_name"])
+    log.set_correlation_id(None)
 
 
 def metrics() -> Any:
@@ -83,7 +104,11 @@ def _tracing() -> Any:
     """X-Ray through Powertools Tracer, only inside Lambda with tracing on; the SDK is never imported elsewhere."""
     global _tracer
     if _tracer is None:
-        if not os.environ.get("AWS_EXECUTION_ENV") or os.environ.get("POWERTOOLS_TRACE_DISABLED") == "true":
+        if (
+            not os.environ.get("AWS_EXECUTION_ENV")
+            or os.environ.get("POWERTOOLS_TRACE_DISABLED") == "true"
+            or not _xray_sdk_present()
+        ):
             _tracer = False
         else:
             try:
@@ -93,6 +118,14 @@ def _tracing() -> Any:
             except ImportError:  # aws-xray-sdk not in the layer: Lambda's own active tracing still applies
                 _tracer = False
     return _tracer
+
+
+def _xray_sdk_present() -> bool:
+    """Looked up without importing it, or Powertools: the layer does not ship the SDK (see its requirements)."""
+    try:
+        return importlib.util.find_spec("aws_xray_sdk") is not None
+    except ImportError:  # a finder that refuses it outright (the benchmark's Lambda path)
+        return False
 
 
 def _request_id(event: Any, context: Any) -> str:
@@ -110,9 +143,10 @@ def observed(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
 
     @functools.wraps(handler)
     def wrapper(event: Any, context: Any) -> Any:
-        log = logger()
-        log.set_correlation_id(_request_id(event, context))
-        log.append_keys(function_name=getattr(context, "function_name", None))
+        correlation_id, function_name = _request_id(event, context), getattr(context, "function_name", None)
+        _invocation.update(correlation_id=correlation_id, function_name=function_name)
+        if _logger is not None:
+            _tag(_logger, correlation_id, function_name)
         tracer = _tracing()
         # never the response as trace metadata: it can hold a new API key in clear (and the OpenAPI document is
         # larger than the 64 KB UDP datagram the X-Ray daemon takes); errors are still recorded
@@ -121,8 +155,9 @@ def observed(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
             return run(event, context)
         finally:
             _flush_metrics()
-            log.remove_keys(["function_name"])
-            log.set_correlation_id(None)
+            _invocation.clear()
+            if _logger is not None:
+                _untag(_logger)
             startup.release()  # after the first invocation: the garbage collector is back on
 
     return wrapper
