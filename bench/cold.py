@@ -230,21 +230,28 @@ def run(
         runner.write_dump()
         bare = ColdRuns(BARE, None)
         by_function = {s.function: ColdRuns(s.name, functions[s.function]) for s in chosen}
-        order: list[str | None] = [None, *by_function]
+        order: list[str] = list(by_function)
         shuffle = random.Random(8349)
         for rep in range(repetitions):
             shuffle.shuffle(order)
             for key in order:
-                if key is None:
-                    bare.runs.append(runner.run(None, None)[0])
-                else:
-                    by_function[key].runs.append(runner.run(functions[key], steps[key][rep])[0])
+                # The baseline beside every function run, before or after it at random: every ratio's denominator
+                # is the median of the bare runs made in the same minutes as all the functions' (this machine's
+                # speed drifts by a third over minutes; with one bare run per round, a few fast or slow ones set the
+                # baseline of the whole table: 152 ms in one run, 239 ms in another, the functions' own figures
+                # 13% apart).
+                pair = [None, key] if shuffle.random() < 0.5 else [key, None]
+                for each in pair:
+                    if each is None:
+                        bare.runs.append(runner.run(None, None)[0])
+                    else:
+                        by_function[each].runs.append(runner.run(functions[each], steps[each][rep])[0])
             log(f"  cold starts: round {rep + 1}/{repetitions} done")
         if importtime:
-            for key in order:
-                target = bare if key is None else by_function[key]
-                function = functions[key] if key else None
-                event = steps[key][profiled] if key else None
+            for which in [None, *order]:
+                target = bare if which is None else by_function[which]
+                function = functions[which] if which else None
+                event = steps[which][profiled] if which else None
                 _, stderr = runner.run(function, event, importtime=True)
                 profile = _profile(stderr)
                 target.import_profile = profile.get("import", {})

@@ -10,7 +10,7 @@ from bench.growth import ENDPOINTS, GrowthResult
 from bench.lambda_path import allowed_modules
 from bench.minimums import MINIMUMS
 from bench.package import PackageResult
-from bench.stats import fmt_ratio, median, ms, ratio
+from bench.stats import fmt_ratio, median, ms, percentile, ratio
 from bench.warm import WarmResult
 
 WARM_BUDGET_MS = 3.0
@@ -82,8 +82,11 @@ def _cold(report: Report, out: list[str]) -> None:
         f"(`mock_aws`, with the adjustments of local/patches.py, as in the warm runs) holding a copy of a world made "
         f"by the scenarios below (moto needs boto3: a function whose import did not load it and whose first "
         f"event talks to AWS is charged the time boto3 took to import there). Beside it, the same for a handler that "
-        f"only imports boto3 and returns. {cold.repetitions} runs of each, interleaved in shuffled rounds; the ratio "
-        f"is of medians. The processes get the environment Lambda sets (`AWS_EXECUTION_ENV`, `LAMBDA_TASK_ROOT`, "
+        f"only imports boto3 and returns. {cold.repetitions} runs of each function, in shuffled rounds, each beside a "
+        f"run of the bare handler (before or after it, at random: {len(bare.runs)} bare runs, so the one "
+        f"denominator of every ratio is sampled in the same minutes as all the functions; {_spread(bare)}); "
+        f"the ratio is of medians. The processes get the environment Lambda sets (`AWS_EXECUTION_ENV`, "
+        f"`LAMBDA_TASK_ROOT`, "
         f"`_X_AMZN_TRACE_ID`...), and they can import only what Lambda would have: the layer's requirements, the "
         f"runtime's boto3 and the standard library (bench/lambda_path.py; this venv also holds moto, httpx, the "
         f"X-Ray SDK...). So, as on Lambda, Powertools Tracer looks for the X-Ray SDK, which the layer does not "
@@ -159,6 +162,12 @@ def _cold(report: Report, out: list[str]) -> None:
             name = runs.function.folder if runs.function else runs.label
             out.append(f"| {name} | {_top(runs.import_profile)} | {_top(runs.event_profile)} |")
     out.append("")
+
+
+def _spread(runs: ColdRuns) -> str:
+    totals = [r["import_ms"] + r["first_event_ms"] for r in runs.runs]
+    low, high = percentile(totals, 10), percentile(totals, 90)
+    return f"their 10th percentile {low:.0f} ms, median {runs.total_ms():.0f} ms, 90th percentile {high:.0f} ms"
 
 
 def _cold_why(runs: ColdRuns, bare: ColdRuns) -> str:
