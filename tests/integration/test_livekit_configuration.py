@@ -583,3 +583,36 @@ def test_configure_and_delete_read_the_number_once(world, keys):
     finally:
         aws.dynamodb().meta.events.unregister("provide-client-params.dynamodb.GetItem", count)
     assert_no_orphans(world)
+
+
+def test_an_agents_numbers_come_in_full_pages_whatever_else_its_owner_holds(world, keys):
+    """The agent's list is read from its own index: pages of `limit` numbers, not of the owner's numbers
+    filtered afterwards (short or empty pages with a `next_token`, when the owner holds others)."""
+    other_agent = str(uuid.UUID(int=8))
+    mine = []
+    for i in range(3):
+        own_number("usr_alice", f"+1415555020{i}")  # the owner's other numbers, between the agent's
+        body = {**TWILIO, "phone_number": f"+1415555030{i}"}
+        reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=body)
+        assert reply.status == 201, reply.body
+        mine.append(reply.json()["phone_number_id"])
+        own_number("usr_alice", f"+1415555040{i}")
+    other = {**TWILIO, "phone_number": "+14155550500"}
+    assert world.client.post(f"/agents/{other_agent}/phone-numbers", token=keys.alice, json_body=other).status == 201
+    pages, token = [], None
+    while True:
+        query = "?limit=2" + (f"&next_token={token}" if token else "")
+        reply = world.client.get(f"/agents/{AGENT}/phone-numbers{query}", token=keys.alice)
+        assert reply.status == 200, reply.body
+        pages.append([n["phone_number_id"] for n in reply.json()["items"]])
+        token = reply.json().get("next_token")
+        if not token:
+            break
+    assert [len(page) for page in pages] == [2, 1]
+    assert sorted(pid for page in pages for pid in page) == sorted(mine)
+    assert world.client.get(f"/agents/{AGENT}/phone-numbers", token=keys.bob).json()["items"] == []
+    # unregistered, a number leaves its agent's list
+    gone = world.client.delete(f"/agents/{AGENT}/phone-numbers/{mine[0]}", token=keys.alice)
+    assert gone.status == 200, gone.body
+    listed = world.client.get(f"/agents/{AGENT}/phone-numbers", token=keys.alice).json()["items"]
+    assert sorted(n["phone_number_id"] for n in listed) == sorted(mine[1:])

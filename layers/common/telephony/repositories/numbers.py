@@ -8,7 +8,7 @@ from telephony import aws
 from telephony.config import settings
 from telephony.repositories import dynamo, keys
 
-_KEY_FIELDS = {"pk", "sk", "gsi1pk", "gsi1sk"}
+_KEY_FIELDS = {"pk", "sk", "gsi1pk", "gsi1sk", *keys.AGENT_KEYS}
 
 
 def _table() -> str:
@@ -88,6 +88,14 @@ def claims(numbers: list[str]) -> dict[str, dict[str, Any]]:
 def list_by_owner(owner_id: str, *, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
     items, next_token = dynamo.query_page(_table(), "by_owner", "gsi1pk", f"OWNER#{owner_id}", limit=limit, token=token)
     return [_record(i) for i in items if i.get("sk") == keys.ITEM], next_token
+
+
+def list_by_agent(
+    owner_id: str, agent_id: str, *, limit: int, token: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    partition = keys.number_agent(owner_id, agent_id, "", "")["gsi2pk"]
+    items, next_token = dynamo.query_page(_table(), "by_agent", "gsi2pk", partition, limit=limit, token=token)
+    return [_record(i) for i in items], next_token
 
 
 def lock(phone_number_id: str, *, owner_id: str, token: str, now: int, revision: Any, ttl: int = 120) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from telephony.models.principal import Principal
 from telephony.models.sip import RegisteredPhoneNumber, RegisterPhoneNumber, Unregistered
 from telephony.observability import count
 from telephony.phone import to_e164
-from telephony.repositories import dynamo
+from telephony.repositories import dynamo, keys
 from telephony.repositories import numbers as numbers_repo
 from telephony.services import number_config, providers, provisioning, rate_limits
 from telephony.util import epoch, new_id, now_iso
@@ -233,14 +233,16 @@ def register(
     saved: dict[str, Any] = {}
 
     def commit(result: provisioning.Stored) -> None:
+        moment = now_iso()
         fields: dict[str, Any] = {
             **provisioning.record_of(result),
             "agent_id": agent,
+            **keys.number_agent(principal.user_id, agent, moment, pid),  # listed by registration, newest first
             "provider": provider.name,
             "registration": body.model_dump(exclude=_SECRET_FIELDS),
             "call_settings": _call_settings(body),
-            "registered_at": now_iso(),
-            "updated_at": now_iso(),
+            "registered_at": moment,
+            "updated_at": moment,
         }
         if arn:
             fields["auth_secret_arn"] = arn
@@ -271,9 +273,8 @@ def list_for_agent(
     agent_id: str, *, principal: Principal, limit: int, next_token: str | None
 ) -> Page[RegisteredPhoneNumber]:
     agent = _agent(agent_id)
-    items, token = numbers_repo.list_by_owner(principal.user_id, limit=limit, token=next_token)
-    mine = [view(i, with_providers=False) for i in items if i.get("agent_id") == agent]
-    return Page[RegisteredPhoneNumber](items=mine, next_token=token)
+    items, token = numbers_repo.list_by_agent(principal.user_id, agent, limit=limit, token=next_token)
+    return Page[RegisteredPhoneNumber](items=[view(i, with_providers=False) for i in items], next_token=token)
 
 
 def unregister(
@@ -305,6 +306,7 @@ def unregister(
                 },
                 remove=(
                     "agent_id",
+                    *keys.AGENT_KEYS,
                     "registration",
                     "call_settings",
                     "registered_at",
