@@ -48,7 +48,7 @@ class Plan:
 
 FULL = Plan(
     name="full",
-    cold_repetitions=7,
+    cold_repetitions=11,  # each function's median of 11 runs; the bare handler runs beside every one of them
     cold_spawn=None,
     importtime=True,
     warm_iterations=500,
