@@ -37,9 +37,14 @@ def number_owner(owner_id: str, created_at: str, phone_number_id: str) -> dict[s
     return {"gsi1pk": f"OWNER#{owner_id}", "gsi1sk": f"{created_at}#{phone_number_id}"}
 
 
+def agent_numbers(owner_id: str, agent_id: str) -> str:
+    """The `by_agent` partition of one owner's agent."""
+    return f"OWNER#{owner_id}#AGENT#{agent_id}"
+
+
 def number_agent(owner_id: str, agent_id: str, created_at: str, phone_number_id: str) -> dict[str, str]:
     """Set on a number while it is registered to an agent (the sparse `by_agent` index), removed after."""
-    return {"gsi2pk": f"OWNER#{owner_id}#AGENT#{agent_id}", "gsi2sk": f"{created_at}#{phone_number_id}"}
+    return {"gsi2pk": agent_numbers(owner_id, agent_id), "gsi2sk": f"{created_at}#{phone_number_id}"}
 
 
 AGENT_KEYS = ("gsi2pk", "gsi2sk")

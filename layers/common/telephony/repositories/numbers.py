@@ -93,7 +93,7 @@ def list_by_owner(owner_id: str, *, limit: int, token: str | None) -> tuple[list
 def list_by_agent(
     owner_id: str, agent_id: str, *, limit: int, token: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    partition = keys.number_agent(owner_id, agent_id, "", "")["gsi2pk"]
+    partition = keys.agent_numbers(owner_id, agent_id)
     items, next_token = dynamo.query_page(_table(), "by_agent", "gsi2pk", partition, limit=limit, token=token)
     return [_record(i) for i in items], next_token
 
