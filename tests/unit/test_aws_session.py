@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import boto3
 import botocore.session
 import pytest
 from botocore.exceptions import UnknownServiceError
@@ -104,5 +105,68 @@ def test_a_loader_that_cannot_be_made_leaves_botocores_in_place(monkeypatch: pyt
         loader = aws._session()._session.get_component("data_loader")
         assert type(loader) is type(botocore.session.Session().get_component("data_loader"))
         assert loader.load_service_model("dynamodb", "service-2")["metadata"]["serviceId"] == "DynamoDB"
+    finally:
+        aws.reset()
+
+
+def _botocores_names() -> list[str]:
+    """Every event name a plain session and a DynamoDB client run through the aliaser, with the aliases in them."""
+    from botocore.hooks import EventAliaser
+    from botocore.utils import EVENT_ALIASES
+
+    names: list[str] = []
+    aliaser = botocore.session.Session()._events
+    names.extend(aliaser._alias_name_cache)
+    client = botocore.session.Session().create_client("dynamodb", region_name="us-east-1")
+    names.extend(client.meta.events._alias_name_cache)
+    for old in EVENT_ALIASES:  # names that must be aliased: as a part, and inside a longer part
+        names += [f"before-call.{old}.GetItem", f"creating-client-class.{old}", f"before-call.x{old}.GetItem"]
+    names += ["before-call.dynamodb.GetItem", "docs.*.dynamodb.*", "", "."]
+    assert len(names) > 150 and isinstance(aliaser, EventAliaser)
+    return names
+
+
+def test_event_names_are_aliased_as_botocore_aliases_them() -> None:
+    from botocore.hooks import EventAliaser, HierarchicalEmitter
+
+    names = _botocores_names()
+    quick_aliaser = type(aws._session_class()()._events)
+    assert quick_aliaser is not EventAliaser and issubclass(quick_aliaser, EventAliaser)
+    quick, plain = quick_aliaser(HierarchicalEmitter()), EventAliaser(HierarchicalEmitter())
+    assert [quick._alias_event_name(n) for n in names] == [plain._alias_event_name(n) for n in names]
+    assert quick._alias_event_name("before-call.apigateway.GetRestApi") == "before-call.api-gateway.GetRestApi"
+    assert [quick._alias_event_name(n) for n in names] == [plain._alias_event_name(n) for n in names]  # cached
+
+
+def test_the_shared_session_aliases_quickly_and_keeps_botocores_handlers(loader) -> None:
+    core = aws._session()._session
+    quick_aliaser = type(aws._session_class()()._events)
+    assert type(core) is aws._session_class() and type(core._events) is quick_aliaser
+    plain = boto3.session.Session()._session  # boto3 adds handlers of its own to a session
+
+    def handlers(session: botocore.session.Session, name: str) -> list[str]:
+        found = session._original_handler._handlers.prefix_search(session._events._alias_event_name(name))
+        return [getattr(h, "__qualname__", type(h).__name__) for h in found]
+
+    names = _botocores_names()
+    assert [handlers(core, n) for n in names] == [handlers(plain, n) for n in names]
+    assert sum(len(handlers(core, n)) for n in names) > 100
+    client = aws.client("dynamodb")
+    assert type(client.meta.events) is quick_aliaser  # a client's copy of the session's events
+    assert core.get_component("event_emitter") is core._events
+
+
+def test_an_aliaser_that_cannot_be_put_in_place_leaves_botocores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.hooks import EventAliaser
+
+    def unmakeable() -> type:
+        raise AttributeError("this botocore's session keeps its events elsewhere")
+
+    aws.reset()
+    monkeypatch.setattr(aws, "_session_class", unmakeable)
+    try:
+        core = aws._session()._session
+        assert type(core) is botocore.session.Session and type(core._events) is EventAliaser
+        assert core.get_component("event_emitter") is core._events
     finally:
         aws.reset()
