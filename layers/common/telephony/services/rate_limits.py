@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from telephony.errors import RateLimited, Unauthenticated
 from telephony.models.budgets import API, WINDOW_SECONDS, Budget
@@ -15,8 +14,7 @@ from telephony.repositories import dynamo, keys, rate_limits
 from telephony.util import epoch
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):  # not a frozen dataclass: see models/budgets.py
     budget: Budget
     remaining: int
     reset_seconds: int
