@@ -32,6 +32,7 @@ def _session() -> Any:
 
 
 def _core_session() -> Any:
+    """botocore's session, made by `_session_class` when this botocore allows it."""
     import botocore.session
 
     try:
@@ -62,8 +63,8 @@ def _session_class() -> type:
         """botocore's aliaser, except that a name holding no alias is let through at once. botocore tries each of
         its ~65 aliases in turn on every name it has not seen (splitting the name again for each): ~0.05-0.1 ms a
         name here, for the ~120 handlers a session registers and the ~11 events of each operation a client first
-        makes (a client's copy starts with an empty cache): 8-13 ms of a cold start measured here. A name that
-        holds an alias is aliased by botocore's own code, as before."""
+        makes (a client's copy starts with an empty cache): 7-17 ms of a cold start's first event, measured here in
+        alternating cold processes. A name that holds an alias is aliased by botocore's own code, as before."""
 
         def _alias_event_name(self, event_name: str) -> str:
             known = self._alias_name_cache.get(event_name)

@@ -12,7 +12,8 @@ from telephony.errors import ConfigurationError
 class Settings(NamedTuple):
     """Every field comes from the environment variable of the same name in capitals (the template sets them).
     Not a pydantic model (building its validator cost ~10 ms of every cold start), nor a frozen dataclass (making
-    one execs each method it writes: ~2 ms of every cold start for this one)."""
+    one execs each method it writes: 3.4-3.9 ms for this one in fresh interpreters here, 0.5-0.8 ms as a
+    NamedTuple)."""
 
     api_keys_table: str = ""
     rate_limits_table: str = ""
