@@ -165,7 +165,8 @@ def _cold(report: Report, out: list[str]) -> None:
 
 
 def _spread(runs: ColdRuns) -> str:
-    low, high = percentile(runs.totals_ms(), 10), percentile(runs.totals_ms(), 90)
+    totals = runs.totals_ms()
+    low, high = percentile(totals, 10), percentile(totals, 90)
     return f"their 10th percentile {low:.0f} ms, median {runs.total_ms():.0f} ms, 90th percentile {high:.0f} ms"
 
 
