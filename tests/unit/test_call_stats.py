@@ -8,7 +8,8 @@ import pytest
 
 from telephony import aws, config
 from telephony.repositories import calls as calls_repo
-from telephony.repositories import dynamo
+from telephony.repositories import dynamo, keys
+from telephony.services.calls import STAT_COUNTERS
 from tests.support import create_key_table
 
 HOUR = calls_repo.HOUR
@@ -42,8 +43,14 @@ def test_totals_and_the_last_24_hours_are_summed_from_one_query(table):
     _count("usr_a", now, ended | {"timed_calls": 1})
     _count("usr_a", since - HOUR, {"status_dialing": -1, "status_busy": 1})
     _count("usr_b", now, created)  # another user's counters are not read
+    aws.dynamodb().update_item(  # an attribute that is not a counter (a note, say) is not asked for
+        TableName="calls",
+        Key=dynamo.marshal(keys.stats_hour("usr_a", now)),
+        UpdateExpression="SET note = :n",
+        ExpressionAttributeValues=dynamo.values(n="not a number"),
+    )
 
-    total, window = calls_repo.stats("usr_a", since_hour=since)
+    total, window = calls_repo.stats("usr_a", since_hour=since, counters=STAT_COUNTERS)
 
     assert total == {
         "total_calls": 5,
@@ -61,8 +68,8 @@ def test_totals_and_the_last_24_hours_are_summed_from_one_query(table):
         "answered_calls": 1,
         "total_duration_seconds": 42,
         "timed_calls": 1,
-    }  # no expires_at, no bucket from before `since`
+    }  # no expires_at, no note, no bucket from before `since`
 
 
 def test_a_user_without_calls_has_empty_counters(table):
-    assert calls_repo.stats("usr_nobody", since_hour=0) == ({}, {})
+    assert calls_repo.stats("usr_nobody", since_hour=0, counters=STAT_COUNTERS) == ({}, {})

@@ -290,9 +290,19 @@ def list_calls(
     return Page[CallDetails](items=[CallDetails.model_validate(i) for i in items], next_token=token)
 
 
+# What `move` and `calls_repo.create` count, and all `_summary` reads
+STAT_COUNTERS = (
+    "total_calls",
+    "answered_calls",
+    "total_duration_seconds",
+    "timed_calls",
+    *(f"status_{s.value}" for s in CallStatus),
+)
+
+
 def stats(*, principal: Principal) -> CallStats:
     since = calls_repo.hour_of(epoch()) - 23 * calls_repo.HOUR
-    total, window = calls_repo.stats(principal.user_id, since_hour=since)
+    total, window = calls_repo.stats(principal.user_id, since_hour=since, counters=STAT_COUNTERS)
     return CallStats(**_summary(total), last_24h=_summary(window))
 
 
