@@ -134,12 +134,15 @@ def supported() -> list[SupportedProvider]:
     ]
 
 
-def instructions(provider: Provider, values: dict[str, Any]) -> dict[str, Any]:
-    class Keep(dict[str, Any]):
-        def __missing__(self, key: str) -> str:
-            return "{" + key + "}"
+class _Keep(dict[str, Any]):
+    """A step's placeholders that have no value yet stay as written."""
 
-    filled = Keep(values)
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def instructions(provider: Provider, values: dict[str, Any]) -> dict[str, Any]:
+    filled = _Keep(values)
     return {
         "provider": provider.name,
         "auth": provider.auth,
