@@ -1,6 +1,7 @@
-"""create-call end to end through the local stack (`python -m local.stack`, what `make dev` runs),
-beside the bare `livekit-api` calls it makes (CreateDispatch + CreateSIPParticipant) against the
-same emulator, measured in alternation. Everything listens on free loopback ports.
+"""create-call end to end through the local stack (`local.stack`, what `make dev` runs, with clocks on
+moto: bench/timed_stack.py), beside the bare `livekit-api` calls it makes (CreateDispatch +
+CreateSIPParticipant) against the same emulator, measured in alternation. Everything listens on free
+loopback ports.
 """
 
 from __future__ import annotations
@@ -38,20 +39,43 @@ class E2EResult:
     bare_ms: list[float] = field(default_factory=list)  # CreateDispatch + CreateSIPParticipant, livekit-api
     stats_ms: list[float] = field(default_factory=list)  # GET /outbound-calls/stats through the gateway
     moto_ms: list[float] = field(default_factory=list)  # one DynamoDB GetItem against the stack's moto server
+    # For each measured create-call, what moto spent serving its DynamoDB requests (bench/timed_stack.py):
+    create_moto_server_ms: list[float] = field(default_factory=list)  # moto's HTTP server, request line to answer
+    create_moto_backend_ms: list[float] = field(default_factory=list)  # moto's DynamoDB backend, the operations
+    create_moto_requests: list[int] = field(default_factory=list)
     startup_s: float = 0.0
 
     def ratio(self) -> float:
         return median(self.create_ms) / median(self.bare_ms)
 
+    def without_moto_ms(self) -> list[float]:
+        """Each create-call's time less what moto's server spent serving it: the gateway, the handler, botocore's
+        client side and the two LiveKit calls."""
+        return [total - moto for total, moto in zip(self.create_ms, self.create_moto_server_ms, strict=True)]
+
+
+def moto_share(records: list[dict[str, Any]], result: E2EResult, *, method: str, path: str, rounds: int) -> None:
+    """Put the stack's records of the last `rounds` requests to `method path` (the measured ones, the warm-up
+    came first) into `result`; a stack that recorded fewer, or none, is a broken benchmark."""
+    mine = [r for r in records if r["method"] == method and r["path"] == path][-rounds:] if rounds else []
+    if len(mine) != rounds:
+        raise Failure(f"the stack recorded {len(mine)} of the {rounds} measured {method} {path} requests")
+    if not all(r["moto_requests"] for r in mine):  # every create-call reads and writes DynamoDB
+        raise Failure(f"moto's clocks saw no DynamoDB request during a measured {method} {path}")
+    result.create_moto_server_ms = [r["moto_server_ms"] for r in mine]
+    result.create_moto_backend_ms = [r["moto_backend_ms"] for r in mine]
+    result.create_moto_requests = [r["moto_requests"] for r in mine]
+
 
 class LocalStack:
-    """The local stack in its own process, as tests/e2e/conftest.py starts it."""
+    """The local stack in its own process, as tests/e2e/conftest.py starts it, with clocks on moto."""
 
     def __init__(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="bench-stack-")
         self.state = Path(self._tmp.name)
         self.ports = {"API_PORT": free_port(), "MOTO_PORT": free_port(), "LIVEKIT_PORT": free_port()}
         self.process: subprocess.Popen[bytes] | None = None
+        self.records: list[dict[str, Any]] = []  # bench/timed_stack.py's, read when the stack has stopped
 
     def __enter__(self) -> LocalStack:
         env = {
@@ -65,7 +89,7 @@ class LocalStack:
         log_path = self.state / "stack.log"
         self._log = log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local.stack"], cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "bench.timed_stack"], cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
         credentials = self.state / "dev-credentials.json"
         deadline = time.time() + 120
@@ -84,6 +108,9 @@ class LocalStack:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        timings = self.state / "timings.json"
+        if timings.exists():
+            self.records = json.loads(timings.read_text())
         self._log.close()
         self._tmp.cleanup()
 
@@ -190,5 +217,6 @@ def run(*, iterations: int, warmup: int, log: Callable[[str], None]) -> E2EResul
                         result.moto_ms.append(moto * 1000)
             finally:
                 bare.close()
-        log(f"  end to end: {iterations} rounds done")
+    moto_share(stack.records, result, method="POST", path="/outbound-calls/create", rounds=iterations)
+    log(f"  end to end: {iterations} rounds done")
     return result
