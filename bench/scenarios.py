@@ -116,15 +116,22 @@ def list_review_queue(world: World, n: int) -> StepFn:
     )
 
 
-def _pending_requests(world: World, n: int, tag: str, *, numbered: bool) -> list[str]:
-    return [
+def _pending_requests(world: World, n: int, tag: str, *, numbered: bool, awaiting: bool = False) -> list[str]:
+    """`n` pending requests. `awaiting`: each with its review's task token stored, as the workflow's AwaitReview
+    task leaves a request moments after it is made, so a decision takes the path it takes on AWS (the token read
+    with the request, then SendTaskSuccess or SendTaskFailure; moto accepts any token while it does not run the
+    state machines)."""
+    ids = [
         world.number_request(f"usr_{tag}_{i // 5}", world.numbers.take() if numbered else None)["request_id"]
         for i in range(n)
     ]
+    for request_id in ids if awaiting else ():
+        world.invoke(Invocation("AwaitReviewFunction", {"request_id": request_id, "task_token": f"tok-{request_id}"}))
+    return ids
 
 
 def approve_phone_number_request(world: World, n: int) -> StepFn:
-    ids = _pending_requests(world, n, "approvee", numbered=True)
+    ids = _pending_requests(world, n, "approvee", numbered=True, awaiting=True)
     return lambda i: _http(
         world,
         "POST",
@@ -136,7 +143,7 @@ def approve_phone_number_request(world: World, n: int) -> StepFn:
 
 
 def reject_phone_number_request(world: World, n: int) -> StepFn:
-    ids = _pending_requests(world, n, "rejectee", numbered=False)
+    ids = _pending_requests(world, n, "rejectee", numbered=False, awaiting=True)
     return lambda i: _http(
         world,
         "POST",
