@@ -125,8 +125,11 @@ def _pending_requests(world: World, n: int, tag: str, *, numbered: bool, awaitin
         world.number_request(f"usr_{tag}_{i // 5}", world.numbers.take() if numbered else None)["request_id"]
         for i in range(n)
     ]
-    for request_id in ids if awaiting else ():
-        world.invoke(Invocation("AwaitReviewFunction", {"request_id": request_id, "task_token": f"tok-{request_id}"}))
+    if awaiting:
+        for request_id in ids:
+            world.invoke(
+                Invocation("AwaitReviewFunction", {"request_id": request_id, "task_token": f"tok-{request_id}"})
+            )
     return ids
 
 
