@@ -300,12 +300,13 @@ class World:
 
     def wait_calls(self, call_ids: list[str], status: str, timeout: float | None = None) -> None:
         """Until the emulator's webhooks moved every call there (they queue up behind hundreds of calls)."""
-        from telephony.repositories import calls as calls_repo
+        from telephony.repositories.store import default_store
 
+        calls = default_store().calls
         deadline = time.monotonic() + (timeout if timeout is not None else max(60.0, 0.5 * len(call_ids)))
         pending = list(call_ids)
         while pending:
-            pending = [c for c in pending if (calls_repo.get(c) or {}).get("status") != status]
+            pending = [c for c in pending if getattr(calls.get(c), "status", None) != status]
             if pending and time.monotonic() > deadline:
                 raise Failure(f"{len(pending)} calls did not reach {status}, e.g. {pending[0]}")
             if pending:

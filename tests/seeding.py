@@ -8,23 +8,16 @@ def own_number(
     e164: str = "+14155550123",
     *,
     id_prefix: str = "pn_test",
+    pid: str | None = None,
     created_at: str = "2026-01-01T00:00:00.000Z",
 ) -> str:
     """A number owned by `user_id`, as the review workflow leaves it (assigned, unconfigured), with its E.164 claim."""
-    from telephony.repositories import dynamo
-    from telephony.repositories import numbers as numbers_repo
+    from telephony.models.numbers import NumberRecord
+    from telephony.repositories.store import default_store
 
-    pid = id_prefix + e164[1:]
-    record = {
-        "phone_number_id": pid,
-        "phone_number": e164,
-        "owner_id": user_id,
-        "status": "active",
-        "configuration_status": "unconfigured",
-        "created_at": created_at,
-        "updated_at": created_at,
-    }
-    dynamo.transact(
-        [numbers_repo.claim_new_number(e164, phone_number_id=pid, owner_id=user_id), numbers_repo.put_new(record)]
+    pid = pid or id_prefix + e164[1:]
+    number = NumberRecord(
+        phone_number_id=pid, phone_number=e164, owner_id=user_id, created_at=created_at, updated_at=created_at
     )
+    default_store().numbers.create(number, charge=None)
     return pid

@@ -98,9 +98,9 @@ def pending_request(world: Any, token: str, e164: str = "+14155550177", *, with_
     assert reply.status == 201, reply.body
     rid = str(reply.json()["request_id"])
     if with_token:  # the workflow's AwaitReview step has stored its task token: decisions resume it
-        from telephony.repositories import requests as requests_repo
+        from telephony.repositories.store import default_store
 
-        wait_for(lambda: requests_repo.get(rid), lambda r: bool(r.get("task_token")), 10, "token")
+        wait_for(lambda: default_store().requests.get(rid), lambda r: bool(r and r.task_token), 10, "token")
     return rid
 
 

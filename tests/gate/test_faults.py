@@ -493,9 +493,10 @@ def test_step_functions_errors(world, keys, code):
 
 
 def _token(rid: str) -> str | None:
-    from telephony.repositories import requests as requests_repo
+    from telephony.repositories.store import default_store
 
-    return (requests_repo.get(rid) or {}).get("task_token")
+    found = default_store().requests.get(rid)
+    return found.task_token if found else None
 
 
 # ---------------------------------------------------------------- AWS: Secrets Manager

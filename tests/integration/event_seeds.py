@@ -86,21 +86,24 @@ def authorize(world: Any, authorization: str) -> dict[str, Any]:
 def keys(world: Any) -> dict[str, dict[str, Any]]:
     """Every key of KEYS, then `revoked` revoked. Returns the authorizer's context per Authorization
     header as it was before the revocation (what API Gateway may still have cached)."""
-    from telephony.repositories import api_keys as api_keys_repo
+    from telephony.models.principal import ApiKeyRecord
+    from telephony.repositories.store import default_store
     from telephony.services import api_keys, auth
     from telephony.util import now_iso
 
     for name, key in KEYS.items():
-        api_keys_repo.put(
-            {
-                "key_id": key.key_id,
-                "owner_id": key.owner_id,
-                "name": f"events {name}",
-                "role": key.role,
-                "prefix": key.token[:12],
-                "secret_hash": auth.hash_secret(key.secret),
-                "created_at": now_iso(),
-            }
+        default_store().api_keys.put(
+            ApiKeyRecord(
+                **{
+                    "key_id": key.key_id,
+                    "owner_id": key.owner_id,
+                    "name": f"events {name}",
+                    "role": key.role,
+                    "prefix": key.token[:12],
+                    "secret_hash": auth.hash_secret(key.secret),
+                    "created_at": now_iso(),
+                }
+            )
         )
     contexts = {key.authorization: authorize(world, key.authorization)["context"] for key in KEYS.values()}
     api_keys.revoke(KEYS["revoked"].key_id, principal=principal("revoked"))
@@ -109,7 +112,10 @@ def keys(world: Any) -> dict[str, dict[str, Any]]:
 
 def request(world: Any) -> None:
     """Alice's pending request for REQUESTED_NUMBER (its workflow is not started: no task token yet)."""
-    from telephony.repositories import requests as requests_repo
+    from telephony.models.budgets import NUMBER_REQUESTS
+    from telephony.models.requests import RequestRecord
+    from telephony.repositories.store import default_store
+    from telephony.services import rate_limits
     from telephony.util import now_iso
 
     moment = now_iso()
@@ -125,8 +131,8 @@ def request(world: Any) -> None:
         "created_at": moment,
         "updated_at": moment,
     }
-    requests_repo.create(
-        record, extra=[requests_repo.claim_put(REQUESTED_NUMBER, request_id=REQUEST_ID, owner_id=ALICE)]
+    default_store().requests.create(
+        RequestRecord.model_validate(record), charge=rate_limits.charge(NUMBER_REQUESTS, ALICE)
     )
 
 
@@ -139,26 +145,10 @@ def approved(world: Any) -> None:
 
 
 def _own_number(phone_number_id: str, e164: str) -> None:
-    from telephony.repositories import dynamo
-    from telephony.repositories import numbers as numbers_repo
     from telephony.util import now_iso
+    from tests import seeding
 
-    moment = now_iso()
-    record = {
-        "phone_number_id": phone_number_id,
-        "phone_number": e164,
-        "owner_id": ALICE,
-        "status": "active",
-        "configuration_status": "unconfigured",
-        "created_at": moment,
-        "updated_at": moment,
-    }
-    dynamo.transact(
-        [
-            numbers_repo.claim_new_number(e164, phone_number_id=phone_number_id, owner_id=ALICE),
-            numbers_repo.put_new(record),
-        ]
-    )
+    seeding.own_number(ALICE, e164, pid=phone_number_id, created_at=now_iso())
 
 
 def number(world: Any) -> None:
@@ -187,7 +177,7 @@ def agent_number(world: Any) -> None:
 def call(world: Any) -> None:
     """CALL_ID placed through LiveKit (the emulator), answered and in progress."""
     from telephony.models.calls import CreateCall
-    from telephony.repositories import calls as calls_repo
+    from telephony.repositories.store import default_store
     from telephony.services import calls
 
     agent_number(world)
@@ -197,7 +187,7 @@ def call(world: Any) -> None:
             CreateCall(phone_number=CALLEE, from_phone_number_id=AGENT_NUMBER_ID), principal=principal("alice")
         )
     deadline = time.time() + 10
-    while (calls_repo.get(CALL_ID) or {}).get("status") != "in_progress":
+    while getattr(default_store().calls.get(CALL_ID), "status", None) != "in_progress":
         assert time.time() < deadline, "the seeded call was never answered"
         time.sleep(0.05)
 

@@ -98,7 +98,7 @@ def test_a_hangup_racing_the_answer_ends_the_call_completed(world, keys, number,
     with its duration, not canceled."""
     from telephony.integrations import livekit as lk
     from telephony.models.calls import CallStatus
-    from telephony.repositories import calls as calls_repo
+    from telephony.repositories.store import default_store
     from telephony.services import calls as calls_service
     from telephony.util import now_iso
 
@@ -107,7 +107,7 @@ def test_a_hangup_racing_the_answer_ends_the_call_completed(world, keys, number,
     delete_room = lk.LiveKit.delete_room
 
     def answered_meanwhile(self: Any, room: str) -> None:
-        record = calls_repo.get(cid)
+        record = default_store().calls.get(cid)
         assert record is not None
         assert calls_service.move(record, CallStatus.IN_PROGRESS, {"answered_at": now_iso()})
         delete_room(self, room)
@@ -124,10 +124,12 @@ def test_a_hangup_racing_the_answer_ends_the_call_completed(world, keys, number,
 
 def _left(call_id: str, *, call_status: str, reason: str = "CLIENT_INITIATED") -> str:
     from telephony.integrations import livekit as lk
-    from telephony.repositories import calls as calls_repo
+    from telephony.repositories.store import default_store
     from telephony.services import call_lifecycle
 
-    identity = (calls_repo.get(call_id) or {})["participant_identity"]
+    found = default_store().calls.get(call_id)
+    assert found is not None
+    identity = found.participant_identity
     event = {
         "event": "participant_left",
         "id": f"EV_{call_id}_{call_status}",
@@ -155,23 +157,24 @@ def test_a_call_that_ends_answered_counts_as_answered_even_if_its_answer_was_not
 def test_the_callee_leaving_as_the_answer_lands_keeps_the_duration(world, keys, number, monkeypatch):
     """participant_left read the call ringing; the answer was written before its own write."""
     from telephony.models.calls import CallStatus
-    from telephony.repositories import calls as calls_repo
+    from telephony.repositories.calls import CallsRepository
+    from telephony.repositories.store import default_store
     from telephony.services import calls as calls_service
 
     world.livekit.set_outcome(CALLEE, "answer", after_ms=60_000)
     created = call(world, keys.alice).json()
     cid = created["call_id"]
     answered_at = "2020-01-01T00:00:00.000Z"
-    transition = calls_repo.transition
+    move = CallsRepository.move
 
-    def answer_first(current: dict[str, Any], **kwargs: Any) -> None:
-        monkeypatch.setattr(calls_repo, "transition", transition)
-        record = calls_repo.get(cid)
+    def answer_first(self: Any, current: Any, *args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(CallsRepository, "move", move)
+        record = default_store().calls.get(cid)
         assert record is not None
-        calls_service.move(record, CallStatus.IN_PROGRESS, {"answered_at": max(answered_at, record["created_at"])})
-        transition(current, **kwargs)  # refused: the call is no longer what was read
+        calls_service.move(record, CallStatus.IN_PROGRESS, {"answered_at": max(answered_at, record.created_at)})
+        return move(self, current, *args, **kwargs)  # refused: the call is no longer what was read
 
-    monkeypatch.setattr(calls_repo, "transition", answer_first)
+    monkeypatch.setattr(CallsRepository, "move", answer_first)
     assert _left(cid, call_status="active") == "moved to completed"
     ended = world.client.get(f"/outbound-calls/{cid}/details", token=keys.alice).json()
     assert ended["status"] == "completed" and ended["duration_seconds"] is not None
@@ -181,12 +184,12 @@ def test_the_callee_leaving_as_the_answer_lands_keeps_the_duration(world, keys, 
 
 def test_a_summary_the_agent_posts_while_bedrock_writes_one_stands(world, keys, number, monkeypatch):
     from telephony.config import Settings
-    from telephony.repositories import calls as calls_repo
+    from telephony.repositories.store import default_store
     from telephony.services import summaries
 
     world.livekit.set_outcome(CALLEE, "answer", after_ms=60_000)
     cid = call(world, keys.alice).json()["call_id"]
-    read_at_the_end = calls_repo.get(cid)  # what the webhook read: no summary yet
+    read_at_the_end = default_store().calls.get(cid)  # what the webhook read: no summary yet
     posted = world.client.post(
         f"/outbound-calls/{cid}/events",
         token=keys.agent,
@@ -199,6 +202,7 @@ def test_a_summary_the_agent_posts_while_bedrock_writes_one_stands(world, keys, 
             return {"output": {"message": {"content": [{"text": "generated"}]}}}
 
     monkeypatch.setattr(summaries, "settings", lambda: Settings(summary_model_id="test-model"))
+    assert read_at_the_end is not None
     assert summaries.summarise_if_needed(read_at_the_end, client=Bedrock()) is None
     details = world.client.get(f"/outbound-calls/{cid}/details?include_summary=true", token=keys.alice).json()
     assert details["summary"] == "the agent's own"

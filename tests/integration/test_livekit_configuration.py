@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from typing import Any
 
@@ -45,13 +46,13 @@ def livekit_ids(world: Any) -> set[str]:
 
 
 def table_ids(world: Any) -> set[str]:
-    from telephony.repositories import numbers as numbers_repo
+    from telephony.repositories.store import default_store
 
     ids: set[str] = set()
     for user in ("usr_alice", "usr_bob"):
-        items, _ = numbers_repo.list_by_owner(user, limit=100, token=None)
+        items, _ = default_store().numbers.list_by_owner(user, limit=100, token=None)
         for item in items:
-            ids |= set((item.get("livekit") or {}).values())
+            ids |= {v for v in item.livekit.model_dump().values() if v}
     return ids
 
 
@@ -197,8 +198,8 @@ def _answer_lost(monkeypatch, create: str, *, lookups_fail: int = 0) -> None:
     original, find = getattr(lk.LiveKit, create), lk.LiveKit.find
     failing = [lookups_fail]
 
-    def lost(self, spec):
-        original(self, spec)
+    def lost(self, *args):
+        original(self, *args)
         monkeypatch.setattr(lk.LiveKit, create, original)
         raise UpstreamUnavailable("LiveKit is unreachable; retry shortly")
 
@@ -302,12 +303,12 @@ def test_register_a_twilio_number_with_outbound(world, keys):
 
 def test_the_sip_password_is_kept_in_secrets_manager(world, keys):
     from telephony import aws
-    from telephony.repositories import numbers as numbers_repo
+    from telephony.repositories.store import default_store
 
     body = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=TWILIO).json()
-    record = numbers_repo.get(body["phone_number_id"])
-    assert "CANARY" not in str(record)
-    secret = aws.client("secretsmanager").get_secret_value(SecretId=record["auth_secret_arn"])["SecretString"]
+    record = default_store().numbers.get(body["phone_number_id"])
+    assert record is not None and "CANARY" not in str(record)
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=record.auth_secret_arn)["SecretString"]
     assert "CANARY-sip-password-91d2" in secret
 
 
@@ -488,66 +489,75 @@ def _alice() -> Any:
 
 def _another_request_saves(pid: str) -> None:
     """What a concurrent configuration does from end to end: lock the number as it is now, save, unlock."""
-    from telephony.repositories import numbers as numbers_repo
-    from telephony.services import number_config, provisioning
+    from telephony.repositories.store import default_store
+    from telephony.services import number_config
 
-    record = number_config.owned(pid, _alice())
-    provisioning.lock(record, owner_id="usr_alice", token="other", budget=False)
-    numbers_repo.save(pid, token="other", fields={"updated_at": "2026-01-02T00:00:00.000Z"})
+    db = default_store()
+    record = number_config.owned(pid, _alice(), db)
+    db.numbers.lock(record, token="other", now=int(time.time()), charge=None)
+    db.numbers.release(pid, token="other", updated_at="2026-01-02T00:00:00.000Z")
 
 
 def test_the_lock_is_taken_only_on_the_revision_that_was_read(world, keys):
-    from telephony.services import number_config, provisioning
+    from telephony.errors import NumberChanged, NumberLocked
+    from telephony.repositories.store import default_store
+    from telephony.services import number_config
 
+    db = default_store()
     pid = own_number("usr_alice")
-    never_saved = number_config.owned(pid, _alice())
-    assert "revision" not in never_saved
+    never_saved = number_config.owned(pid, _alice(), db)
+    assert never_saved.revision is None
     _another_request_saves(pid)
-    saved_once = number_config.owned(pid, _alice())
-    assert saved_once["revision"] == 1
-    with pytest.raises(provisioning.Changed):
-        provisioning.lock(never_saved, owner_id="usr_alice", token="mine", budget=False)
-    provisioning.lock(saved_once, owner_id="usr_alice", token="mine", budget=False)
-    with pytest.raises(provisioning.Conflict) as busy:  # held (and not expired): busy, not changed
-        provisioning.lock(saved_once, owner_id="usr_alice", token="third", budget=False)
-    assert not isinstance(busy.value, provisioning.Changed)
-    assert number_config.owned(pid, _alice())["config_lock"]["token"] == "mine"
+    saved_once = number_config.owned(pid, _alice(), db)
+    assert saved_once.revision == 1
+    with pytest.raises(NumberChanged):
+        db.numbers.lock(never_saved, token="mine", now=int(time.time()), charge=None)
+    db.numbers.lock(saved_once, token="mine", now=int(time.time()), charge=None)
+    with pytest.raises(NumberLocked):  # held (and not expired): busy, not changed
+        db.numbers.lock(saved_once, token="third", now=int(time.time()), charge=None)
+    lock = number_config.owned(pid, _alice(), db).config_lock
+    assert lock is not None and lock.token == "mine"
 
 
 def test_a_save_between_the_read_and_the_lock_means_reading_again(world, keys):
+    from telephony.repositories.store import default_store
     from telephony.services import number_config
 
+    db = default_store()
     pid = own_number("usr_alice")
     seen: list[int | None] = []
 
-    def prepare(record: dict[str, Any]) -> str:
-        seen.append(record.get("revision"))
+    def prepare(record: Any) -> str:
+        seen.append(record.revision)
         if len(seen) == 1:
             _another_request_saves(pid)  # lands after our read, before our lock
-        return f"plan from revision {record.get('revision')}"
+        return f"plan from revision {record.revision}"
 
-    record, plan = number_config.locked(pid, _alice(), token="mine", budget=False, prepare=prepare)
+    record, plan = number_config.locked(pid, _alice(), token="mine", db=db, budget=False, prepare=prepare)
     assert seen == [None, 1]
-    assert record["revision"] == 1 and plan == "plan from revision 1"
-    assert number_config.owned(pid, _alice())["config_lock"]["token"] == "mine"
+    assert record.revision == 1 and plan == "plan from revision 1"
+    lock = number_config.owned(pid, _alice(), db).config_lock
+    assert lock is not None and lock.token == "mine"
 
 
 def test_a_number_that_keeps_changing_is_a_409_and_spends_no_configuration(world, keys):
-    from telephony.errors import Conflict
-    from telephony.services import number_config, provisioning
+    from telephony.errors import Conflict, NumberChanged
+    from telephony.repositories.store import default_store
+    from telephony.services import number_config
 
+    db = default_store()
     pid = own_number("usr_alice")
     attempts: list[int] = []
 
-    def prepare(record: dict[str, Any]) -> None:
+    def prepare(record: Any) -> None:
         attempts.append(1)
         _another_request_saves(pid)
 
     with pytest.raises(Conflict) as refused:
-        number_config.locked(pid, _alice(), token="mine", prepare=prepare)
-    assert not isinstance(refused.value, provisioning.Changed)
+        number_config.locked(pid, _alice(), token="mine", db=db, prepare=prepare)
+    assert not isinstance(refused.value, NumberChanged)
     assert len(attempts) == 3
-    assert "config_lock" not in number_config.owned(pid, _alice())
+    assert number_config.owned(pid, _alice(), db).config_lock is None
     for _ in range(10):  # the ten configurations an hour are all still there
         reply = world.client.post(
             f"/outbound-calls/phone-numbers/{pid}/configure",

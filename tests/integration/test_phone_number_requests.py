@@ -107,22 +107,22 @@ def test_an_expiry_racing_an_approval_to_another_number_releases_the_number_it_h
     """The expiry read the request pending on A; an approval to B landed before its write: what it releases
     must be B, the number the request holds then (releasing A left B claimed by an expired request for good)."""
     from telephony.models.requests import RequestStatus
-    from telephony.repositories import requests as requests_repo
+    from telephony.repositories.requests import RequestsRepository
     from telephony.services import phone_requests
 
     rid = create(world, keys.alice, "+14155550123").json()["request_id"]
-    get = requests_repo.get
+    get = RequestsRepository.get
 
-    def approved_meanwhile(request_id: str) -> Any:
-        record = get(request_id)
-        monkeypatch.setattr(requests_repo, "get", get)
+    def approved_meanwhile(self: Any, request_id: str) -> Any:
+        record = get(self, request_id)
+        monkeypatch.setattr(RequestsRepository, "get", get)
         approved = world.client.post(
             f"/admin/phone-number-requests/{rid}/approve", token=keys.admin, json_body={"phone_number": "+14155550124"}
         )
         assert approved.status == 200, approved.body
         return record
 
-    monkeypatch.setattr(requests_repo, "get", approved_meanwhile)
+    monkeypatch.setattr(RequestsRepository, "get", approved_meanwhile)
     phone_requests.close(rid, RequestStatus.EXPIRED)
     assert world.client.get(f"{REQUESTS}/{rid}", token=keys.alice).json()["status"] == "expired"
     assert create(world, keys.bob, "+14155550124").status == 201
@@ -134,18 +134,18 @@ def test_a_decision_for_a_workflow_that_is_gone_closes_the_request(world, keys, 
     """The execution no longer waits (its review timed out, it hit Step Functions' limit, it was stopped): the
     decision is a 409, and the request must not stay decided without a workflow, holding its number."""
     from telephony.integrations import workflow
-    from telephony.repositories import requests as requests_repo
+    from telephony.repositories.store import default_store
 
     rid = create(world, keys.alice).json()["request_id"]
     deadline = time.time() + 10
-    while not (requests_repo.get(rid) or {}).get("task_token"):
+    while not getattr(default_store().requests.get(rid), "task_token", None):
         assert time.time() < deadline, "AwaitReview never stored its token"
         time.sleep(0.05)
 
     def gone(*args: Any, **kwargs: Any) -> None:
         raise workflow.WorkflowGone("TaskTimedOut")
 
-    monkeypatch.setattr(workflow, "succeed" if decision == "approve" else "fail", gone)
+    monkeypatch.setattr(workflow.Workflow, "succeed" if decision == "approve" else "fail", gone)
     body = {"reason": "no"} if decision == "reject" else {}
     reply = world.client.post(f"/admin/phone-number-requests/{rid}/{decision}", token=keys.admin, json_body=body)
     if decision == "approve":  # an approval needs the workflow to assign the number: the request expired

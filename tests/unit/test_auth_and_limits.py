@@ -69,9 +69,11 @@ def test_a_cached_authorization_does_not_outlive_the_jwt():
         principal_from_event(_event(context))
 
 
-def test_limited_reports_time_to_the_end_of_the_window():
-    error = rate_limits.limited(rate_limits.CALLS, now=7200 + 600)
+def test_a_refused_charge_reports_time_to_the_end_of_its_window():
+    charge = rate_limits.charge(rate_limits.CALLS, "u1", now=7200 + 600)
+    error = charge.refused(7200 + 600)
     assert isinstance(error, RateLimited) and error.retry_after == 3000 and error.limit == 100
+    assert charge.subject == "user:u1" and charge.window_start == 7200
     assert status_of(error) == 429
 
 
@@ -81,8 +83,8 @@ def test_usage_headers_follow_the_ratelimit_draft():
 
 
 def test_revocation_poisons_the_current_and_next_window():
-    markers = rate_limits.revocation_markers("ak_1", now=3600 * 5 + 10)
-    assert markers == [{"pk": "RL#api#key:ak_1#18000"}, {"pk": "RL#api#key:ak_1#21600"}]
+    windows = rate_limits.revocation_windows("ak_1", now=3600 * 5 + 10)
+    assert windows == [("api", 18000), ("api", 21600)]
 
 
 @pytest.mark.parametrize(("raw", "e164"), [("+1 (415) 555-0123", "+14155550123"), ("+44 7911 123456", "+447911123456")])

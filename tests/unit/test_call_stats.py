@@ -33,6 +33,10 @@ def _count(owner: str, hour: int, adds: dict[str, int]) -> None:
     dynamo.transact(calls_repo._counters(owner, hour, adds))
 
 
+def _stats(owner: str, since: int) -> tuple[dict[str, int], dict[str, int]]:
+    return calls_repo.CallsRepository().stats(owner, since_hour=since, counters=STAT_COUNTERS)
+
+
 def test_totals_and_the_last_24_hours_are_summed_from_one_query(table):
     now = calls_repo.hour_of(1_795_300_000)
     since = now - 23 * HOUR
@@ -50,7 +54,7 @@ def test_totals_and_the_last_24_hours_are_summed_from_one_query(table):
         ExpressionAttributeValues=dynamo.values(n="not a number"),
     )
 
-    total, window = calls_repo.stats("usr_a", since_hour=since, counters=STAT_COUNTERS)
+    total, window = _stats("usr_a", since)
 
     assert total == {
         "total_calls": 5,
@@ -72,4 +76,4 @@ def test_totals_and_the_last_24_hours_are_summed_from_one_query(table):
 
 
 def test_a_user_without_calls_has_empty_counters(table):
-    assert calls_repo.stats("usr_nobody", since_hour=0, counters=STAT_COUNTERS) == ({}, {})
+    assert _stats("usr_nobody", 0) == ({}, {})

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from telephony.errors import UpstreamUnavailable
+from telephony.errors import NumberTaken, StatusChanged, UpstreamUnavailable
 from telephony.repositories import dynamo
 
 
@@ -82,7 +82,7 @@ def test_a_cancelled_transaction_is_tried_again_when_only_contention_cancelled_i
             _error("TransactionCanceledException", ["ThrottlingError", "None"]),
         )
     )
-    dynamo.transact([{"Put": {}}, {"Update": {}}])
+    dynamo.transact([dynamo.Write({"Put": {}}), dynamo.Write({"Update": {}})])
     assert operation.calls == 3 and len(pauses) == 2
 
 
@@ -90,10 +90,35 @@ def test_a_transaction_cancelled_by_a_condition_is_not_tried_again(pauses: list[
     operation = transactions(
         Answers(_error("TransactionCanceledException", ["ConditionalCheckFailed", "TransactionConflict"]))
     )
-    with pytest.raises(dynamo.TransactionCanceled) as canceled:
-        dynamo.transact([{"Put": {}}, {"Update": {}}])
-    assert canceled.value.reasons == ["ConditionalCheckFailed", "TransactionConflict"]
+    with pytest.raises(NumberTaken):
+        dynamo.transact(
+            [dynamo.Write({"Put": {}}, lambda old: NumberTaken("+14155550123")), dynamo.Write({"Update": {}})]
+        )
     assert operation.calls == 1 and pauses == []
+
+
+def test_a_cancelled_transaction_raises_the_refusal_of_the_write_whose_condition_failed(
+    pauses: list[float], transactions: Any
+) -> None:
+    """Whatever the order of the writes, the error is the one the failed write names (never a position)."""
+    first = dynamo.Write({"Put": {}}, lambda old: NumberTaken("+14155550123"))
+    second = dynamo.Write({"Update": {}}, lambda old: StatusChanged(f"was {old}"))
+    for writes, reasons, expected in (
+        ([first, second], ["None", "ConditionalCheckFailed"], StatusChanged),
+        ([second, first], ["ConditionalCheckFailed", "None"], StatusChanged),
+        ([second, first], ["None", "ConditionalCheckFailed"], NumberTaken),
+    ):
+        transactions(Answers(_error("TransactionCanceledException", reasons)))
+        with pytest.raises(expected):
+            dynamo.transact(writes)
+
+
+def test_the_refusal_is_given_the_item_as_it_was(pauses: list[float], transactions: Any) -> None:
+    error = _error("TransactionCanceledException", ["ConditionalCheckFailed"])
+    error.response["CancellationReasons"][0]["Item"] = {"status": {"S": "approved"}}  # type: ignore[typeddict-item]
+    transactions(Answers(error))
+    with pytest.raises(StatusChanged, match="approved"):
+        dynamo.transact([dynamo.Write({"Update": {}}, lambda old: StatusChanged(str(old and old["status"])))])
 
 
 def test_a_transaction_in_conflict_every_time_is_unavailable(pauses: list[float], transactions: Any) -> None:
@@ -101,5 +126,5 @@ def test_a_transaction_in_conflict_every_time_is_unavailable(pauses: list[float]
         Answers(*[_error("TransactionCanceledException", ["TransactionConflict"])] * dynamo.ATTEMPTS)
     )
     with pytest.raises(UpstreamUnavailable):
-        dynamo.transact([{"Update": {}}])
+        dynamo.transact([dynamo.Write({"Update": {}})])
     assert operation.calls == dynamo.ATTEMPTS and len(pauses) == dynamo.ATTEMPTS - 1

@@ -15,16 +15,17 @@ from google.protobuf import json_format
 from livekit.protocol import agent_dispatch, models, room, sip, webhook
 
 from telephony.integrations import livekit as lk
+from telephony.models.sip import DispatchRule, InboundTrunk, OutboundTrunk
 
 ROOT = Path(__file__).resolve().parents[2]
 
-INBOUND = lk.InboundTrunk(
+INBOUND = InboundTrunk(
     name="pn_1 inbound",
     numbers=["+14155550100"],
     allowed_addresses=["203.0.113.0/24"],
     allowed_numbers=["+14155550111"],
     auth_username="user",
-    auth_password="pass",
+    has_password=True,
     headers={"X-A": "1"},
     headers_to_attributes={"X-B": "b"},
     krisp_enabled=True,
@@ -33,19 +34,19 @@ INBOUND = lk.InboundTrunk(
     media_encryption="REQUIRE",
     metadata='{"phone_number_id": "pn_1"}',
 )
-OUTBOUND = lk.OutboundTrunk(
+OUTBOUND = OutboundTrunk(
     name="pn_1 outbound",
     address="sip.example.com",
     numbers=["+14155550100"],
     transport="TLS",
     destination_country="US",
     auth_username="user",
-    auth_password="pass",
+    has_password=True,
     headers={"X-A": "1"},
     media_encryption="ALLOW",
     metadata="m",
 )
-RULE = lk.DispatchRule(
+RULE = DispatchRule(
     name="pn_1 rule",
     room_prefix="call-",
     agent_name="agent-7",
@@ -96,10 +97,10 @@ def _without_defaults(value: Any) -> Any:
 @pytest.mark.parametrize(
     ("request_json", "message_type"),
     [
-        ({"trunk": lk._inbound_info(INBOUND)}, sip.CreateSIPInboundTrunkRequest),
-        ({"sip_trunk_id": "ST_abc", "replace": lk._inbound_info(INBOUND)}, sip.UpdateSIPInboundTrunkRequest),
-        ({"trunk": lk._outbound_info(OUTBOUND)}, sip.CreateSIPOutboundTrunkRequest),
-        ({"sip_trunk_id": "ST_abc", "replace": lk._outbound_info(OUTBOUND)}, sip.UpdateSIPOutboundTrunkRequest),
+        ({"trunk": lk._inbound_info(INBOUND, "pass")}, sip.CreateSIPInboundTrunkRequest),
+        ({"sip_trunk_id": "ST_abc", "replace": lk._inbound_info(INBOUND, "pass")}, sip.UpdateSIPInboundTrunkRequest),
+        ({"trunk": lk._outbound_info(OUTBOUND, "pass")}, sip.CreateSIPOutboundTrunkRequest),
+        ({"sip_trunk_id": "ST_abc", "replace": lk._outbound_info(OUTBOUND, "pass")}, sip.UpdateSIPOutboundTrunkRequest),
         ({"dispatch_rule": lk._rule_info(RULE)}, sip.CreateSIPDispatchRuleRequest),
         ({"sip_dispatch_rule_id": "SDR_x", "replace": lk._rule_info(RULE)}, sip.UpdateSIPDispatchRuleRequest),
         (lk.dial_request(DIAL), sip.CreateSIPParticipantRequest),
@@ -114,15 +115,15 @@ def test_the_requests_carry_every_setting_in_livekits_terms() -> None:
     dial = json_format.ParseDict(lk.dial_request(DIAL), sip.CreateSIPParticipantRequest())
     assert dial.ringing_timeout.seconds == 30 and dial.max_call_duration.seconds == 3600
     assert dial.participant_attributes == {"call_id": "call_1"} and dial.play_dialtone and not dial.wait_until_answered
-    inbound = json_format.ParseDict(lk._inbound_info(INBOUND), sip.SIPInboundTrunkInfo())
+    inbound = json_format.ParseDict(lk._inbound_info(INBOUND, "pass"), sip.SIPInboundTrunkInfo())
     assert inbound.media_encryption == sip.SIP_MEDIA_ENCRYPT_REQUIRE and inbound.ringing_timeout.seconds == 25
-    outbound = json_format.ParseDict(lk._outbound_info(OUTBOUND), sip.SIPOutboundTrunkInfo())
+    outbound = json_format.ParseDict(lk._outbound_info(OUTBOUND, "pass"), sip.SIPOutboundTrunkInfo())
     assert outbound.transport == sip.SIP_TRANSPORT_TLS
     rule = json_format.ParseDict(lk._rule_info(RULE), sip.SIPDispatchRuleInfo())
     assert rule.rule.dispatch_rule_individual.room_prefix == "call-"
     assert [(a.agent_name, a.metadata) for a in rule.room_config.agents] == [("agent-7", '{"a": 1}')]
     # an inbound trunk without timeouts leaves them unset (LiveKit's defaults), as before
-    bare = lk._inbound_info(lk.InboundTrunk(name="n", numbers=["+14155550100"]))
+    bare = lk._inbound_info(InboundTrunk(name="n", numbers=["+14155550100"]))
     assert "ringing_timeout" not in bare and "max_call_duration" not in bare
 
 
@@ -191,10 +192,11 @@ def test_the_layer_never_imports_protobuf() -> None:
         "import sys, json\n"
         "from telephony.integrations import livekit as lk\n"
         "from telephony.services import call_lifecycle\n"
+        "from telephony.models.sip import DispatchRule, InboundTrunk, OutboundTrunk\n"
         "lk.dial_request(lk.Dial('ST_a', '+14155550123', 'call_1', 'sip-call_1'))\n"
-        "lk._rule_info(lk.DispatchRule('n', 'call-', 'agent'))\n"
-        "lk._inbound_info(lk.InboundTrunk('n', ['+14155550100'], ringing_timeout_seconds=5))\n"
-        "lk._outbound_info(lk.OutboundTrunk('n', 'sip.example.com', ['+14155550100']))\n"
+        "lk._rule_info(DispatchRule(name='n', room_prefix='call-', agent_name='agent'))\n"
+        "lk._inbound_info(InboundTrunk(name='n', numbers=['+14155550100'], ringing_timeout_seconds=5))\n"
+        "lk._outbound_info(OutboundTrunk(name='n', address='sip.example.com', numbers=['+14155550100']))\n"
         "lk.WebhookEvent.parse(json.dumps({'event': 'participant_left', 'participant': {'disconnectReason': 1}}))\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('google', 'livekit')))\n"
     )

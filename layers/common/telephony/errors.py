@@ -51,6 +51,10 @@ class RateLimited(DomainError):
         self.retry_after = retry_after
 
 
+class BudgetSpent(RateLimited):
+    """A rate-limit window is full: refused by the write that would have counted this hit."""
+
+
 class UpstreamUnavailable(DomainError):
     """A dependency (LiveKit, an AWS service) is down or throttling: retry later."""
 
@@ -71,3 +75,46 @@ class TransientError(DomainError):
     """Raised by workflow tasks for failures worth retrying; the ASL retries this name."""
 
     code = "service_unavailable"
+
+
+# ---------------------------------------------------------------- what a refused conditional write means
+# The repositories raise these when DynamoDB refuses a write on its condition; services catch them by name.
+
+
+class NumberTaken(Conflict):
+    """The E.164 number already has an open request or an owner."""
+
+    def __init__(self, e164: str) -> None:
+        super().__init__(
+            f"{e164} already has an open request or an owner",
+            details=[{"field": "phone_number", "issue": "already_requested"}],
+        )
+        self.e164 = e164
+
+
+class StatusChanged(Conflict):
+    """The item is no longer in the status the write expected (another request moved it first)."""
+
+
+class EventAlreadyApplied(Conflict):
+    """This webhook event was applied before: nothing more to do."""
+
+
+class NumberLocked(Conflict):
+    """Another request holds the number's provisioning lock."""
+
+
+class NumberChanged(Conflict):
+    """The number was saved by another request between our read and our lock: read it again."""
+
+
+class LockLost(Conflict):
+    """The provisioning lock this request held was taken over (it outlived its time)."""
+
+
+class TranscriptFull(Conflict):
+    """The call's transcript holds as much text as a call's details may return."""
+
+
+class KeyRevoked(Unauthenticated):
+    """The API key was revoked (the authorizer's cached answer may not know it yet)."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telephony.errors import Conflict, InvalidInput, NotFound, UpstreamError, UpstreamUnavailable
+from telephony.models.sip import DispatchRule, InboundTrunk, OutboundTrunk, Part
 
 _TIMEOUT_SECONDS = 10.0
 _CONNECT_SECONDS = 3.0
@@ -44,51 +45,6 @@ class Credentials:
     url: str
     api_key: str
     api_secret: str
-
-
-@dataclass
-class InboundTrunk:
-    name: str
-    numbers: list[str]
-    allowed_addresses: list[str] = field(default_factory=list)
-    allowed_numbers: list[str] = field(default_factory=list)
-    auth_username: str = ""
-    auth_password: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    headers_to_attributes: dict[str, str] = field(default_factory=dict)
-    krisp_enabled: bool = False
-    ringing_timeout_seconds: int = 0
-    max_call_duration_seconds: int = 0
-    media_encryption: str = "ALLOW"
-    metadata: str = ""
-
-
-@dataclass
-class OutboundTrunk:
-    name: str
-    address: str
-    numbers: list[str]
-    transport: str = "AUTO"
-    destination_country: str = ""
-    auth_username: str = ""
-    auth_password: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    media_encryption: str = "ALLOW"
-    metadata: str = ""
-
-
-@dataclass
-class DispatchRule:
-    name: str
-    room_prefix: str
-    agent_name: str
-    trunk_ids: list[str] = field(default_factory=list)
-    numbers: list[str] = field(default_factory=list)
-    inbound_numbers: list[str] = field(default_factory=list)
-    hide_phone_number: bool = False
-    krisp_enabled: bool = False
-    agent_metadata: str = ""
-    metadata: str = ""
 
 
 @dataclass
@@ -257,19 +213,21 @@ class LiveKit:
             raise
 
     # ------------------------------------------------------------ trunks
-    def create_inbound_trunk(self, spec: InboundTrunk) -> str:
-        answer = self._run(_sip_admin("CreateSIPInboundTrunk", {"trunk": _inbound_info(spec)}))
+    def create_inbound_trunk(self, spec: InboundTrunk, password: str = "") -> str:
+        answer = self._run(_sip_admin("CreateSIPInboundTrunk", {"trunk": _inbound_info(spec, password)}))
         return str(_field(answer, "sip_trunk_id"))
 
-    def replace_inbound_trunk(self, trunk_id: str, spec: InboundTrunk) -> None:
-        self._run(_sip_admin("UpdateSIPInboundTrunk", {"sip_trunk_id": trunk_id, "replace": _inbound_info(spec)}))
+    def replace_inbound_trunk(self, trunk_id: str, spec: InboundTrunk, password: str = "") -> None:
+        request = {"sip_trunk_id": trunk_id, "replace": _inbound_info(spec, password)}
+        self._run(_sip_admin("UpdateSIPInboundTrunk", request))
 
-    def create_outbound_trunk(self, spec: OutboundTrunk) -> str:
-        answer = self._run(_sip_admin("CreateSIPOutboundTrunk", {"trunk": _outbound_info(spec)}))
+    def create_outbound_trunk(self, spec: OutboundTrunk, password: str = "") -> str:
+        answer = self._run(_sip_admin("CreateSIPOutboundTrunk", {"trunk": _outbound_info(spec, password)}))
         return str(_field(answer, "sip_trunk_id"))
 
-    def replace_outbound_trunk(self, trunk_id: str, spec: OutboundTrunk) -> None:
-        self._run(_sip_admin("UpdateSIPOutboundTrunk", {"sip_trunk_id": trunk_id, "replace": _outbound_info(spec)}))
+    def replace_outbound_trunk(self, trunk_id: str, spec: OutboundTrunk, password: str = "") -> None:
+        request = {"sip_trunk_id": trunk_id, "replace": _outbound_info(spec, password)}
+        self._run(_sip_admin("UpdateSIPOutboundTrunk", request))
 
     def delete_trunk(self, trunk_id: str) -> None:
         with contextlib.suppress(NotFound):  # already gone is what we wanted
@@ -289,14 +247,14 @@ class LiveKit:
             self._run(_sip_admin("DeleteSIPDispatchRule", {"sip_dispatch_rule_id": rule_id}))
 
     def find(
-        self, part: str, metadata: str, *, numbers: list[str] | None = None, trunk_ids: list[str] | None = None
+        self, part: Part, metadata: str, *, numbers: list[str] | None = None, trunk_ids: list[str] | None = None
     ) -> list[str]:
-        """The ids of the trunks ("inbound", "outbound") or dispatch rules ("rule") that carry this metadata, among
-        those LiveKit lists for these numbers (trunks) or trunk ids (rules): every one without a filter."""
+        """The ids of the trunks or dispatch rules that carry this metadata, among those LiveKit lists for these
+        numbers (trunks) or trunk ids (rules): every one without a filter."""
         method, id_field, request = {
-            "inbound": ("ListSIPInboundTrunk", "sip_trunk_id", {"numbers": numbers}),
-            "outbound": ("ListSIPOutboundTrunk", "sip_trunk_id", {"numbers": numbers}),
-            "rule": ("ListSIPDispatchRule", "sip_dispatch_rule_id", {"trunk_ids": trunk_ids}),
+            Part.INBOUND: ("ListSIPInboundTrunk", "sip_trunk_id", {"numbers": numbers}),
+            Part.OUTBOUND: ("ListSIPOutboundTrunk", "sip_trunk_id", {"numbers": numbers}),
+            Part.RULE: ("ListSIPDispatchRule", "sip_dispatch_rule_id", {"trunk_ids": trunk_ids}),
         }[part]
         items = self._run(_sip_admin(method, {k: v for k, v in request.items() if v})).get("items")
         if not isinstance(items, list):
@@ -409,7 +367,7 @@ def _seconds(value: int) -> str:
     return f"{int(value)}s"  # google.protobuf.Duration in JSON
 
 
-def _inbound_info(spec: InboundTrunk) -> dict[str, Any]:
+def _inbound_info(spec: InboundTrunk, password: str = "") -> dict[str, Any]:
     info: dict[str, Any] = {
         "name": spec.name,
         "metadata": spec.metadata,
@@ -417,7 +375,7 @@ def _inbound_info(spec: InboundTrunk) -> dict[str, Any]:
         "allowed_addresses": spec.allowed_addresses,
         "allowed_numbers": spec.allowed_numbers,
         "auth_username": spec.auth_username,
-        "auth_password": spec.auth_password,
+        "auth_password": password,
         "headers": spec.headers,
         "headers_to_attributes": spec.headers_to_attributes,
         "krisp_enabled": spec.krisp_enabled,
@@ -430,7 +388,7 @@ def _inbound_info(spec: InboundTrunk) -> dict[str, Any]:
     return info
 
 
-def _outbound_info(spec: OutboundTrunk) -> dict[str, Any]:
+def _outbound_info(spec: OutboundTrunk, password: str = "") -> dict[str, Any]:
     return {
         "name": spec.name,
         "metadata": spec.metadata,
@@ -439,7 +397,7 @@ def _outbound_info(spec: OutboundTrunk) -> dict[str, Any]:
         "transport": f"SIP_TRANSPORT_{spec.transport}",
         "destination_country": spec.destination_country,
         "auth_username": spec.auth_username,
-        "auth_password": spec.auth_password,
+        "auth_password": password,
         "headers": spec.headers,
         "media_encryption": f"SIP_MEDIA_ENCRYPT_{spec.media_encryption}",
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from telephony import aws
@@ -28,18 +29,24 @@ def _call(operation: Any, **kwargs: Any) -> Any:
         raise UpstreamUnavailable("the review workflow is unavailable; retry shortly") from exc
 
 
-def start(state_machine_arn: str, *, name: str, payload: dict[str, Any]) -> None:
-    _call(
-        aws.stepfunctions().start_execution,
-        stateMachineArn=state_machine_arn,
-        name=name,
-        input=json.dumps(payload),
-    )
+class Workflow:
+    """The review workflow's executions: started per request, resumed by the reviewers' decisions."""
+
+    def start(self, state_machine_arn: str, *, name: str, payload: dict[str, Any]) -> None:
+        _call(
+            aws.stepfunctions().start_execution,
+            stateMachineArn=state_machine_arn,
+            name=name,
+            input=json.dumps(payload),
+        )
+
+    def succeed(self, task_token: str, output: dict[str, Any]) -> None:
+        _call(aws.stepfunctions().send_task_success, taskToken=task_token, output=json.dumps(output))
+
+    def fail(self, task_token: str, *, error: str, cause: str) -> None:
+        _call(aws.stepfunctions().send_task_failure, taskToken=task_token, error=error, cause=cause[:32000])
 
 
-def succeed(task_token: str, output: dict[str, Any]) -> None:
-    _call(aws.stepfunctions().send_task_success, taskToken=task_token, output=json.dumps(output))
-
-
-def fail(task_token: str, *, error: str, cause: str) -> None:
-    _call(aws.stepfunctions().send_task_failure, taskToken=task_token, error=error, cause=cause[:32000])
+@cache
+def default() -> Workflow:
+    return Workflow()

@@ -1,18 +1,18 @@
-"""The API's four rate-limit budgets (DESIGN 3): plain data, shared by the services that spend them and the
-OpenAPI document that describes them, which must not import DynamoDB's access to read four numbers."""
+"""The API's rate-limit budgets: plain data, shared by the services that spend them and the OpenAPI document
+that describes them."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+from telephony.errors import BudgetSpent
+
 WINDOW_SECONDS = 3600
 
 
 class Budget(NamedTuple):
-    """Not a frozen dataclass: making one execs each method it writes, ~1-2 ms of every cold start per class."""
-
     name: str
-    limit: int
+    limit: int  # the default; an account's own limits may differ
     what: str
 
 
@@ -20,3 +20,30 @@ API = Budget("api", 1000, "API requests per hour per API key")
 NUMBER_REQUESTS = Budget("number_requests", 5, "phone-number requests per hour")
 CONFIGURATIONS = Budget("configurations", 10, "phone-number configurations per hour")
 CALLS = Budget("calls", 100, "outbound calls per hour")
+
+
+def window_of(moment: int) -> int:
+    return moment - moment % WINDOW_SECONDS
+
+
+class Charge(NamedTuple):
+    """One hit of a budget: whose window it goes into, and the limit that window must stay within."""
+
+    budget: Budget
+    subject: str  # `user:<id>` or `key:<id>`
+    window_start: int
+    limit: int
+
+    @property
+    def expires_at(self) -> int:
+        return self.window_start + 2 * WINDOW_SECONDS
+
+    def refused(self, now: int) -> BudgetSpent:
+        retry_after = max(self.window_start + WINDOW_SECONDS - now, 1)
+        return BudgetSpent(
+            f"rate limit exceeded: {self.limit} {self.budget.what}; retry in {retry_after} seconds",
+            budget=self.budget.name,
+            limit=self.limit,
+            window_seconds=WINDOW_SECONDS,
+            retry_after=retry_after,
+        )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import Field
 
-from telephony.models.common import Body, JsonObject, Moment, Out, PageQuery, Query
+from telephony.models.common import Body, JsonObject, Moment, Out, PageQuery, Query, Record
 
 
 class CallStatus(StrEnum):
@@ -132,3 +132,63 @@ class CallsQuery(PageQuery):
 class DetailsQuery(Query):
     include_transcript: bool = Field(default=False, description="Add the transcript segments")
     include_summary: bool = Field(default=False, description="Add the summary")
+
+
+# ---------------------------------------------------------------- stored
+
+
+class CallRecord(Record):
+    """A call as stored: who placed it, from and to which numbers, how far it got, and how it ended."""
+
+    call_id: str
+    owner_id: str
+    status: CallStatus
+    phone_number: str
+    from_number: str
+    from_phone_number_id: str | None = None
+    room_name: str
+    agent_name: str | None = None
+    participant_identity: str
+    created_at: str
+    created_epoch: int
+    dialing_at: str | None = None
+    ringing_at: str | None = None
+    answered_at: str | None = None
+    ended_at: str | None = None
+    duration_seconds: int | None = None
+    end_reason: str | None = None
+    sip_status_code: int | None = None
+    transfers: list[TransferRecord] = Field(default_factory=list)
+    summary: str | None = None
+    summary_source: str | None = None
+    transcript_chars: int = 0
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
+
+
+class CallChanges(TypedDict, total=False):
+    """The fields a status change may set on a call."""
+
+    ringing_at: str
+    answered_at: str
+    ended_at: str
+    duration_seconds: int
+    end_reason: str
+    sip_status_code: int
+
+
+class SegmentRecord(Record):
+    """One transcript segment, keyed by its time, its place in the post and its content."""
+
+    call_id: str
+    role: Literal["agent", "user"]
+    text: str
+    at: str
+    index: str
+
+
+# A user's call counters (all time, or summed over hours) by name: total_calls, answered_calls,
+# total_duration_seconds, timed_calls, and status_<status> for each CallStatus.
+StatCounters = dict[str, int]

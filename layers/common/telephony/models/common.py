@@ -26,6 +26,12 @@ class Out(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
 
+class Record(BaseModel):
+    """A stored entity as its repository returns it: the item's own fields, its key attributes left out."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+
 class Page[T](Out):
     items: list[T]
     next_token: str | None = None

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from telephony.models.common import Body, Out, PageQuery
+from telephony.models.common import Body, Out, PageQuery, Record
 
 
 class RequestStatus(StrEnum):
@@ -73,6 +73,33 @@ class PhoneNumberRequest(Out):
     failure: str | None = None
     created_at: str
     updated_at: str
+
+
+class RequestRecord(Record):
+    """A phone-number request as stored, with the review workflow's task token while it waits."""
+
+    request_id: str
+    status: RequestStatus
+    user_id: str
+    phone_number: str | None = None
+    country: str | None = None
+    area_code: str | None = None
+    number_type: str | None = None
+    provider: str | None = None
+    purpose: str | None = None
+    phone_number_id: str | None = None
+    review: Review | None = None
+    failure: str | None = None
+    task_token: str | None = None
+    created_at: str
+    updated_at: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def view(self) -> PhoneNumberRequest:
+        return PhoneNumberRequest.model_validate(self.model_dump(exclude={"task_token"}))
 
 
 class Decision(Body):

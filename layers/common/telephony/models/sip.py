@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 
-from telephony.models.common import Body, JsonObject, Out, Query
+from telephony.models.common import Body, JsonObject, Out, Query, Record
 
 Transport = Literal["AUTO", "UDP", "TCP", "TLS"]
 
@@ -160,3 +161,125 @@ class Unregistered(Out):
 
 class DeleteConfigurationQuery(Query):
     config_type: Literal["sip_trunk", "dispatch_rule", "all"] = Field(description="What to remove")
+
+
+# ---------------------------------------------------------------- what a number holds in LiveKit (stored)
+
+
+class Part(StrEnum):
+    """The LiveKit resources of one number: created in this order, removed in the reverse one."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    RULE = "rule"
+
+
+class InboundTrunk(Record):
+    """A SIP inbound trunk as we want LiveKit to hold it. Its password never sits here: it travels apart, from
+    Secrets Manager to the LiveKit request, and `has_password` records that there is one."""
+
+    name: str
+    numbers: list[str]
+    allowed_addresses: list[str] = Field(default_factory=list)
+    allowed_numbers: list[str] = Field(default_factory=list)
+    auth_username: str = ""
+    has_password: bool = False
+    headers: dict[str, str] = Field(default_factory=dict)
+    headers_to_attributes: dict[str, str] = Field(default_factory=dict)
+    krisp_enabled: bool = False
+    ringing_timeout_seconds: int = 0
+    max_call_duration_seconds: int = 0
+    media_encryption: str = "ALLOW"
+    metadata: str = ""
+
+
+class OutboundTrunk(Record):
+    """A SIP outbound trunk as we want LiveKit to hold it (its password apart, as for InboundTrunk)."""
+
+    name: str
+    address: str
+    numbers: list[str]
+    transport: str = "AUTO"
+    destination_country: str = ""
+    auth_username: str = ""
+    has_password: bool = False
+    headers: dict[str, str] = Field(default_factory=dict)
+    media_encryption: str = "ALLOW"
+    metadata: str = ""
+
+
+class DispatchRule(Record):
+    """A SIP dispatch rule (individual rooms under `room_prefix`, the named agent dispatched into each)."""
+
+    name: str
+    room_prefix: str
+    agent_name: str
+    trunk_ids: list[str] = Field(default_factory=list)
+    numbers: list[str] = Field(default_factory=list)
+    inbound_numbers: list[str] = Field(default_factory=list)
+    hide_phone_number: bool = False
+    krisp_enabled: bool = False
+    agent_metadata: str = ""
+    metadata: str = ""
+
+
+Spec = InboundTrunk | OutboundTrunk | DispatchRule
+
+
+class Plan(Record):
+    """The LiveKit resources of a number, as specified; a part left None does not exist (or, in a plan to
+    apply, is not touched)."""
+
+    inbound: InboundTrunk | None = None
+    outbound: OutboundTrunk | None = None
+    rule: DispatchRule | None = None
+
+    def get(self, part: Part) -> Spec | None:
+        spec: Spec | None = getattr(self, part.value)
+        return spec
+
+    def with_part(self, part: Part, spec: Spec | None) -> Plan:
+        return self.model_copy(update={part.value: spec})
+
+
+class LiveKitIds(Record):
+    """The ids LiveKit gave a number's resources."""
+
+    inbound: str | None = None
+    outbound: str | None = None
+    rule: str | None = None
+
+    def get(self, part: Part) -> str | None:
+        found: str | None = getattr(self, part.value)
+        return found
+
+    def with_part(self, part: Part, resource_id: str | None) -> LiveKitIds:
+        return self.model_copy(update={part.value: resource_id})
+
+
+class ConfigLock(Record):
+    """The provisioning lock: one configuration of a number at a time, held until `until` (epoch seconds)."""
+
+    token: str
+    until: int
+
+
+class CallSettings(Record):
+    """How the number's calls are placed (from its registration; the defaults otherwise)."""
+
+    ringing_timeout_seconds: int = 30
+    max_call_duration_seconds: int = 3600
+    krisp_enabled: bool = True
+    hide_phone_number: bool = False
+    custom_headers: dict[str, str] = Field(default_factory=dict)
+    media_encryption: str | None = None
+    dtmf_config: DtmfConfig | None = None
+    transfer_config: TransferConfig | None = None
+    agent_features: AgentFeatures | None = None
+
+
+class Registration(Record):
+    """A registration's request as it was made, its password left out."""
+
+    model_config = Record.model_config | {"extra": "allow"}
+    provider_config: dict[str, Any] = Field(default_factory=dict)

@@ -2,73 +2,62 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from telephony import aws
-from telephony.config import settings
-from telephony.repositories import dynamo, keys
+from telephony.errors import NotFound
+from telephony.models.principal import ApiKeyRecord
+from telephony.repositories import dynamo, keys, rate_limits
+
+_TABLE = dynamo.Table("api_keys_table")
+_FIELDS = set(ApiKeyRecord.__annotations__)
 
 
-def _table() -> str:
-    return settings().require("api_keys_table")
+def _record(item: dict[str, Any]) -> ApiKeyRecord:
+    return cast(ApiKeyRecord, {k: v for k, v in item.items() if k in _FIELDS})
 
 
-def put(record: dict[str, Any]) -> None:
-    item = {
-        **keys.api_key(record["key_id"]),
-        **keys.api_key_owner(record["owner_id"], record["created_at"], record["key_id"]),
-        **record,
-    }
-    dynamo.call(
-        aws.dynamodb().put_item,
-        TableName=_table(),
-        Item=dynamo.marshal(item),
-        ConditionExpression="attribute_not_exists(pk)",
-    )
-
-
-def get(key_id: str) -> dict[str, Any] | None:
-    return dynamo.get_item(_table(), keys.api_key(key_id))
-
-
-def list_by_owner(owner_id: str, *, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    return dynamo.query_page(_table(), "by_owner", "gsi1pk", f"OWNER#{owner_id}", limit=limit, token=token)
-
-
-def revoke(key_id: str, *, owner_id: str, revoked_at: str, usage_keys: list[dict[str, str]]) -> None:
-    """Mark the key revoked and poison its current and next usage windows, in one transaction.
-
-    The authorizer's answer is cached; the usage windows are written on every request, so the
-    marker makes the very next request with this key fail even while the cache still says yes.
-    """
-    table = _table()
-    usage_table = settings().require("rate_limits_table")
-    items: list[dict[str, Any]] = [
-        {
-            "Update": {
-                "TableName": table,
-                "Key": dynamo.marshal(keys.api_key(key_id)),
-                "UpdateExpression": "SET revoked_at = :at",
-                "ConditionExpression": "owner_id = :owner AND attribute_not_exists(revoked_at)",
-                "ExpressionAttributeValues": dynamo.values(at=revoked_at, owner=owner_id),
-            }
+class ApiKeysRepository:
+    def put(self, record: ApiKeyRecord) -> None:
+        item = {
+            **keys.api_key(record["key_id"]),
+            **keys.api_key_owner(record["owner_id"], record["created_at"], record["key_id"]),
+            **record,
         }
-    ]
-    for usage_key in usage_keys:
-        items.append(
+        dynamo.call(
+            aws.dynamodb().put_item,
+            TableName=_TABLE.name,
+            Item=dynamo.marshal(item),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get(self, key_id: str) -> ApiKeyRecord | None:
+        item = dynamo.get_item(_TABLE.name, keys.api_key(key_id))
+        return _record(item) if item else None
+
+    def list_by_owner(self, owner_id: str, *, limit: int, token: str | None) -> tuple[list[ApiKeyRecord], str | None]:
+        items, next_token = dynamo.query_page(
+            _TABLE.name, "by_owner", "gsi1pk", keys.owner_partition(owner_id), limit=limit, token=token
+        )
+        return [_record(i) for i in items], next_token
+
+    def revoke(self, key_id: str, *, owner_id: str, revoked_at: str, usage_windows: list[tuple[str, int]]) -> None:
+        """Mark the key revoked and poison its usage windows (budget name, window start), in one transaction.
+
+        The authorizer's answer is cached; the usage windows are written on every request, so the marker makes
+        the very next request with this key fail even while the cache still says yes. NotFound when the key is
+        not `owner_id`'s or already revoked."""
+        revoke = dynamo.Write(
             {
                 "Update": {
-                    "TableName": usage_table,
-                    "Key": dynamo.marshal(usage_key),
-                    "UpdateExpression": "SET revoked = :yes, expires_at = if_not_exists(expires_at, :exp)",
-                    "ExpressionAttributeValues": dynamo.values(yes=True, exp=_far_expiry()),
+                    "TableName": _TABLE.name,
+                    "Key": dynamo.marshal(keys.api_key(key_id)),
+                    "UpdateExpression": "SET revoked_at = :at",
+                    "ConditionExpression": "owner_id = :owner AND attribute_not_exists(revoked_at)",
+                    "ExpressionAttributeValues": dynamo.values(at=revoked_at, owner=owner_id),
                 }
-            }
+            },
+            lambda _old: NotFound("no such API key"),
         )
-    dynamo.transact(items)
-
-
-def _far_expiry() -> int:
-    from telephony.util import epoch
-
-    return epoch() + 3 * 3600
+        markers = [rate_limits.revoked_marker(budget, f"key:{key_id}", start) for budget, start in usage_windows]
+        dynamo.transact([revoke, *markers])

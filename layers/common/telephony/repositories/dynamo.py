@@ -1,18 +1,21 @@
-"""Marshalling and the two error translations every repository needs."""
+"""What every repository needs: boto3's (de)serialisation, DynamoDB's errors as ours, and transactions whose
+refused conditions come back as the domain errors their writes named."""
 
 from __future__ import annotations
 
 import base64
+import binascii
+import json
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from telephony import aws
-from telephony.errors import Conflict, InvalidInput, UpstreamUnavailable
+from telephony.errors import Conflict, DomainError, InvalidInput, UpstreamUnavailable
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -31,106 +34,93 @@ _UNAVAILABLE = {
 # cancelled (reason TransactionConflict; one user's concurrent calls all count on that user's counters) and a
 # single write to an item inside a running transaction fails with TransactionConflictException. Nothing of the
 # refused write is applied and the SDK does not retry either, so they are tried again here, after a random
-# pause of up to 10, 20, 40, 80 ms (at most ~150 ms in all); a conflict that outlasts them is a 503.
+# pause that doubles with each attempt; a conflict that outlasts them is a 503.
 ATTEMPTS = 5
 _PAUSE_MS = 10
 _BUSY_REASONS = ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict")
+KEY_BYTES = 1024  # DynamoDB's limit for a sort key; partition keys allow 2048, ours are far shorter
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | set | tuple):
-        return [_plain(v) for v in value]
-    return value
+# ---------------------------------------------------------------- values
 
 
-def _dynamo_safe(value: Any) -> Any:
+def _to_storable(value: Any) -> Any:
+    """What TypeSerializer takes: floats as Decimals (it refuses floats), None left out of maps."""
     if isinstance(value, float):
         return Decimal(str(value))
     if isinstance(value, dict):
-        return {k: _dynamo_safe(v) for k, v in value.items() if v is not None}
+        return {k: _to_storable(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
-        return [_dynamo_safe(v) for v in value]
+        return [_to_storable(v) for v in value]
+    return value
+
+
+def _to_plain(value: Any) -> Any:
+    """TypeDeserializer's answer as plain JSON types: whole Decimals as int, others as float, sets as lists."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [_to_plain(v) for v in value]
     return value
 
 
 def marshal(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A plain item in DynamoDB's JSON, as boto3's TypeSerializer after `_dynamo_safe` gives it: strings,
-    booleans, integers of up to 38 digits, maps, lists and None are written directly (every write of every
-    endpoint passes here; ~7x faster on a registration's item), anything else through the serializer."""
-    return {k: _to_dynamo(v) for k, v in item.items() if v is not None}
-
-
-_N_LIMIT = 10**38  # DynamoDB's numbers hold 38 digits; longer ones are the serializer's to refuse
-
-
-def _to_dynamo(value: Any) -> dict[str, Any]:
-    kind = type(value)  # exact types: a str or int subclass (an enum) goes to the serializer, as before
-    if kind is str:
-        return {"S": value}
-    if kind is bool:
-        return {"BOOL": value}
-    if kind is int and -_N_LIMIT < value < _N_LIMIT:
-        return {"N": str(value)}
-    if kind is dict:
-        return {"M": {k: _to_dynamo(v) for k, v in value.items() if v is not None}}
-    if kind is list or kind is tuple:
-        return {"L": [_to_dynamo(v) for v in value]}
-    if value is None:
-        return {"NULL": True}
-    return _serializer.serialize(_dynamo_safe(value))  # type: ignore[return-value]
+    """A plain item in DynamoDB's JSON (attributes that are None are not written)."""
+    return {k: _serializer.serialize(_to_storable(v)) for k, v in item.items() if v is not None}
 
 
 def unmarshal(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A DynamoDB item as plain Python (numbers as int or float, sets as lists), as boto3's
-    TypeDeserializer + `_plain` would give it; strings, numbers, maps and lists are read directly
-    (every read of every endpoint passes here), binaries through the deserializer."""
-    return {k: _from_dynamo(v) for k, v in item.items()}
-
-
-def _from_dynamo(value: Mapping[str, Any]) -> Any:
-    ((tag, raw),) = value.items()
-    if tag == "S":
-        return raw
-    if tag == "N":
-        return _number(raw)
-    if tag == "M":
-        return {k: _from_dynamo(v) for k, v in raw.items()}
-    if tag == "L":
-        return [_from_dynamo(v) for v in raw]
-    if tag == "BOOL":
-        return raw
-    if tag == "NULL":
-        return None
-    if tag == "SS":
-        return list(raw)
-    if tag == "NS":
-        return [_number(n) for n in raw]
-    if tag == "B" and isinstance(raw, str):  # as DynamoDB sent it (aws._items_as_sent): base64 text
-        value = {"B": base64.b64decode(raw)}
-    elif tag == "BS" and any(isinstance(b, str) for b in raw):
-        value = {"BS": [base64.b64decode(b) if isinstance(b, str) else b for b in raw]}
-    return _plain(_deserializer.deserialize(value))  # type: ignore[arg-type]
-
-
-def _number(raw: str) -> int | float:
-    digits = raw[1:] if raw[:1] == "-" else raw
-    if digits.isascii() and digits.isdigit():  # isdigit() alone takes other scripts' digits too
-        return int(raw)
-    number = Decimal(raw)
-    return int(number) if number == number.to_integral_value() else float(number)
+    """A DynamoDB item as plain Python (numbers as int or float, sets as lists)."""
+    return {k: _to_plain(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
 def values(**named: Any) -> dict[str, Any]:
     """ExpressionAttributeValues from keyword arguments: values(status="x") -> {":status": {"S": "x"}}."""
-    return {f":{k}": _to_dynamo(v) for k, v in named.items()}
+    return {f":{k}": _serializer.serialize(_to_storable(v)) for k, v in named.items()}
 
 
-def unavailable(exc: Exception) -> UpstreamUnavailable:
+class Update(NamedTuple):
+    """An UpdateExpression's SET and REMOVE clauses with its names and values, from plain field names."""
+
+    expression: str
+    names: dict[str, str]
+    values: dict[str, Any]
+
+
+def update_of(sets: Mapping[str, Any], *, remove: Sequence[str] = (), prefix: str = "f") -> Update:
+    names: dict[str, str] = {}
+    vals: dict[str, Any] = {}
+    clauses = []
+    if sets:
+        parts = []
+        for i, (name, value) in enumerate(sets.items()):
+            names[f"#{prefix}{i}"] = name
+            vals[f"{prefix}{i}"] = value
+            parts.append(f"#{prefix}{i} = :{prefix}{i}")
+        clauses.append("SET " + ", ".join(parts))
+    if remove:
+        for i, name in enumerate(remove):
+            names[f"#{prefix}r{i}"] = name
+        clauses.append("REMOVE " + ", ".join(f"#{prefix}r{i}" for i in range(len(remove))))
+    return Update(" ".join(clauses), names, vals)
+
+
+# ---------------------------------------------------------------- errors
+
+
+def unavailable() -> UpstreamUnavailable:
     return UpstreamUnavailable("the database is busy; retry shortly", details=[{"service": "dynamodb"}])
+
+
+class ConditionFailed(Conflict):
+    """A single conditional write found the item in another state; `item` is the item as it was, when asked
+    for. Repositories turn it into the domain error it means before it leaves them."""
+
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__("the resource was changed by another request")
+        self.item = item
 
 
 def call(operation: Callable[..., Any], **kwargs: Any) -> Any:
@@ -146,16 +136,10 @@ def call(operation: Callable[..., Any], **kwargs: Any) -> Any:
             old: Any = exc.response.get("Item")
             raise ConditionFailed(unmarshal(old) if old else None) from exc
         if code in _UNAVAILABLE:
-            raise unavailable(exc) from exc
+            raise unavailable() from exc
         raise
     except BotoCoreError as exc:
-        raise unavailable(exc) from exc
-
-
-def get_item(table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
-    """One item by its key, read strongly consistent (see repositories/__init__.py), as plain values."""
-    item = call(aws.dynamodb().get_item, TableName=table, Key=marshal(key), ConsistentRead=True).get("Item")
-    return unmarshal(item) if item else None
+        raise unavailable() from exc
 
 
 def _retried(send: Callable[[], Any], contention: Callable[[Any], bool]) -> Any:
@@ -179,46 +163,50 @@ def pause(attempt: int) -> None:
     time.sleep(secrets.randbelow(_PAUSE_MS * 2 ** (attempt - 1) + 1) / 1000)
 
 
-class ConditionFailed(Conflict):
-    """A conditional write found the item in another state; `item` is the item as it was, when asked for."""
-
-    def __init__(self, item: dict[str, Any] | None) -> None:
-        super().__init__("the resource was changed by another request")
-        self.item = item
+def get_item(table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
+    """One item by its key, read strongly consistent (see repositories/__init__.py), as plain values."""
+    item = call(aws.dynamodb().get_item, TableName=table, Key=marshal(key), ConsistentRead=True).get("Item")
+    return unmarshal(item) if item else None
 
 
-class TransactionCanceled(Conflict):
-    """A transaction failed; `reasons` holds one code per item ("None" where that item was fine)."""
+# ---------------------------------------------------------------- transactions
 
-    def __init__(self, reasons: Sequence[str], items: Sequence[dict[str, Any] | None]) -> None:
-        super().__init__("the resource was changed by another request")
-        self.reasons = list(reasons)
-        self.items = list(items)
-
-    def failed(self, index: int) -> bool:
-        return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+Refusal = Callable[[dict[str, Any] | None], DomainError]
 
 
-def transact(items: list[dict[str, Any]]) -> None:
-    """Write `items` all or none. A transaction cancelled only because other requests held its items at that
-    moment (or throttling) is tried again (see ATTEMPTS), then answered as UpstreamUnavailable; one cancelled
-    by a condition raises TransactionCanceled with every item's reason."""
+class Write(NamedTuple):
+    """One element of a transaction, and what its condition failing means: given the item as it was (when the
+    element asks for it with ReturnValuesOnConditionCheckFailure), the domain error to raise."""
+
+    element: dict[str, Any]
+    refused: Refusal | None = None
+
+
+def transact(writes: Sequence[Write]) -> None:
+    """Write all or none. A transaction cancelled only because other requests held its items at that moment (or
+    throttling) is tried again (see ATTEMPTS), then answered as UpstreamUnavailable; one cancelled by a condition
+    raises the domain error of the first write whose condition failed."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        _retried(lambda: aws.dynamodb().transact_write_items(TransactItems=items), _busy)
+        _retried(lambda: aws.dynamodb().transact_write_items(TransactItems=[w.element for w in writes]), _busy)
     except ClientError as exc:
         if aws.error_code(exc) == "TransactionCanceledException":
             if _busy(exc):
-                raise unavailable(exc) from exc
-            raw = exc.response.get("CancellationReasons") or []
-            olds = [unmarshal(r["Item"]) if r.get("Item") else None for r in raw]
-            raise TransactionCanceled(_reasons(exc), olds) from exc
+                raise unavailable() from exc
+            raw = exc.response.get("CancellationReasons") or []  # type: ignore[typeddict-item]
+            for write, reason in zip(writes, raw, strict=False):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    old = unmarshal(reason["Item"]) if reason.get("Item") else None
+                    if write.refused is None:
+                        raise ConditionFailed(old) from exc
+                    raise write.refused(old) from exc
+            raise unavailable() from exc
         if aws.error_code(exc) in _UNAVAILABLE:
-            raise unavailable(exc) from exc
+            raise unavailable() from exc
         raise
     except BotoCoreError as exc:
-        raise unavailable(exc) from exc
+        raise unavailable() from exc
 
 
 def _reasons(exc: Any) -> list[str]:
@@ -231,10 +219,10 @@ def _busy(exc: Any) -> bool:
     return any(r in _BUSY_REASONS for r in reasons) and "ConditionalCheckFailed" not in reasons
 
 
-def page_token(last_key: Mapping[str, Any] | None) -> str | None:
-    import base64
-    import json
+# ---------------------------------------------------------------- pages
 
+
+def page_token(last_key: Mapping[str, Any] | None) -> str | None:
     if not last_key:
         return None
     return base64.urlsafe_b64encode(json.dumps(unmarshal(last_key)).encode()).decode().rstrip("=")
@@ -244,26 +232,19 @@ def start_key(token: str | None, *, partition: Mapping[str, str], sort: str) -> 
     """Decode a next_token, refusing one that points outside the caller's own partition or is not the key of an
     item of the index (`pk`, the table's `sk` if it has one, the index's partition and `sort` keys): anything
     else is DynamoDB's ValidationException, which would be a 500."""
-    import base64
-    import binascii
-    import json
-
     if not token:
         return None
     try:
         decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         if not isinstance(decoded, dict) or set(decoded) - {"sk"} != {"pk", sort, *partition}:
             raise ValueError(token)
-        if not all(isinstance(v, str) and 0 < len(v.encode()) <= _KEY_BYTES for v in decoded.values()):
+        if not all(isinstance(v, str) and 0 < len(v.encode()) <= KEY_BYTES for v in decoded.values()):
             raise ValueError(token)
         if any(decoded.get(k) != v for k, v in partition.items()):
             raise ValueError(token)
     except (ValueError, binascii.Error) as exc:
         raise _bad_token() from exc
     return marshal(decoded)
-
-
-_KEY_BYTES = 1024  # DynamoDB's limit for a sort key; partition keys allow 2048, ours are far shorter
 
 
 def _bad_token() -> Exception:
@@ -295,3 +276,17 @@ def query_page(
             raise _bad_token() from exc
         raise
     return [unmarshal(i) for i in result.get("Items", [])], page_token(result.get("LastEvaluatedKey"))
+
+
+class Table:
+    """A table named by a setting, read when first used: a repository made in a function whose template gives
+    it no access to that table fails only if it touches it."""
+
+    def __init__(self, setting: str) -> None:
+        self.setting = setting
+
+    @property
+    def name(self) -> str:
+        from telephony.config import settings
+
+        return settings().require(self.setting)

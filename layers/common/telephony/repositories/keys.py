@@ -5,12 +5,17 @@ from __future__ import annotations
 ITEM = "ITEM"  # the sort key of an entity's main item
 
 
+def owner_partition(owner_id: str) -> str:
+    """The `by_owner` index partition of every table: one user's items, newest first."""
+    return f"OWNER#{owner_id}"
+
+
 def api_key(key_id: str) -> dict[str, str]:
     return {"pk": f"KEY#{key_id}"}
 
 
 def api_key_owner(owner_id: str, created_at: str, key_id: str) -> dict[str, str]:
-    return {"gsi1pk": f"OWNER#{owner_id}", "gsi1sk": f"{created_at}#{key_id}"}
+    return {"gsi1pk": owner_partition(owner_id), "gsi1sk": f"{created_at}#{key_id}"}
 
 
 def rate_window(budget: str, subject: str, window_start: int) -> dict[str, str]:
@@ -22,11 +27,15 @@ def request(request_id: str) -> dict[str, str]:
 
 
 def request_owner(owner_id: str, created_at: str, request_id: str) -> dict[str, str]:
-    return {"gsi1pk": f"OWNER#{owner_id}", "gsi1sk": f"{created_at}#{request_id}"}
+    return {"gsi1pk": owner_partition(owner_id), "gsi1sk": f"{created_at}#{request_id}"}
+
+
+def request_status_partition(status: str) -> str:
+    return f"STATUS#{status}"
 
 
 def request_status(status: str, created_at: str, request_id: str) -> dict[str, str]:
-    return {"gsi2pk": f"STATUS#{status}", "gsi2sk": f"{created_at}#{request_id}"}
+    return {"gsi2pk": request_status_partition(status), "gsi2sk": f"{created_at}#{request_id}"}
 
 
 def number(phone_number_id: str) -> dict[str, str]:
@@ -34,7 +43,7 @@ def number(phone_number_id: str) -> dict[str, str]:
 
 
 def number_owner(owner_id: str, created_at: str, phone_number_id: str) -> dict[str, str]:
-    return {"gsi1pk": f"OWNER#{owner_id}", "gsi1sk": f"{created_at}#{phone_number_id}"}
+    return {"gsi1pk": owner_partition(owner_id), "gsi1sk": f"{created_at}#{phone_number_id}"}
 
 
 def agent_numbers(owner_id: str, agent_id: str) -> str:
@@ -60,15 +69,22 @@ def call(call_id: str) -> dict[str, str]:
 
 
 def call_owner(owner_id: str, created_at: str, call_id: str) -> dict[str, str]:
-    return {"gsi1pk": f"OWNER#{owner_id}", "gsi1sk": f"{created_at}#{call_id}"}
+    return {"gsi1pk": owner_partition(owner_id), "gsi1sk": f"{created_at}#{call_id}"}
+
+
+def call_status_partition(owner_id: str, status: str) -> str:
+    return f"OWNER#{owner_id}#STATUS#{status}"
 
 
 def call_owner_status(owner_id: str, status: str, created_at: str, call_id: str) -> dict[str, str]:
-    return {"gsi2pk": f"OWNER#{owner_id}#STATUS#{status}", "gsi2sk": f"{created_at}#{call_id}"}
+    return {"gsi2pk": call_status_partition(owner_id, status), "gsi2sk": f"{created_at}#{call_id}"}
+
+
+SEGMENT_PREFIX = "SEG#"
 
 
 def call_segment(call_id: str, at: str, index: str) -> dict[str, str]:
-    return {"pk": f"CALL#{call_id}", "sk": f"SEG#{at}#{index}"}
+    return {"pk": f"CALL#{call_id}", "sk": f"{SEGMENT_PREFIX}{at}#{index}"}
 
 
 def call_event(call_id: str, event_id: str) -> dict[str, str]:
@@ -76,9 +92,13 @@ def call_event(call_id: str, event_id: str) -> dict[str, str]:
     return {"pk": f"CALL#{call_id}", "sk": f"EVENT#{event_id}"}
 
 
+def stats_partition(owner_id: str) -> str:
+    return f"STATS#{owner_id}"
+
+
 def stats_total(owner_id: str) -> dict[str, str]:
-    return {"pk": f"STATS#{owner_id}", "sk": "TOTAL"}
+    return {"pk": stats_partition(owner_id), "sk": "TOTAL"}
 
 
 def stats_hour(owner_id: str, hour_start: int) -> dict[str, str]:
-    return {"pk": f"STATS#{owner_id}", "sk": f"HOUR#{hour_start:012d}"}
+    return {"pk": stats_partition(owner_id), "sk": f"HOUR#{hour_start:012d}"}

@@ -5,170 +5,265 @@ from __future__ import annotations
 from typing import Any
 
 from telephony import aws
-from telephony.config import settings
-from telephony.repositories import dynamo, keys
+from telephony.errors import Conflict, DomainError, LockLost, NotFound, NumberChanged, NumberLocked, NumberTaken
+from telephony.models.budgets import Charge
+from telephony.models.numbers import ClaimRecord, NumberRecord
+from telephony.repositories import dynamo, keys, rate_limits
 
-_KEY_FIELDS = {"pk", "sk", "gsi1pk", "gsi1sk", *keys.AGENT_KEYS}
-
-
-def _table() -> str:
-    return settings().require("numbers_table")
-
-
-def _record(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _KEY_FIELDS}
+_TABLE = dynamo.Table("numbers_table")
+# Fields a save never rewrites: the number's identity, and what only the lock itself sets.
+_FIXED = {"phone_number_id", "owner_id", "created_at", "config_lock", "revision"}
+_OPTIONAL = [name for name, field in NumberRecord.model_fields.items() if not field.is_required()]
 
 
-def item_for(record: dict[str, Any]) -> dict[str, Any]:
-    pid = record["phone_number_id"]
-    return {**keys.number(pid), **keys.number_owner(record["owner_id"], record["created_at"], pid), **record}
-
-
-def put_new(record: dict[str, Any]) -> dict[str, Any]:
-    """A new number item, as a transaction element."""
-    item = item_for(record)
-    return {
-        "Put": {"TableName": _table(), "Item": dynamo.marshal(item), "ConditionExpression": "attribute_not_exists(pk)"}
+def _item(number: NumberRecord) -> dict[str, Any]:
+    pid = number.phone_number_id
+    item = {
+        **keys.number(pid),
+        **keys.number_owner(number.owner_id, number.created_at, pid),
+        **number.model_dump(mode="json", exclude_none=True),
     }
+    if number.agent_id:
+        item.update(_agent_keys(number))
+    return item
 
 
-def claim_for_number(e164: str, *, request_id: str, phone_number_id: str, owner_id: str) -> dict[str, Any]:
-    """Hand a request's claim on a number over to the number itself, as a transaction element."""
-    return {
-        "Update": {
-            "TableName": _table(),
-            "Key": dynamo.marshal(keys.number_claim(e164)),
-            "UpdateExpression": "SET holder = :number, phone_number_id = :pid, owner_id = :owner",
-            "ConditionExpression": "request_id = :rid",
-            "ExpressionAttributeValues": dynamo.values(
-                number="number", pid=phone_number_id, owner=owner_id, rid=request_id
-            ),
-        }
-    }
+def _agent_keys(number: NumberRecord) -> dict[str, str]:
+    """Set while the number is registered to an agent (the sparse `by_agent` index), newest registration first."""
+    assert number.agent_id
+    registered = number.registered_at or number.updated_at
+    return keys.number_agent(number.owner_id, number.agent_id, registered, number.phone_number_id)
 
 
-def claim_new_number(e164: str, *, phone_number_id: str, owner_id: str) -> dict[str, Any]:
-    return {
-        "Put": {
-            "TableName": _table(),
-            "Item": dynamo.marshal(
-                {
-                    **keys.number_claim(e164),
-                    "e164": e164,
-                    "holder": "number",
-                    "phone_number_id": phone_number_id,
-                    "owner_id": owner_id,
-                }
-            ),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
-    }
+def _number(item: dict[str, Any]) -> NumberRecord:
+    return NumberRecord.model_validate(item)
 
 
-def get(phone_number_id: str) -> dict[str, Any] | None:
-    item = dynamo.get_item(_table(), keys.number(phone_number_id))
-    return _record(item) if item else None
+# ---------------------------------------------------------------- writes of other repositories' transactions
 
 
-def claims(numbers: list[str]) -> dict[str, dict[str, Any]]:
-    """The claim items of these numbers, by number."""
-    if not numbers:
-        return {}
-    table = _table()
-    result = dynamo.call(
-        aws.dynamodb().batch_get_item,
-        RequestItems={
-            table: {"Keys": [dynamo.marshal(keys.number_claim(n)) for n in set(numbers)], "ConsistentRead": True}
+def put_assigned(number: NumberRecord) -> dynamo.Write:
+    """A new number item (assigned through a request)."""
+    return dynamo.Write(
+        {
+            "Put": {
+                "TableName": _TABLE.name,
+                "Item": dynamo.marshal(_item(number)),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
         },
+        lambda _old: Conflict(f"number {number.phone_number_id} exists already"),
     )
-    found = [dynamo.unmarshal(i) for i in result.get("Responses", {}).get(table, [])]
-    return {c["e164"]: c for c in found}
 
 
-def list_by_owner(owner_id: str, *, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    items, next_token = dynamo.query_page(_table(), "by_owner", "gsi1pk", f"OWNER#{owner_id}", limit=limit, token=token)
-    return [_record(i) for i in items if i.get("sk") == keys.ITEM], next_token
+def _claim_item(claim: ClaimRecord) -> dict[str, Any]:
+    return {**keys.number_claim(claim.e164), **claim.model_dump(exclude_none=True)}
 
 
-def list_by_agent(
-    owner_id: str, agent_id: str, *, limit: int, token: str | None
-) -> tuple[list[dict[str, Any]], str | None]:
-    partition = keys.agent_numbers(owner_id, agent_id)
-    items, next_token = dynamo.query_page(_table(), "by_agent", "gsi2pk", partition, limit=limit, token=token)
-    return [_record(i) for i in items], next_token
+def claim_for_request(e164: str, *, request_id: str, owner_id: str) -> dynamo.Write:
+    """An open request's claim on a number: refused (NumberTaken) when the number has any other."""
+    claim = ClaimRecord(e164=e164, holder="request", request_id=request_id, owner_id=owner_id)
+    return dynamo.Write(
+        {
+            "Put": {
+                "TableName": _TABLE.name,
+                "Item": dynamo.marshal(_claim_item(claim)),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        },
+        lambda _old: NumberTaken(e164),
+    )
 
 
-def lock(phone_number_id: str, *, owner_id: str, token: str, now: int, revision: Any, ttl: int = 120) -> dict[str, Any]:
-    """Take the number's provisioning lock, as a transaction element (one configuration at a time), only if the
-    item is still at the `revision` the caller read (None: never saved), so what it read is what it locked."""
-    condition = "owner_id = :owner AND (attribute_not_exists(#lock) OR #lock.#until < :now)"
-    values: dict[str, Any] = {"lock": {"token": token, "until": now + ttl}, "owner": owner_id, "now": now}
-    if revision is None:
-        condition += " AND attribute_not_exists(#rev)"
-    else:
-        condition += " AND #rev = :rev"
-        values["rev"] = revision
-    return {
-        "Update": {
-            "TableName": _table(),
-            "Key": dynamo.marshal(keys.number(phone_number_id)),
-            "UpdateExpression": "SET #lock = :lock",
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#lock": "config_lock", "#until": "until", "#rev": "revision"},
-            "ExpressionAttributeValues": dynamo.values(**values),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+def release_request_claim(e164: str, *, request_id: str) -> dynamo.Write:
+    """Drop the request's claim (nothing when it has none); refused when another holds the number."""
+    return dynamo.Write(
+        {
+            "Delete": {
+                "TableName": _TABLE.name,
+                "Key": dynamo.marshal(keys.number_claim(e164)),
+                "ConditionExpression": "attribute_not_exists(pk) OR (request_id = :rid AND holder = :request)",
+                "ExpressionAttributeValues": dynamo.values(rid=request_id, request="request"),
+            }
+        },
+        lambda _old: Conflict(f"the claim on {e164} is not this request's"),
+    )
+
+
+def hand_claim_to_number(e164: str, *, request_id: str, phone_number_id: str, owner_id: str) -> dynamo.Write:
+    """Hand a request's claim on a number over to the number itself."""
+    return dynamo.Write(
+        {
+            "Update": {
+                "TableName": _TABLE.name,
+                "Key": dynamo.marshal(keys.number_claim(e164)),
+                "UpdateExpression": "SET holder = :number, phone_number_id = :pid, owner_id = :owner",
+                "ConditionExpression": "request_id = :rid",
+                "ExpressionAttributeValues": dynamo.values(
+                    number="number", pid=phone_number_id, owner=owner_id, rid=request_id
+                ),
+            }
+        },
+        lambda _old: Conflict(f"the claim on {e164} is not this request's"),
+    )
+
+
+class NumbersRepository:
+    def get(self, phone_number_id: str) -> NumberRecord | None:
+        item = dynamo.get_item(_TABLE.name, keys.number(phone_number_id))
+        return _number(item) if item else None
+
+    def claims(self, numbers: list[str]) -> dict[str, ClaimRecord]:
+        """The claims of these numbers, by number (a number nobody claims is absent)."""
+        if not numbers:
+            return {}
+        table = _TABLE.name
+        result = dynamo.call(
+            aws.dynamodb().batch_get_item,
+            RequestItems={
+                table: {"Keys": [dynamo.marshal(keys.number_claim(n)) for n in set(numbers)], "ConsistentRead": True}
+            },
+        )
+        found = [ClaimRecord.model_validate(dynamo.unmarshal(i)) for i in result.get("Responses", {}).get(table, [])]
+        return {c.e164: c for c in found}
+
+    def list_by_owner(self, owner_id: str, *, limit: int, token: str | None) -> tuple[list[NumberRecord], str | None]:
+        items, next_token = dynamo.query_page(
+            _TABLE.name, "by_owner", "gsi1pk", keys.owner_partition(owner_id), limit=limit, token=token
+        )
+        return [_number(i) for i in items if i.get("sk") == keys.ITEM], next_token
+
+    def list_by_agent(
+        self, owner_id: str, agent_id: str, *, limit: int, token: str | None
+    ) -> tuple[list[NumberRecord], str | None]:
+        partition = keys.agent_numbers(owner_id, agent_id)
+        items, next_token = dynamo.query_page(_TABLE.name, "by_agent", "gsi2pk", partition, limit=limit, token=token)
+        return [_number(i) for i in items], next_token
+
+    def create(self, number: NumberRecord, *, charge: Charge | None) -> None:
+        """A new number and its claim, with `charge` spent if given, together (the number holds the `config_lock`
+        it is given). NumberTaken when the E.164 number has an open request or an owner, BudgetSpent."""
+        claim = ClaimRecord(
+            e164=number.phone_number, holder="number", phone_number_id=number.phone_number_id, owner_id=number.owner_id
+        )
+        dynamo.transact(
+            [
+                dynamo.Write(
+                    {
+                        "Put": {
+                            "TableName": _TABLE.name,
+                            "Item": dynamo.marshal(_claim_item(claim)),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    lambda _old: NumberTaken(number.phone_number),
+                ),
+                put_assigned(number),
+                *([rate_limits.spend(charge)] if charge else []),
+            ]
+        )
+
+    def lock(self, number: NumberRecord, *, token: str, now: int, ttl: int = 120, charge: Charge | None) -> None:
+        """Take the number's provisioning lock (one configuration at a time), with `charge` spent if given, only if
+        the item is still at the revision `number` was read at. NotFound when it is gone or not the owner's,
+        NumberLocked when another request holds the lock, NumberChanged when it was saved since it was read."""
+        condition = "owner_id = :owner AND (attribute_not_exists(#lock) OR #lock.#until < :now)"
+        vals: dict[str, Any] = {"lock": {"token": token, "until": now + ttl}, "owner": number.owner_id, "now": now}
+        if number.revision is None:
+            condition += " AND attribute_not_exists(#rev)"
+        else:
+            condition += " AND #rev = :rev"
+            vals["rev"] = number.revision
+
+        def refused(old: dict[str, Any] | None) -> DomainError:
+            if not old or old.get("owner_id") != number.owner_id:
+                return NotFound("no such phone number")
+            held = (old.get("config_lock") or {}).get("until")
+            if held is not None and held >= now:
+                return NumberLocked("this number is being configured by another request; retry shortly")
+            return NumberChanged("this number was changed by another request; retry shortly")
+
+        lock = dynamo.Write(
+            {
+                "Update": {
+                    "TableName": _TABLE.name,
+                    "Key": dynamo.marshal(keys.number(number.phone_number_id)),
+                    "UpdateExpression": "SET #lock = :lock",
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#lock": "config_lock", "#until": "until", "#rev": "revision"},
+                    "ExpressionAttributeValues": dynamo.values(**vals),
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            refused,
+        )
+        dynamo.transact([lock, rate_limits.spend(charge)] if charge else [lock])
+
+    def save(self, number: NumberRecord, *, token: str) -> NumberRecord:
+        """Write the number as given and release its lock, only while `token` holds it (LockLost otherwise); the
+        revision moves on. Returns the number as stored."""
+        sets = {
+            k: v for k, v in number.model_dump(mode="json", exclude_none=True).items() if k not in _FIXED and k != "pk"
         }
-    }
+        removed = [name for name in _OPTIONAL if getattr(number, name) is None and name not in _FIXED]
+        if number.agent_id:
+            sets.update(_agent_keys(number))
+        else:
+            removed += keys.AGENT_KEYS
+        return self._update(number.phone_number_id, token, sets, removed)
 
+    def release(self, phone_number_id: str, *, token: str, updated_at: str) -> None:
+        """Give the lock back, the number otherwise as it is."""
+        self._update(phone_number_id, token, {"updated_at": updated_at}, [])
 
-def save(phone_number_id: str, *, token: str, fields: dict[str, Any], remove: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Write a configuration and release the lock, only if we still hold it; returns the item. Every save moves
-    the item's `revision` on (the only other writes of a number item create, lock or delete it)."""
-    sets = dict(fields)
-    names = {f"#f{i}": name for i, name in enumerate(sets)}
-    expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(sets)))
-    removed = ("config_lock", *remove)
-    names.update({f"#r{i}": name for i, name in enumerate(removed)})
-    expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
-    expression += " ADD #rev :one"
-    names["#rev"] = "revision"
-    names["#lock"] = "config_lock"
-    names["#token"] = "token"
-    result = dynamo.call(
-        aws.dynamodb().update_item,
-        TableName=_table(),
-        Key=dynamo.marshal(keys.number(phone_number_id)),
-        UpdateExpression=expression,
-        ConditionExpression="#lock.#token = :token",
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=dynamo.values(
-            token=token, one=1, **{f"v{i}": v for i, v in enumerate(sets.values())}
-        ),
-        ReturnValues="ALL_NEW",
-    )
-    return _record(dynamo.unmarshal(result["Attributes"]))
+    def _update(self, pid: str, token: str, sets: dict[str, Any], removed: list[str]) -> NumberRecord:
+        update = dynamo.update_of(sets, remove=["config_lock", *removed])
+        try:
+            result = dynamo.call(
+                aws.dynamodb().update_item,
+                TableName=_TABLE.name,
+                Key=dynamo.marshal(keys.number(pid)),
+                UpdateExpression=update.expression + " ADD #rev :one",
+                ConditionExpression="#lock.#token = :token",
+                ExpressionAttributeNames={
+                    **update.names,
+                    "#rev": "revision",
+                    "#lock": "config_lock",
+                    "#token": "token",
+                },
+                ExpressionAttributeValues=dynamo.values(token=token, one=1, **update.values),
+                ReturnValues="ALL_NEW",
+            )
+        except dynamo.ConditionFailed as failed:
+            raise LockLost("this number's configuration lock was lost; retry") from failed
+        return _number(dynamo.unmarshal(result["Attributes"]))
 
-
-def delete(phone_number_id: str, e164: str, *, token: str) -> None:
-    """Remove a number and its claim together (an unregistered number that no request assigned)."""
-    dynamo.transact(
-        [
-            {
-                "Delete": {
-                    "TableName": _table(),
-                    "Key": dynamo.marshal(keys.number(phone_number_id)),
-                    "ConditionExpression": "#lock.#token = :token",
-                    "ExpressionAttributeNames": {"#lock": "config_lock", "#token": "token"},
-                    "ExpressionAttributeValues": dynamo.values(token=token),
-                }
-            },
-            {
-                "Delete": {
-                    "TableName": _table(),
-                    "Key": dynamo.marshal(keys.number_claim(e164)),
-                    "ConditionExpression": "phone_number_id = :pid",
-                    "ExpressionAttributeValues": dynamo.values(pid=phone_number_id),
-                }
-            },
-        ]
-    )
+    def delete(self, number: NumberRecord, *, token: str) -> None:
+        """Remove a number and its claim together, while `token` holds its lock (LockLost otherwise)."""
+        dynamo.transact(
+            [
+                dynamo.Write(
+                    {
+                        "Delete": {
+                            "TableName": _TABLE.name,
+                            "Key": dynamo.marshal(keys.number(number.phone_number_id)),
+                            "ConditionExpression": "#lock.#token = :token",
+                            "ExpressionAttributeNames": {"#lock": "config_lock", "#token": "token"},
+                            "ExpressionAttributeValues": dynamo.values(token=token),
+                        }
+                    },
+                    lambda _old: LockLost("this number's configuration lock was lost; retry"),
+                ),
+                dynamo.Write(
+                    {
+                        "Delete": {
+                            "TableName": _TABLE.name,
+                            "Key": dynamo.marshal(keys.number_claim(number.phone_number)),
+                            "ConditionExpression": "phone_number_id = :pid",
+                            "ExpressionAttributeValues": dynamo.values(pid=number.phone_number_id),
+                        }
+                    },
+                    lambda _old: Conflict(f"the claim on {number.phone_number} is not this number's"),
+                ),
+            ]
+        )

@@ -11,7 +11,7 @@ from typing import Any
 from telephony.config import settings
 from telephony.errors import Unauthenticated, UpstreamUnavailable
 from telephony.models.principal import Principal, Role
-from telephony.repositories import api_keys
+from telephony.repositories.api_keys import ApiKeysRepository
 
 KEY_PREFIX = "tpk_"
 _ID_LENGTH = 26  # the body of an `ak_` id from util.new_id
@@ -34,7 +34,7 @@ def _parse_api_key(token: str) -> tuple[str, str]:
     return f"ak_{body[:_ID_LENGTH]}", body[_ID_LENGTH + 1 :]
 
 
-def authenticate(authorization: str | None) -> Principal:
+def authenticate(authorization: str | None, *, keys: ApiKeysRepository | None = None) -> Principal:
     """The caller behind an Authorization header; Unauthenticated for anything else."""
     if not authorization:
         raise Unauthenticated("missing Authorization header")
@@ -43,14 +43,19 @@ def authenticate(authorization: str | None) -> Principal:
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("Authorization must be 'Bearer <API key or JWT>'")
     if token.startswith(KEY_PREFIX):
-        return _from_api_key(token)
+        return _from_api_key(token, keys or _keys())
     return _from_jwt(token)
 
 
-def _from_api_key(token: str) -> Principal:
+@lru_cache(maxsize=1)
+def _keys() -> ApiKeysRepository:
+    return ApiKeysRepository()
+
+
+def _from_api_key(token: str, keys: ApiKeysRepository) -> Principal:
     key_id, secret = _parse_api_key(token)
-    record = api_keys.get(key_id)
-    if record is None or not hmac.compare_digest(record.get("secret_hash", ""), hash_secret(secret)):
+    record = keys.get(key_id)
+    if record is None or not hmac.compare_digest(record["secret_hash"], hash_secret(secret)):
         raise Unauthenticated("invalid API key")
     if record.get("revoked_at"):
         raise Unauthenticated("this API key has been revoked")

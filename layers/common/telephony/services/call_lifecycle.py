@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telephony.integrations import livekit as lk
-from telephony.models.calls import ENDED, CallStatus
+from telephony.models.calls import CallChanges, CallRecord, CallStatus
 from telephony.observability import count, logger
-from telephony.repositories import calls as calls_repo
+from telephony.repositories.store import Store, default_store
 from telephony.services import calls, summaries
+from telephony.util import iso
 
 # disconnect reason of a call that was never answered -> (status, implied SIP code, end reason)
 _UNANSWERED = {
@@ -31,71 +32,69 @@ _ANSWERED_REASONS = {
 }
 
 
-def handle(body: str, authorization: str | None, *, livekit: lk.LiveKit | None = None) -> dict[str, Any]:
+def handle(
+    body: str, authorization: str | None, *, livekit: lk.LiveKit | None = None, store: Store | None = None
+) -> dict[str, Any]:
     event = (livekit or lk.default()).verify_webhook(body, authorization or "")
-    outcome = apply(event)
+    outcome = apply(event, store=store)
     return {"event": event.event, "id": event.id, "applied": outcome}
 
 
-def apply(event: lk.WebhookEvent) -> str:
+def apply(event: lk.WebhookEvent, *, store: Store | None = None) -> str:
+    db = store or default_store()
     call_id = event.room_name or ""
     if not call_id.startswith("call_"):
         return "ignored: not a call room"
-    record = calls_repo.get(call_id)
-    if record is None:
+    call = db.calls.get(call_id)
+    if call is None:
         return "ignored: unknown call"
     at = datetime.fromtimestamp(event.created_at, UTC) if event.created_at else datetime.now(UTC)
     # webhook times are whole seconds: never let an event seem older than the call itself
-    at = max(at, datetime.fromisoformat(record["created_at"]))
+    at = max(at, datetime.fromisoformat(call.created_at))
     participant = event.participant
-    primary = participant is not None and participant.identity == record["participant_identity"]
+    primary = participant is not None and participant.identity == call.participant_identity
     moved = None
     if event.event == "participant_joined" and participant is not None and primary:
-        status = participant.attributes.get("sip.callStatus", "")
-        if status == "active":
-            moved = calls.move(record, CallStatus.IN_PROGRESS, {"answered_at": _iso(at)}, event_id=event.id)
+        if participant.attributes.get("sip.callStatus", "") == "active":
+            moved = calls.move(
+                call, CallStatus.IN_PROGRESS, CallChanges(answered_at=iso(at)), event_id=event.id, store=db
+            )
         else:
-            moved = calls.move(record, CallStatus.RINGING, {"ringing_at": _iso(at)}, event_id=event.id)
+            moved = calls.move(call, CallStatus.RINGING, CallChanges(ringing_at=iso(at)), event_id=event.id, store=db)
     elif event.event == "track_published" and primary:
-        moved = calls.move(record, CallStatus.IN_PROGRESS, {"answered_at": _iso(at)}, event_id=event.id)
+        moved = calls.move(call, CallStatus.IN_PROGRESS, CallChanges(answered_at=iso(at)), event_id=event.id, store=db)
     elif event.event == "participant_left" and participant is not None and primary:
-        moved = _ended(record, participant, at, event.id)
-    elif event.event == "room_finished" and CallStatus(record["status"]) not in ENDED:
-        moved = calls.move(record, calls.ending(at, "room_closed"), event_id=event.id)
+        moved = _ended(call, participant, at, event.id, db)
+    elif event.event == "room_finished" and not call.ended:
+        moved = calls.move(call, calls.ending(at, "room_closed"), event_id=event.id, store=db)
     else:
         return "ignored"
-    if moved and moved["status"] == CallStatus.IN_PROGRESS.value:
+    if moved and moved.status is CallStatus.IN_PROGRESS:
         count("CallsAnswered")
-    if moved and CallStatus(moved["status"]) in ENDED:
-        count("CallsFailed" if moved["status"] == CallStatus.FAILED.value else "CallsEnded")
-        summaries.summarise_if_needed(moved)
-    return f"moved to {moved['status']}" if moved else "no change"
+    if moved and moved.ended:
+        count("CallsFailed" if moved.status is CallStatus.FAILED else "CallsEnded")
+        summaries.summarise_if_needed(moved, store=db)
+    return f"moved to {moved.status.value}" if moved else "no change"
 
 
-def _ended(record: dict[str, Any], participant: lk.Participant, at: datetime, event_id: str) -> dict[str, Any] | None:
+def _ended(call: CallRecord, participant: lk.Participant, at: datetime, event_id: str, db: Store) -> CallRecord | None:
     reason = participant.disconnect_reason
     said_answered = participant.attributes.get("sip.callStatus", "") in ("active", "hangup")
 
-    def decide(current: dict[str, Any]) -> tuple[CallStatus, dict[str, Any]]:
+    def decide(current: CallRecord) -> tuple[CallStatus, CallChanges]:
         """Decided on each read of the call: the answer (or a transfer) may be recorded in between."""
-        if current["status"] == CallStatus.IN_PROGRESS.value or said_answered:
-            transferred = any(t.get("mode") == "cold" for t in current.get("transfers") or [])
+        if current.status is CallStatus.IN_PROGRESS or said_answered:
+            transferred = any(t.mode == "cold" for t in current.transfers)
             end_reason = "transferred" if transferred else _ANSWERED_REASONS.get(reason, reason.lower())
             # answered, even if its answer was never reported: by this event at the latest
-            answered = {} if current.get("answered_at") else {"answered_at": _iso(at)}
-            return CallStatus.COMPLETED, calls.end_fields(current, at, end_reason=end_reason, **answered)
+            answered = None if current.answered_at else iso(at)
+            return CallStatus.COMPLETED, calls.end_fields(current, at, end_reason=end_reason, answered_at=answered)
         status, code, end_reason = _UNANSWERED.get(reason, (CallStatus.FAILED, None, f"sip_failure: {reason.lower()}"))
         fields = calls.end_fields(current, at, end_reason=end_reason)
         if code:
             fields["sip_status_code"] = code
         return status, fields
 
-    if record["status"] != CallStatus.IN_PROGRESS.value and not said_answered:
-        logger().info("call ended before answer", extra={"call_id": record["call_id"], "reason": reason})
-    return calls.move(record, decide, event_id=event_id)
-
-
-def _iso(moment: datetime) -> str:
-    from telephony.util import iso
-
-    return iso(moment)
+    if call.status is not CallStatus.IN_PROGRESS and not said_answered:
+        logger().info("call ended before answer", extra={"call_id": call.call_id, "reason": reason})
+    return calls.move(call, decide, event_id=event_id, store=db)

@@ -8,25 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
-from telephony import aws
-from telephony.config import settings
 from telephony.errors import Conflict, IdempotencyMismatch, InvalidInput, UpstreamUnavailable
 from telephony.models.principal import Principal
+from telephony.repositories.store import Store, default_store
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-
-
-@lru_cache(maxsize=1)
-def _persistence(table: str, client: Any) -> Any:
-    """Powertools' store on our DynamoDB client (a new one after `aws.reset()`): left to itself it makes a boto3
-    session of its own, which loads botocore's endpoint, model and retry data again (~70 ms of create-call's
-    cold start, measured in the bench's child process)."""
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    return DynamoDBPersistenceLayer(table_name=table, boto3_client=client)
 
 
 def run_once(
@@ -36,6 +24,7 @@ def run_once(
     work: Callable[[], dict[str, Any]],
     *,
     lambda_context: Any = None,
+    store: Store | None = None,
 ) -> dict[str, Any]:
     if key is None:
         return work()
@@ -61,7 +50,7 @@ def run_once(
 
     @idempotent_function(
         data_keyword_argument="request",
-        persistence_store=_persistence(settings().require("idempotency_table"), aws.dynamodb()),
+        persistence_store=(store or default_store()).idempotency.persistence(),
         config=config,
     )
     def once(request: dict[str, Any]) -> dict[str, Any]:

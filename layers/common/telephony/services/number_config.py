@@ -3,37 +3,51 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from telephony import sip
-from telephony.errors import Conflict, DomainError, InvalidInput, NotFound
-from telephony.integrations import livekit as lk
-from telephony.integrations import secrets
+from telephony.errors import Conflict, DomainError, InvalidInput, NotFound, NumberChanged
+from telephony.models.numbers import NumberRecord
 from telephony.models.principal import Principal
 from telephony.models.sip import (
     ConfigureRequest,
+    DispatchRule,
     DispatchRuleView,
+    InboundTrunk,
     NumberConfiguration,
+    OutboundTrunk,
+    Part,
+    Plan,
     RemovedConfiguration,
     SipTrunkView,
 )
 from telephony.observability import count
-from telephony.repositories import numbers as numbers_repo
-from telephony.services import provisioning
-from telephony.util import now_iso
+from telephony.repositories.store import Store, default_store
+from telephony.services import provisioning, rate_limits
+from telephony.services.provisioning import Passwords, Provisioned, ProvisioningFailed
+from telephony.util import epoch, now_iso
 
-CONFIG_TYPES = {
-    "sip_trunk": ("inbound", "outbound"),
-    "dispatch_rule": ("rule",),
-    "all": ("inbound", "outbound", "rule"),
+if TYPE_CHECKING:
+    from telephony.integrations.livekit import LiveKit
+
+CONFIG_TYPES: dict[str, tuple[Part, ...]] = {
+    "sip_trunk": (Part.INBOUND, Part.OUTBOUND),
+    "dispatch_rule": (Part.RULE,),
+    "all": (Part.INBOUND, Part.OUTBOUND, Part.RULE),
 }
 
 
-def owned(phone_number_id: str, principal: Principal) -> dict[str, Any]:
-    record = numbers_repo.get(phone_number_id)
-    if record is None or record["owner_id"] != principal.user_id:
+def livekit_client(given: LiveKit | None) -> LiveKit:
+    from telephony.integrations import livekit as lk
+
+    return given or lk.default()
+
+
+def owned(phone_number_id: str, principal: Principal, db: Store) -> NumberRecord:
+    number = db.numbers.get(phone_number_id)
+    if number is None or number.owner_id != principal.user_id:
         raise NotFound("no such phone number")
-    return record
+    return number
 
 
 _LOCK_ATTEMPTS = 3
@@ -44,32 +58,33 @@ def locked[T](
     principal: Principal,
     *,
     token: str,
-    prepare: Callable[[dict[str, Any]], T],
+    prepare: Callable[[NumberRecord], T],
+    db: Store,
     budget: bool = True,
-) -> tuple[dict[str, Any], T]:
+) -> tuple[NumberRecord, T]:
     """The number as it is, read and then locked with `token` at that very revision, and what `prepare` made of
     it (its checks run before the lock, so a refused request spends no configuration). Another request's save
     between the read and the lock means reading, preparing and locking again."""
     for _ in range(_LOCK_ATTEMPTS):
-        record = owned(phone_number_id, principal)
-        prepared = prepare(record)
+        number = owned(phone_number_id, principal, db)
+        prepared = prepare(number)
+        charge = rate_limits.charge(rate_limits.CONFIGURATIONS, principal.user_id) if budget else None
         try:
-            provisioning.lock(record, owner_id=principal.user_id, token=token, budget=budget)
-        except provisioning.Changed:
+            db.numbers.lock(number, token=token, now=epoch(), charge=charge)
+        except NumberChanged:
             continue
-        return record, prepared
+        return number, prepared
     raise Conflict("this number is being changed by other requests; retry shortly")
 
 
-def require_owned_numbers(numbers: list[str], principal: Principal, *, field: str, own: str | None = None) -> None:
+def require_owned_numbers(
+    numbers: list[str], principal: Principal, db: Store, *, field: str, own: str | None = None
+) -> None:
     """A trunk may only answer numbers its owner holds: LiveKit is shared by every tenant."""
     others = [n for n in numbers if n != own]
-    claims = numbers_repo.claims(others)
-    foreign = [
-        n
-        for n in others  # held as a number of theirs: a request for it is not enough (it may be rejected)
-        if claims.get(n, {}).get("owner_id") != principal.user_id or claims[n].get("holder") != "number"
-    ]
+    claims = db.numbers.claims(others)
+    # held as a number of theirs: a request for it is not enough (it may be rejected)
+    foreign = [n for n in others if n not in claims or not claims[n].held_as_number_of(principal.user_id)]
     if foreign:
         raise InvalidInput(
             f"{field} may only list numbers you own; not yours: {', '.join(foreign)}",
@@ -77,181 +92,184 @@ def require_owned_numbers(numbers: list[str], principal: Principal, *, field: st
         )
 
 
-def view(record: dict[str, Any]) -> NumberConfiguration:
-    stored = provisioning.Stored.of(record)
-    inbound, outbound, rule = (stored.plan.get(p) for p in provisioning.PARTS)
+def view(number: NumberRecord) -> NumberConfiguration:
+    ids, plan = number.livekit, number.plan
     trunk = None
-    if stored.ids.get("inbound") or stored.ids.get("outbound"):
-        base = outbound or inbound or {}
+    if ids.inbound or ids.outbound:
+        inbound, outbound = plan.inbound, plan.outbound
+        base = outbound or inbound
+        listed = inbound or outbound
         trunk = SipTrunkView(
-            name=base.get("name", ""),
-            address=(outbound or {}).get("address"),
-            numbers=(inbound or outbound or {}).get("numbers", []),
-            auth_username=base.get("auth_username") or None,
-            auth_configured=bool(base.get("has_password")),
-            destination_country=(outbound or {}).get("destination_country") or None,
-            transport=(outbound or {}).get("transport", "AUTO"),
-            inbound_trunk_id=stored.ids.get("inbound"),
-            outbound_trunk_id=stored.ids.get("outbound"),
+            name=base.name if base else "",
+            address=outbound.address if outbound else None,
+            numbers=listed.numbers if listed else [],
+            auth_username=(base.auth_username or None) if base else None,
+            auth_configured=bool(base and base.has_password),
+            destination_country=(outbound.destination_country or None) if outbound else None,
+            transport=outbound.transport if outbound else "AUTO",
+            inbound_trunk_id=ids.inbound,
+            outbound_trunk_id=ids.outbound,
         )
     dispatch = None
-    if stored.ids.get("rule") and rule:
+    if ids.rule and plan.rule:
         dispatch = DispatchRuleView(
-            rule_name=rule["name"],
-            room_prefix=rule["room_prefix"],
-            agent_name=rule["agent_name"],
-            dispatch_rule_id=stored.ids["rule"],
+            rule_name=plan.rule.name,
+            room_prefix=plan.rule.room_prefix,
+            agent_name=plan.rule.agent_name,
+            dispatch_rule_id=ids.rule,
         )
     return NumberConfiguration(
-        phone_number_id=record["phone_number_id"],
-        phone_number=record["phone_number"],
-        configuration_status=provisioning.status_of(stored),
+        phone_number_id=number.phone_number_id,
+        phone_number=number.phone_number,
+        configuration_status=Provisioned.of(number).status,
         sip_trunk=trunk,
         dispatch_rule=dispatch,
     )
 
 
-def get(phone_number_id: str, *, principal: Principal) -> NumberConfiguration:
-    return view(owned(phone_number_id, principal))
+def get(phone_number_id: str, *, principal: Principal, store: Store | None = None) -> NumberConfiguration:
+    return view(owned(phone_number_id, principal, store or default_store()))
 
 
-def not_registered(record: dict[str, Any]) -> None:
+def not_registered(number: NumberRecord) -> None:
     """A number registered to an agent has the trunks and rule of its registration (its settings, its agent):
     configuring them apart would drop those settings in LiveKit and leave the registration describing nothing."""
-    if record.get("agent_id"):
+    if number.agent_id:
         raise Conflict(
-            f"this number is registered to agent {record['agent_id']}: its configuration follows the registration; "
-            f"remove it first (DELETE /agents/{record['agent_id']}/phone-numbers/{record['phone_number_id']})",
+            f"this number is registered to agent {number.agent_id}: its configuration follows the registration; "
+            f"remove it first (DELETE /agents/{number.agent_id}/phone-numbers/{number.phone_number_id})",
             details=[{"field": "phone_number_id", "issue": "registered"}],
         )
 
 
-def _plan(
-    body: ConfigureRequest, record: dict[str, Any], principal: Principal
-) -> tuple[provisioning.Plan, dict[str, str]]:
-    not_registered(record)
-    plan, passwords = provisioning.Plan(), {}
-    settings_ = record.get("call_settings") or {}
+def _plan(body: ConfigureRequest, number: NumberRecord, principal: Principal, db: Store) -> tuple[Plan, Passwords]:
+    not_registered(number)
+    plan, passwords = Plan(), Passwords()
     if body.sip_trunk:
         trunk = body.sip_trunk
         numbers = sip.numbers(trunk.numbers, field="sip_trunk.numbers")
-        require_owned_numbers(numbers, principal, field="sip_trunk.numbers", own=record["phone_number"])
+        require_owned_numbers(numbers, principal, db, field="sip_trunk.numbers", own=number.phone_number)
         address = sip.outbound_address(trunk.address, field="sip_trunk.address")
         if bool(trunk.auth_username) != bool(trunk.auth_password):
             raise InvalidInput("give auth_username and auth_password together", details=[{"field": "sip_trunk"}])
         password = trunk.auth_password or ""
-        plan.inbound = lk.InboundTrunk(
-            name=trunk.name,
-            numbers=numbers,
-            auth_username=trunk.auth_username or "",
-            auth_password=password,
-            krisp_enabled=bool(settings_.get("krisp_enabled", True)),
-        )
-        plan.outbound = lk.OutboundTrunk(
-            name=trunk.name,
-            address=address,
-            numbers=numbers,
-            transport=trunk.transport,
-            destination_country=(trunk.destination_country or "").upper(),
-            auth_username=trunk.auth_username or "",
-            auth_password=password,
+        plan = plan.model_copy(
+            update={
+                "inbound": InboundTrunk(
+                    name=trunk.name,
+                    numbers=numbers,
+                    auth_username=trunk.auth_username or "",
+                    has_password=bool(password),
+                    krisp_enabled=number.settings.krisp_enabled,
+                ),
+                "outbound": OutboundTrunk(
+                    name=trunk.name,
+                    address=address,
+                    numbers=numbers,
+                    transport=trunk.transport,
+                    destination_country=(trunk.destination_country or "").upper(),
+                    auth_username=trunk.auth_username or "",
+                    has_password=bool(password),
+                ),
+            }
         )
         if password:
-            passwords = {"inbound": password, "outbound": password}
+            passwords = {Part.INBOUND: password, Part.OUTBOUND: password}
     if body.dispatch_rule:
         rule = body.dispatch_rule
-        plan.rule = lk.DispatchRule(name=rule.rule_name, room_prefix=rule.room_prefix, agent_name=rule.agent_name)
+        plan = plan.with_part(
+            Part.RULE, DispatchRule(name=rule.rule_name, room_prefix=rule.room_prefix, agent_name=rule.agent_name)
+        )
     return plan, passwords
 
 
 def configure(
-    phone_number_id: str, body: ConfigureRequest, *, principal: Principal, livekit: lk.LiveKit | None = None
+    phone_number_id: str,
+    body: ConfigureRequest,
+    *,
+    principal: Principal,
+    livekit: LiveKit | None = None,
+    store: Store | None = None,
 ) -> NumberConfiguration:
+    db = store or default_store()
     token = provisioning.lock_token()
-    record, (plan, passwords) = locked(
-        phone_number_id, principal, token=token, prepare=lambda number: _plan(body, number, principal)
+    number, (plan, passwords) = locked(
+        phone_number_id, principal, token=token, db=db, prepare=lambda n: _plan(body, n, principal, db)
     )
     new_arn = None
-    saved: dict[str, Any] = {}
-
-    def commit(result: provisioning.Stored) -> None:
-        fields = {**provisioning.record_of(result), "updated_at": now_iso()}
-        remove: tuple[str, ...] = ()
-        if body.sip_trunk is not None:
-            if new_arn:
-                fields["auth_secret_arn"] = new_arn
-            else:
-                remove = ("auth_secret_arn",)
-        saved.update(numbers_repo.save(phone_number_id, token=token, fields=fields, remove=remove))
-
     try:
-        client = livekit or lk.default()
-        old_passwords = provisioning.read_passwords(record)
+        old_passwords = provisioning.read_passwords(number)
         new_passwords = passwords if body.sip_trunk is not None else old_passwords
         if body.sip_trunk is not None and passwords:
-            new_arn = secrets.write_json(provisioning.secret_name(phone_number_id, token), passwords)
-        provisioning.apply(
+            new_arn = provisioning.write_passwords(provisioning.secret_name(phone_number_id, token), passwords)
+        applied = provisioning.apply(
             plan,
-            provisioning.Stored.of(record),
+            Provisioned.of(number),
             new_passwords,
             old_passwords,
-            client,
-            number=record["phone_number"],
-            commit=commit,
+            livekit_client(livekit),
+            number=number.phone_number,
         )
+        arn = (new_arn if body.sip_trunk is not None else number.auth_secret_arn) or None
+        try:
+            saved = db.numbers.save(applied.result.on(number, auth_secret_arn=arn, updated_at=now_iso()), token=token)
+        except DomainError as failure:
+            raise applied.undone(failure) from failure
     except DomainError as failure:
         count("ProvisioningFailures")
-        record_survivors(phone_number_id, token, record, failure)
+        keep_survivors(db, token, number, failure)
         if new_arn:
             provisioning.forget_secret(new_arn)
+        if isinstance(failure, ProvisioningFailed):
+            raise failure.cause from failure
         raise
-    old_arn = record.get("auth_secret_arn")
-    if old_arn and body.sip_trunk is not None:
-        provisioning.forget_secret(old_arn)
+    if number.auth_secret_arn and body.sip_trunk is not None:
+        provisioning.forget_secret(number.auth_secret_arn)
     return view(saved)
 
 
-def record_survivors(phone_number_id: str, token: str, record: dict[str, Any], failure: DomainError) -> None:
-    """After a failed saga the table must say exactly what LiveKit still holds."""
-    survivors = getattr(failure, "survivors", None)
-    stored = provisioning.Stored.of(record)
-    if survivors is None or survivors == stored.ids:
-        provisioning.unlock(phone_number_id, token)
+def keep_survivors(db: Store, token: str, number: NumberRecord, failure: DomainError) -> None:
+    """After a failed saga the table must say exactly what LiveKit still holds (the lock given back either way)."""
+    if not isinstance(failure, ProvisioningFailed) or failure.survivors == Provisioned.of(number):
+        provisioning.release(db, number.phone_number_id, token)
         return
-    plan = getattr(failure, "survivor_plan", stored.plan)
-    kept = provisioning.Stored({k: v for k, v in plan.items() if k in survivors}, survivors)
-    numbers_repo.save(phone_number_id, token=token, fields={**provisioning.record_of(kept), "updated_at": now_iso()})
+    db.numbers.save(failure.survivors.on(number, updated_at=now_iso()), token=token)
 
 
 def delete(
-    phone_number_id: str, config_type: str, *, principal: Principal, livekit: lk.LiveKit | None = None
+    phone_number_id: str,
+    config_type: str,
+    *,
+    principal: Principal,
+    livekit: LiveKit | None = None,
+    store: Store | None = None,
 ) -> RemovedConfiguration:
+    db = store or default_store()
     parts = CONFIG_TYPES.get(config_type)
     if parts is None:
         raise InvalidInput("config_type must be sip_trunk, dispatch_rule or all", details=[{"field": "config_type"}])
     token = provisioning.lock_token()
-    record, _ = locked(phone_number_id, principal, token=token, budget=False, prepare=not_registered)
-    stored = provisioning.Stored.of(record)
+    number, _ = locked(phone_number_id, principal, token=token, db=db, budget=False, prepare=not_registered)
+    before = Provisioned.of(number)
     try:
-        result = provisioning.remove(parts, stored, livekit or lk.default())
-    except DomainError as failure:
-        record_survivors(phone_number_id, token, record, failure)
-        raise
-    fields: dict[str, Any] = {**provisioning.record_of(result), "updated_at": now_iso()}
-    remove: tuple[str, ...] = ()
-    old_arn = record.get("auth_secret_arn") if "inbound" in parts else None
-    if old_arn:
-        remove = ("auth_secret_arn",)
+        result = provisioning.remove(parts, before, livekit_client(livekit))
+    except ProvisioningFailed as failure:
+        keep_survivors(db, token, number, failure)
+        raise failure.cause from failure
+    old_arn = number.auth_secret_arn if Part.INBOUND in parts else None
     try:
-        saved = numbers_repo.save(phone_number_id, token=token, fields=fields, remove=remove)
+        saved = db.numbers.save(
+            result.on(number, auth_secret_arn=None if old_arn else number.auth_secret_arn, updated_at=now_iso()),
+            token=token,
+        )
     except DomainError:
-        provisioning.unlock(phone_number_id, token)  # LiveKit is done: a retry finds it so and records it
+        provisioning.release(db, phone_number_id, token)  # LiveKit is done: a retry finds it so and records it
         raise
     if old_arn:
         provisioning.forget_secret(old_arn)
     removed = [
-        p for p in ("sip_trunk", "dispatch_rule") if set(CONFIG_TYPES[p]) & {x for x in parts if stored.ids.get(x)}
+        p for p in ("sip_trunk", "dispatch_rule") if any(before.ids.get(x) for x in CONFIG_TYPES[p] if x in parts)
     ]
     return RemovedConfiguration(
-        phone_number_id=phone_number_id, removed=removed, configuration_status=saved["configuration_status"]
+        phone_number_id=phone_number_id, removed=removed, configuration_status=saved.configuration_status
     )

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from telephony.models.common import Page
 from telephony.models.numbers import PhoneNumber
 from telephony.models.principal import Principal
-from telephony.repositories import numbers as numbers_repo
+from telephony.repositories.store import Store, default_store
 
 
 def list_own(
-    *, principal: Principal, limit: int, next_token: str | None, repo: ModuleType = numbers_repo
+    *, principal: Principal, limit: int, next_token: str | None, store: Store | None = None
 ) -> Page[PhoneNumber]:
-    items, token = repo.list_by_owner(principal.user_id, limit=limit, token=next_token)
-    return Page[PhoneNumber](items=[PhoneNumber.model_validate(i) for i in items], next_token=token)
+    items, token = (store or default_store()).numbers.list_by_owner(principal.user_id, limit=limit, token=next_token)
+    return Page[PhoneNumber](items=[PhoneNumber.model_validate(i.model_dump()) for i in items], next_token=token)

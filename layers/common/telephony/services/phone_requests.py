@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
-from types import ModuleType
-from typing import Any
+from collections.abc import Callable
 
 from telephony.config import settings
-from telephony.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, UpstreamUnavailable
+from telephony.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    StatusChanged,
+    UpstreamUnavailable,
+)
 from telephony.integrations import workflow as workflow_api
+from telephony.integrations.workflow import Workflow, WorkflowGone
 from telephony.models.common import Page
+from telephony.models.numbers import NumberRecord
 from telephony.models.principal import Principal
 from telephony.models.requests import (
-    OPEN_STATUSES,
     ApproveRequest,
     CreatePhoneNumberRequest,
     Decision,
     PhoneNumberRequest,
     RejectRequest,
+    RequestRecord,
     RequestStatus,
+    Review,
 )
 from telephony.observability import count, logger
 from telephony.phone import is_country_code, region_of, to_e164
-from telephony.repositories import dynamo
-from telephony.repositories import numbers as numbers_repo
-from telephony.repositories import requests as requests_repo
+from telephony.repositories.requests import ClaimChange
+from telephony.repositories.store import Store, default_store
 from telephony.services import rate_limits
 from telephony.util import epoch, new_id, now_iso
 
@@ -31,24 +40,14 @@ REJECTED_ERROR = "RequestRejected"
 CLOSED_ERROR = "RequestClosed"
 
 
-def _model(record: dict[str, Any]) -> PhoneNumberRequest:
-    return PhoneNumberRequest.model_validate(record)
-
-
-def _claimed_elsewhere(e164: str) -> Conflict:
-    return Conflict(
-        f"{e164} already has an open request or an owner",
-        details=[{"field": "phone_number", "issue": "already_requested"}],
-    )
-
-
 def create(
     body: CreatePhoneNumberRequest,
     *,
     principal: Principal,
-    repo: ModuleType = requests_repo,
-    workflow: ModuleType = workflow_api,
+    store: Store | None = None,
+    workflow: Workflow | None = None,
 ) -> PhoneNumberRequest:
+    db = store or default_store()
     e164 = to_e164(body.phone_number) if body.phone_number else None
     country = body.country.upper() if body.country else None
     if country and not is_country_code(country):
@@ -56,64 +55,51 @@ def create(
     if e164 and country and region_of(e164) != country:
         raise InvalidInput(f"{e164} is not a number of {country}", details=[{"field": "phone_number"}])
     moment = now_iso()
-    record = {
-        "request_id": new_id("req"),
-        "status": RequestStatus.PENDING.value,
-        "user_id": principal.user_id,
-        "phone_number": e164,
-        "country": country or (region_of(e164) if e164 else None),
-        "area_code": body.area_code,
-        "number_type": body.number_type,
-        "provider": body.provider,
-        "purpose": body.purpose,
-        "created_at": moment,
-        "updated_at": moment,
-    }
-    extra = [repo.claim_put(e164, request_id=record["request_id"], owner_id=principal.user_id)] if e164 else []
-    spent_at = epoch()  # the refund below must reach the window this hit went into, even an hour later
-    extra.append(rate_limits.hit(rate_limits.NUMBER_REQUESTS, principal.user_id, now=spent_at))
-    try:
-        repo.create(record, extra=extra)
-    except dynamo.TransactionCanceled as canceled:
-        if e164 and canceled.failed(1):
-            raise _claimed_elsewhere(e164) from canceled
-        if canceled.failed(len(extra)):
-            raise rate_limits.limited(rate_limits.NUMBER_REQUESTS) from canceled
-        raise
+    record = RequestRecord(
+        request_id=new_id("req"),
+        status=RequestStatus.PENDING,
+        user_id=principal.user_id,
+        phone_number=e164,
+        country=country or (region_of(e164) if e164 else None),
+        area_code=body.area_code,
+        number_type=body.number_type,
+        provider=body.provider,
+        purpose=body.purpose,
+        created_at=moment,
+        updated_at=moment,
+    )
+    # the refund below must reach the window this hit went into, even an hour later
+    spent = rate_limits.charge(rate_limits.NUMBER_REQUESTS, principal.user_id, now=epoch())
+    db.requests.create(record, charge=spent)
     config = settings()
     try:
-        workflow.start(
+        (workflow or workflow_api.default()).start(
             config.require("review_state_machine_arn"),
-            name=record["request_id"],
-            payload={
-                "request_id": record["request_id"],
-                "review_timeout_seconds": config.review_timeout_seconds,
-            },
+            name=record.request_id,
+            payload={"request_id": record.request_id, "review_timeout_seconds": config.review_timeout_seconds},
         )
     except UpstreamUnavailable:
-        undo = [repo.claim_release(e164, request_id=record["request_id"])] if e164 else []
-        undo.append(rate_limits.refund(rate_limits.NUMBER_REQUESTS, principal.user_id, now=spent_at))
-        repo.delete(record["request_id"], extra=undo)
+        db.requests.delete(record, refund=spent)
         raise
-    return _model(record)
+    return record.view()
 
 
-def _visible(request_id: str, principal: Principal, repo: ModuleType) -> dict[str, Any]:
-    record = repo.get(request_id)
-    if record is None or (record["user_id"] != principal.user_id and not principal.is_admin):
+def _visible(request_id: str, principal: Principal, db: Store) -> RequestRecord:
+    record = db.requests.get(request_id)
+    if record is None or (record.user_id != principal.user_id and not principal.is_admin):
         raise NotFound("no such phone-number request")
     return record
 
 
-def get(request_id: str, *, principal: Principal, repo: ModuleType = requests_repo) -> PhoneNumberRequest:
-    return _model(_visible(request_id, principal, repo))
+def get(request_id: str, *, principal: Principal, store: Store | None = None) -> PhoneNumberRequest:
+    return _visible(request_id, principal, store or default_store()).view()
 
 
 def list_own(
-    *, principal: Principal, limit: int, next_token: str | None, repo: ModuleType = requests_repo
+    *, principal: Principal, limit: int, next_token: str | None, store: Store | None = None
 ) -> Page[PhoneNumberRequest]:
-    items, token = repo.list_by_owner(principal.user_id, limit=limit, token=next_token)
-    return Page[PhoneNumberRequest](items=[_model(i) for i in items], next_token=token)
+    items, token = (store or default_store()).requests.list_by_owner(principal.user_id, limit=limit, token=next_token)
+    return Page[PhoneNumberRequest](items=[i.view() for i in items], next_token=token)
 
 
 def _require_admin(principal: Principal) -> None:
@@ -122,67 +108,62 @@ def _require_admin(principal: Principal) -> None:
 
 
 def review_queue(
-    *,
-    principal: Principal,
-    status: RequestStatus,
-    limit: int,
-    next_token: str | None,
-    repo: ModuleType = requests_repo,
+    *, principal: Principal, status: RequestStatus, limit: int, next_token: str | None, store: Store | None = None
 ) -> Page[PhoneNumberRequest]:
     _require_admin(principal)
-    items, token = repo.list_by_status(status.value, limit=limit, token=next_token)
-    return Page[PhoneNumberRequest](items=[_model(i) for i in items], next_token=token)
+    items, token = (store or default_store()).requests.list_by_status(status, limit=limit, token=next_token)
+    return Page[PhoneNumberRequest](items=[i.view() for i in items], next_token=token)
 
 
-def _pending(request_id: str, repo: ModuleType) -> dict[str, Any]:
-    record = repo.get(request_id)
+def _pending(request_id: str, db: Store) -> RequestRecord:
+    record = db.requests.get(request_id)
     if record is None:
         raise NotFound("no such phone-number request")
-    if record["status"] != RequestStatus.PENDING.value:
-        raise Conflict(f"the request is {record['status']}, not pending")
+    if record.status is not RequestStatus.PENDING:
+        raise Conflict(f"the request is {record.status.value}, not pending")
     return record
 
 
 def _decide(
-    record: dict[str, Any],
-    to_status: RequestStatus,
-    fields: dict[str, Any],
-    claims: list[dict[str, Any]],
-    repo: ModuleType,
-) -> dict[str, Any]:
-    """The decision, written only if the request is still pending; returns the request as written."""
-    updated_at = now_iso()
-    step = repo.transition(
-        record["request_id"],
-        created_at=record["created_at"],
-        from_statuses=(RequestStatus.PENDING,),
-        to_status=to_status,
-        updated_at=updated_at,
-        fields=fields,
-    )
+    record: RequestRecord,
+    to: RequestStatus,
+    *,
+    claims: ClaimChange,
+    review: Review,
+    db: Store,
+    phone_number: str | None = None,
+    provider: str | None = None,
+) -> RequestRecord:
+    """The decision, written only if the request is still pending, with its claims; returns it as written."""
     try:
-        dynamo.transact([step, *claims])
-    except dynamo.TransactionCanceled as canceled:
-        if canceled.failed(0):
-            raise Conflict("the request is no longer pending") from canceled
-        raise _claimed_elsewhere(fields.get("phone_number", "the number")) from canceled
-    return {**record, **fields, "status": to_status.value, "updated_at": updated_at}
+        return db.requests.move(
+            record,
+            to,
+            updated_at=now_iso(),
+            claims=claims,
+            review=review,
+            phone_number=phone_number,
+            provider=provider,
+        )
+    except StatusChanged as changed:
+        raise Conflict("the request is no longer pending") from changed
 
 
-def _undo_decision(
-    record: dict[str, Any], to_status: RequestStatus, claims: list[dict[str, Any]], repo: ModuleType
-) -> None:
+def _undo_decision(record: RequestRecord, decided: RequestRecord, claims: ClaimChange, db: Store) -> None:
     """Put a decision back when the workflow could not be told: nothing stays half-done."""
-    step = repo.transition(
-        record["request_id"],
-        created_at=record["created_at"],
-        from_statuses=(to_status,),
-        to_status=RequestStatus.PENDING,
+    forget = ["review"]
+    for name in ("phone_number", "provider"):
+        if getattr(record, name) is None:
+            forget.append(name)
+    db.requests.move(
+        decided,
+        RequestStatus.PENDING,
         updated_at=now_iso(),
-        fields={"phone_number": record.get("phone_number"), "provider": record.get("provider")},
-        remove=("review",),
+        claims=claims.reversed(),
+        phone_number=record.phone_number,
+        provider=record.provider,
+        forget=tuple(forget),
     )
-    dynamo.transact([step, *claims])
 
 
 def approve(
@@ -190,41 +171,34 @@ def approve(
     body: ApproveRequest,
     *,
     principal: Principal,
-    repo: ModuleType = requests_repo,
-    workflow: ModuleType = workflow_api,
+    store: Store | None = None,
+    workflow: Workflow | None = None,
 ) -> PhoneNumberRequest:
     _require_admin(principal)
-    record = _pending(request_id, repo)
-    requested = record.get("phone_number")
+    db, flow = store or default_store(), workflow or workflow_api.default()
+    record = _pending(request_id, db)
+    requested = record.phone_number
     number = to_e164(body.phone_number) if body.phone_number else requested
     if not number:
         raise InvalidInput(
             "phone_number is required: the request did not name a number", details=[{"field": "phone_number"}]
         )
-    claims, undo_claims = [], []
-    if number != requested:
-        claims.append(repo.claim_put(number, request_id=request_id, owner_id=record["user_id"]))
-        undo_claims.append(repo.claim_release(number, request_id=request_id))
-        if requested:
-            claims.append(repo.claim_release(requested, request_id=request_id))
-            undo_claims.append(repo.claim_put(requested, request_id=request_id, owner_id=record["user_id"]))
-    provider = body.provider or record.get("provider")
-    review = {"decided_by": principal.user_id, "decided_at": now_iso(), "reason": body.note}
+    if number == requested:
+        claims = ClaimChange()
+    else:
+        claims = ClaimChange(claim=(number,), release=(requested,) if requested else ())
+    provider = body.provider or record.provider
+    review = Review(decided_by=principal.user_id, decided_at=now_iso(), reason=body.note)
     decided = _decide(
-        record,
-        RequestStatus.APPROVED,
-        {"phone_number": number, "provider": provider, "review": review},
-        claims,
-        repo,
+        record, RequestStatus.APPROVED, claims=claims, review=review, db=db, phone_number=number, provider=provider
     )
     _resume(
         record,
-        lambda token: workflow.succeed(token, Decision(phone_number=number, provider=provider).model_dump()),
-        undo=lambda: _undo_decision(record, RequestStatus.APPROVED, undo_claims, repo),
-        repo=repo,
-        workflow=workflow,
+        lambda token: flow.succeed(token, Decision(phone_number=number, provider=provider).model_dump()),
+        undo=lambda: _undo_decision(record, decided, claims, db),
+        db=db,
     )
-    return _model(decided)
+    return decided.view()
 
 
 def reject(
@@ -232,52 +206,54 @@ def reject(
     body: RejectRequest,
     *,
     principal: Principal,
-    repo: ModuleType = requests_repo,
-    workflow: ModuleType = workflow_api,
+    store: Store | None = None,
+    workflow: Workflow | None = None,
 ) -> PhoneNumberRequest:
     _require_admin(principal)
-    record = _pending(request_id, repo)
-    claims, undo_claims = [], []
-    if record.get("phone_number"):
-        claims.append(repo.claim_release(record["phone_number"], request_id=request_id))
-        undo_claims.append(repo.claim_put(record["phone_number"], request_id=request_id, owner_id=record["user_id"]))
-    review = {"decided_by": principal.user_id, "decided_at": now_iso(), "reason": body.reason}
-    decided = _decide(record, RequestStatus.REJECTED, {"review": review}, claims, repo)
+    db, flow = store or default_store(), workflow or workflow_api.default()
+    record = _pending(request_id, db)
+    claims = ClaimChange(release=(record.phone_number,) if record.phone_number else ())
+    review = Review(decided_by=principal.user_id, decided_at=now_iso(), reason=body.reason)
+    decided = _decide(record, RequestStatus.REJECTED, claims=claims, review=review, db=db)
     count("RequestsRejected")
     _resume(
         record,
-        lambda token: workflow.fail(token, error=REJECTED_ERROR, cause=body.reason),
-        undo=lambda: _undo_decision(record, RequestStatus.REJECTED, undo_claims, repo),
-        repo=repo,
-        workflow=workflow,
+        lambda token: flow.fail(token, error=REJECTED_ERROR, cause=body.reason),
+        undo=lambda: _undo_decision(record, decided, claims, db),
+        db=db,
         final=True,
     )
-    return _model(decided)
+    return decided.view()
 
 
 def _resume(
-    record: dict[str, Any], send: Any, *, undo: Any, repo: ModuleType, workflow: ModuleType, final: bool = False
+    record: RequestRecord,
+    send: Callable[[str], None],
+    *,
+    undo: Callable[[], None],
+    db: Store,
+    final: bool = False,
 ) -> None:
     """Tell the waiting execution. When its token is not stored yet, AwaitReview sees the decision and tells it.
     The token read with the request serves (an execution's token never changes); without one, it is read again,
     consistently, as it may have been stored since. A `final` decision (a rejection: the number released, nothing
     left to do) stands even when no execution waits for it any more."""
-    token = record.get("task_token")
+    token = record.task_token
     if not token:
-        fresh = repo.get(record["request_id"])
-        token = fresh.get("task_token") if fresh else None
+        fresh = db.requests.get(record.request_id)
+        token = fresh.task_token if fresh else None
     if not token:
         return
     try:
         send(token)
-    except workflow.WorkflowGone as gone:
+    except WorkflowGone as gone:
         if final:
-            logger().info("a final decision reached no workflow", extra={"request_id": record["request_id"]})
+            logger().info("a final decision reached no workflow", extra={"request_id": record.request_id})
             return
         # Nothing waits for a decision any more (the review timed out, or the execution ended): the request is
         # closed here, or it would stay decided without a workflow, holding its number, for good.
         try:
-            close(record["request_id"], RequestStatus.EXPIRED, repo=repo)
+            close(record.request_id, RequestStatus.EXPIRED, store=db)
         except DomainError:
             logger().exception("a request whose workflow is gone could not be closed")
         raise Conflict("the request expired before the decision arrived") from gone
@@ -290,26 +266,26 @@ def _resume(
 
 
 def await_review(
-    request_id: str, task_token: str, *, repo: ModuleType = requests_repo, workflow: ModuleType = workflow_api
+    request_id: str, task_token: str, *, store: Store | None = None, workflow: Workflow | None = None
 ) -> None:
     """Keep the token for the reviewers; if a decision already landed, hand it to the execution now."""
+    db, flow = store or default_store(), workflow or workflow_api.default()
     try:
-        repo.store_task_token(request_id, task_token, updated_at=now_iso())
+        db.requests.store_task_token(request_id, task_token, updated_at=now_iso())
         return
-    except dynamo.ConditionFailed as failed:
-        record = failed.item
+    except StatusChanged:
+        record = db.requests.get(request_id)
     if record is None:
         raise NotFound(f"request {request_id} does not exist")
-    status = record["status"]
-    if status == RequestStatus.APPROVED.value:
-        workflow.succeed(
-            task_token,
-            Decision(phone_number=record["phone_number"], provider=record.get("provider")).model_dump(),
+    if record.status is RequestStatus.APPROVED:
+        assert record.phone_number is not None
+        flow.succeed(task_token, Decision(phone_number=record.phone_number, provider=record.provider).model_dump())
+    elif record.status is RequestStatus.REJECTED:
+        flow.fail(
+            task_token, error=REJECTED_ERROR, cause=(record.review.reason if record.review else None) or "rejected"
         )
-    elif status == RequestStatus.REJECTED.value:
-        workflow.fail(task_token, error=REJECTED_ERROR, cause=(record.get("review") or {}).get("reason") or "rejected")
     else:
-        workflow.fail(task_token, error=CLOSED_ERROR, cause=f"the request is {status}")
+        flow.fail(task_token, error=CLOSED_ERROR, cause=f"the request is {record.status.value}")
 
 
 def phone_number_id_for(request_id: str) -> str:
@@ -317,77 +293,60 @@ def phone_number_id_for(request_id: str) -> str:
     return "pn_" + request_id.removeprefix("req_")
 
 
-def assign(request_id: str, decision: Decision, *, repo: ModuleType = requests_repo) -> dict[str, str]:
-    record = repo.get(request_id)
+def assign(request_id: str, decision: Decision, *, store: Store | None = None) -> dict[str, str]:
+    db = store or default_store()
+    record = db.requests.get(request_id)
     if record is None:
         raise NotFound(f"request {request_id} does not exist")
-    pid = phone_number_id_for(request_id)
-    if record["status"] == RequestStatus.ASSIGNED.value:
-        return {"phone_number_id": record["phone_number_id"]}
-    if record["status"] != RequestStatus.APPROVED.value:
-        raise Conflict(f"request {request_id} is {record['status']}, not approved")
+    if record.status is RequestStatus.ASSIGNED and record.phone_number_id:
+        return {"phone_number_id": record.phone_number_id}
+    if record.status is not RequestStatus.APPROVED:
+        raise Conflict(f"request {request_id} is {record.status.value}, not approved")
     moment = now_iso()
-    number = {
-        "phone_number_id": pid,
-        "phone_number": decision.phone_number,
-        "provider": decision.provider,
-        "owner_id": record["user_id"],
-        "request_id": request_id,
-        "status": "active",
-        "configuration_status": "unconfigured",
-        "created_at": moment,
-        "updated_at": moment,
-    }
-    step = repo.transition(
-        request_id,
-        created_at=record["created_at"],
-        from_statuses=(RequestStatus.APPROVED,),
-        to_status=RequestStatus.ASSIGNED,
+    number = NumberRecord(
+        phone_number_id=phone_number_id_for(request_id),
+        phone_number=decision.phone_number,
+        provider=decision.provider,
+        assigned_provider=decision.provider,
+        owner_id=record.user_id,
+        request_id=request_id,
+        created_at=moment,
         updated_at=moment,
-        fields={"phone_number_id": pid},
-        remove=("task_token",),
-    )
-    claim = numbers_repo.claim_for_number(
-        decision.phone_number, request_id=request_id, phone_number_id=pid, owner_id=record["user_id"]
     )
     try:
-        dynamo.transact([numbers_repo.put_new(number), claim, step])
-    except dynamo.TransactionCanceled:
-        again = repo.get(request_id)
-        if again and again["status"] == RequestStatus.ASSIGNED.value:
-            return {"phone_number_id": again["phone_number_id"]}
+        db.requests.assign(record.model_copy(update={"phone_number": decision.phone_number}), number, updated_at=moment)
+    except Conflict:
+        again = db.requests.get(request_id)
+        if again and again.status is RequestStatus.ASSIGNED and again.phone_number_id:
+            return {"phone_number_id": again.phone_number_id}  # a retry of an assignment that was made
         raise
     count("RequestsAssigned")
-    return {"phone_number_id": pid}
+    return {"phone_number_id": number.phone_number_id}
 
 
-def close(
-    request_id: str, to_status: RequestStatus, *, failure: str | None = None, repo: ModuleType = requests_repo
-) -> None:
+_CLOSE_ATTEMPTS = 3
+
+
+def close(request_id: str, to_status: RequestStatus, *, failure: str | None = None, store: Store | None = None) -> None:
     """Expire, or record a failure on, a request that is still open; idempotent. The write is conditional on the
     status read, so that the claim released is the one the request holds: a decision landing in between (an
     approval may name another number) means reading it again."""
-    fields = {"failure": failure[:1000]} if failure else {}
-    for _ in range(3):
-        record = repo.get(request_id)
-        if record is None or record["status"] not in {s.value for s in OPEN_STATUSES}:
+    db = store or default_store()
+    for _ in range(_CLOSE_ATTEMPTS):
+        record = db.requests.get(request_id)
+        if record is None or not record.is_open:
             return
-        step = repo.transition(
-            request_id,
-            created_at=record["created_at"],
-            from_statuses=(RequestStatus(record["status"]),),
-            to_status=to_status,
-            updated_at=now_iso(),
-            fields=fields,
-            remove=("task_token",),
-        )
-        number = record.get("phone_number")
-        claims = [repo.claim_release(number, request_id=request_id)] if number else []
+        claims = ClaimChange(release=(record.phone_number,) if record.phone_number else ())
         try:
-            dynamo.transact([step, *claims])
-        except dynamo.TransactionCanceled as canceled:
-            if not canceled.failed(0):
-                raise  # the claim is not this request's: not a race this can settle
+            db.requests.move(
+                record,
+                to_status,
+                updated_at=now_iso(),
+                claims=claims,
+                failure=failure[:1000] if failure else None,
+                forget=("task_token",),
+            )
+        except StatusChanged:
             continue
         count("RequestsExpired" if to_status is RequestStatus.EXPIRED else "RequestsFailed")
         return

@@ -1,108 +1,74 @@
-"""LiveKit provisioning as a saga: inbound trunk, outbound trunk and dispatch rule are created (or
-replaced) in order, and a failure at any step undoes the earlier ones. What is stored about the
-LiveKit side (the `plan`, without passwords, and the resource ids) is exactly what exists there.
+"""LiveKit provisioning as a saga: inbound trunk, outbound trunk and dispatch rule are created (or replaced) in
+order, and a failure at any step undoes the earlier ones. What is stored about the LiveKit side (the plan,
+without passwords, and the resource ids) is exactly what exists there.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import secrets as random
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, NamedTuple
 
 from telephony.config import settings
-from telephony.errors import Conflict, DomainError, NotFound
-from telephony.integrations import livekit as lk
+from telephony.errors import DomainError
 from telephony.integrations import secrets
+from telephony.models.numbers import NumberRecord
+from telephony.models.sip import DispatchRule, InboundTrunk, LiveKitIds, OutboundTrunk, Part, Plan, Spec
 from telephony.observability import logger
-from telephony.repositories import dynamo
-from telephony.repositories import numbers as numbers_repo
-from telephony.services import rate_limits
-from telephony.util import epoch, now_iso
+from telephony.repositories.store import Store
+from telephony.util import now_iso
 
-PARTS = ("inbound", "outbound", "rule")
-_SPECS: dict[str, type[Any]] = {"inbound": lk.InboundTrunk, "outbound": lk.OutboundTrunk, "rule": lk.DispatchRule}
-_IDS = {"inbound": "inbound_trunk_id", "outbound": "outbound_trunk_id", "rule": "dispatch_rule_id"}
+if TYPE_CHECKING:
+    from telephony.integrations.livekit import LiveKit
 
-
-@dataclass
-class Plan:
-    """The desired LiveKit resources of one number; a part left None is not touched."""
-
-    inbound: lk.InboundTrunk | None = None
-    outbound: lk.OutboundTrunk | None = None
-    rule: lk.DispatchRule | None = None
-
-    def part(self, name: str) -> Any:
-        return getattr(self, name)
+Passwords = dict[Part, str]
 
 
-@dataclass
-class Stored:
-    """What the numbers item says exists in LiveKit."""
+class Provisioned(NamedTuple):
+    """What LiveKit holds for a number: each part's spec and its id."""
 
-    plan: dict[str, dict[str, Any]] = field(default_factory=dict)
-    ids: dict[str, str] = field(default_factory=dict)
+    plan: Plan
+    ids: LiveKitIds
 
     @classmethod
-    def of(cls, record: dict[str, Any]) -> Stored:
-        return cls(dict(record.get("plan") or {}), dict(record.get("livekit") or {}))
+    def of(cls, number: NumberRecord) -> Provisioned:
+        return cls(number.plan, number.livekit)
+
+    @property
+    def status(self) -> str:
+        present = {part for part in Part if self.ids.get(part)}
+        if not present:
+            return "unconfigured"
+        if Part.RULE in present and (Part.INBOUND in present or (self.plan.rule and self.plan.rule.numbers)):
+            return "configured"
+        return "partial"
+
+    def on(self, number: NumberRecord, **changes: object) -> NumberRecord:
+        """The number holding these resources (and `changes`)."""
+        return number.model_copy(
+            update={"plan": self.plan, "livekit": self.ids, "configuration_status": self.status, **changes}
+        )
 
 
-def spec_to_stored(spec: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(spec)
-    password = data.pop("auth_password", None)
-    if password is not None:
-        data["has_password"] = bool(password)
-    return data
+class ProvisioningFailed(DomainError):
+    """A saga failed: `cause` is why, `survivors` what LiveKit holds after the undo (normally what it held
+    before; more when an undo failed too)."""
 
-
-def spec_from_stored(part: str, data: dict[str, Any], passwords: dict[str, str]) -> Any:
-    values = dict(data)
-    has_password = values.pop("has_password", False)
-    if part != "rule":
-        values["auth_password"] = passwords.get(part, "") if has_password else ""
-    return _SPECS[part](**values)
+    def __init__(self, cause: DomainError, survivors: Provisioned) -> None:
+        super().__init__(cause.message, details=cause.details)
+        self.cause = cause
+        self.survivors = survivors
 
 
 def lock_token() -> str:
     return random.token_hex(8)
 
 
-class Changed(Conflict):
-    """The number was saved by another request between our read and our lock: read it again."""
-
-
-def lock(record: dict[str, Any], *, owner_id: str, token: str, budget: bool = True) -> None:
-    """Take the number's provisioning lock and spend a configuration, atomically, on the number as `record`
-    read it (Changed when another request saved it since)."""
-    now = epoch()
-    items = [
-        numbers_repo.lock(
-            record["phone_number_id"], owner_id=owner_id, token=token, now=now, revision=record.get("revision")
-        )
-    ]
-    if budget:
-        items.append(rate_limits.hit(rate_limits.CONFIGURATIONS, owner_id))
+def release(db: Store, phone_number_id: str, token: str) -> None:
+    """Give the number's lock back; a failure is only logged (the lock expires by itself)."""
     try:
-        dynamo.transact(items)
-    except dynamo.TransactionCanceled as canceled:
-        if canceled.failed(0):
-            old = canceled.items[0] if canceled.items else None
-            if not old or old.get("owner_id") != owner_id:
-                raise NotFound("no such phone number") from canceled
-            held = (old.get("config_lock") or {}).get("until")
-            if held is not None and held >= now:
-                raise Conflict("this number is being configured by another request; retry shortly") from canceled
-            raise Changed("this number was changed by another request; retry shortly") from canceled
-        raise rate_limits.limited(rate_limits.CONFIGURATIONS) from canceled
-
-
-def unlock(phone_number_id: str, token: str) -> None:
-    try:
-        numbers_repo.save(phone_number_id, token=token, fields={"updated_at": now_iso()})
+        db.numbers.release(phone_number_id, token=token, updated_at=now_iso())
     except DomainError:
         logger().warning("could not release a provisioning lock", extra={"phone_number_id": phone_number_id})
 
@@ -121,169 +87,180 @@ def secret_name(phone_number_id: str, token: str) -> str:
     return f"{settings().sip_secrets_prefix.rstrip('/')}/{phone_number_id}/{token}"
 
 
+def read_passwords(number: NumberRecord) -> Passwords:
+    if not number.auth_secret_arn:
+        return {}
+    stored = secrets.read_json(number.auth_secret_arn)
+    return {Part(k): str(v) for k, v in stored.items() if k in Part.__members__.values()}
+
+
+def write_passwords(name: str, passwords: Passwords) -> str:
+    return secrets.write_json(name, {part.value: password for part, password in passwords.items()})
+
+
+def marker(number: str, part: Part) -> str:
+    """The metadata every trunk and rule of a number carries: how one whose creation was not answered is found."""
+    return f"telephony-api {number} {part.value}"
+
+
+class Applied:
+    """A saga that succeeded in LiveKit: `result` is what LiveKit now holds. Until it is recorded, it can be
+    undone (`undone`), which is what a failure to record it calls for."""
+
+    def __init__(self, before: Provisioned, result: Provisioned, steps: list[_Step]) -> None:
+        self.before = before
+        self.result = result
+        self._steps = steps
+
+    def undone(self, cause: DomainError) -> ProvisioningFailed:
+        """Undo every step, newest first; the failure to raise, with what survives."""
+        ids = self.result.ids
+        plan = self.before.plan
+        for step in reversed(self._steps):
+            try:
+                step.undo()
+            except DomainError:
+                plan = plan.with_part(step.part, self.result.plan.get(step.part))  # it stays as this saga made it
+                logger().error("undo failed; the resource is kept on record", extra={"part": step.part.value})
+                continue
+            ids = ids.with_part(step.part, self.before.ids.get(step.part))
+        kept = Plan(**{p.value: plan.get(p) for p in Part if ids.get(p)})
+        return ProvisioningFailed(cause, Provisioned(kept, ids))
+
+
+class _Step(NamedTuple):
+    part: Part
+    undo: Callable[[], None]
+
+
 def apply(
     plan: Plan,
-    stored: Stored,
-    passwords: dict[str, str],
-    old_passwords: dict[str, str],
-    livekit: lk.LiveKit,
+    current: Provisioned,
+    passwords: Passwords,
+    old_passwords: Passwords,
+    livekit: LiveKit,
     *,
     number: str,
-    commit: Callable[[Stored], None] | None = None,
-) -> Stored:
-    """Create or replace every planned part of `number`'s configuration, then `commit` the result (record it).
-    On failure, the commit's included, undo this call's steps and raise; the exception carries `.survivors`,
-    the resources that exist after the undo (normally the old ones), and `.survivor_plan`, what they are."""
-    ids = dict(stored.ids)
-    stale = stored.plan.get("rule") or {}
-    if (
-        plan.inbound is not None
-        and not ids.get("inbound")
-        and plan.rule is None
-        and ids.get("rule")
-        and stale.get("trunk_ids")
-    ):  # the rule is tied to an inbound trunk that was removed: it follows the new one
-        plan.rule = spec_from_stored("rule", {**stale, "trunk_ids": []}, {})
-    undo: list[tuple[str, Callable[[], None], str | None]] = []
-    created: str | None
+) -> Applied:
+    """Create or replace every part `plan` names (the others are left as they are) for the E.164 `number`. On a
+    failure, undo this call's steps and raise ProvisioningFailed with what survives."""
+    ids = current.ids
+    stale = current.plan.rule
+    if plan.inbound is not None and not ids.inbound and plan.rule is None and ids.rule and stale and stale.trunk_ids:
+        plan = plan.with_part(Part.RULE, stale.model_copy(update={"trunk_ids": []}))  # it follows the new trunk
+    steps: list[_Step] = []
+    result = current
     try:
-        for part in PARTS:
-            spec = plan.part(part)
+        for part in Part:
+            spec = plan.get(part)
             if spec is None:
                 continue
-            spec.metadata = marker(number, part)
-            if part == "rule" and not spec.numbers:
-                # tied to the number's inbound trunk, or to the number itself: never LiveKit's wildcard rule (neither
-                # trunk ids nor numbers), which would take calls to every number of the project, other users' too
-                if ids.get("inbound"):
-                    spec.trunk_ids = [ids["inbound"]]
-                else:
-                    spec.numbers = [number]
-            existing = ids.get(part)
+            spec = _bound(spec, part, number, result.ids)
+            password = passwords.get(part, "")
+            existing = result.ids.get(part)
             if existing:
-                old = spec_from_stored(part, stored.plan[part], old_passwords)
-                _replace(livekit, part, existing, spec)
-                undo.append((part, _bind(_replace, livekit, part, existing, old), None))
+                old = current.plan.get(part)
+                assert old is not None
+                _replace(livekit, existing, spec, password)
+                steps.append(_Step(part, _bind(_replace, livekit, existing, old, old_passwords.get(part, ""))))
             else:
-                created = _create(livekit, part, spec, number)
-                ids[part] = created
-                undo.append((part, _bind(_delete, livekit, part, created), created))
-        plan_data = dict(stored.plan)
-        for part in PARTS:
-            if plan.part(part) is not None:
-                plan_data[part] = spec_to_stored(plan.part(part))
-        result = Stored(plan_data, ids)
-        if commit is not None:
-            commit(result)  # a failed record of what LiveKit now holds is undone like a failed step
+                created = _create(livekit, spec, password, number)
+                result = Provisioned(result.plan, result.ids.with_part(part, created))
+                steps.append(_Step(part, _bind(_delete_part, livekit, part, created)))
+            result = Provisioned(result.plan.with_part(part, spec), result.ids)
     except DomainError as failure:
-        survivors, survivor_plan = dict(ids), dict(stored.plan)
-        for part, step, created in reversed(undo):
-            try:
-                step()
-                if created:
-                    survivors.pop(part, None)
-            except DomainError:
-                survivor_plan[part] = spec_to_stored(plan.part(part))  # it stays as this call made it
-                logger().error("undo failed; the resource is kept on record", extra={"part": part, "id": created})
-        failure.survivors = survivors  # type: ignore[attr-defined]
-        failure.survivor_plan = {k: v for k, v in survivor_plan.items() if k in survivors}  # type: ignore[attr-defined]
-        raise
-    return result
+        raise Applied(current, result, steps).undone(failure) from failure
+    return Applied(current, result, steps)
 
 
-def remove(parts: tuple[str, ...], stored: Stored, livekit: lk.LiveKit) -> Stored:
-    """Delete parts in LiveKit first (rule before trunks); on failure `.survivors` tells what still exists."""
-    ids, plan = dict(stored.ids), dict(stored.plan)
-    try:
-        for part in ("rule", "outbound", "inbound"):
-            if part in parts and ids.get(part):
-                _delete(livekit, part, ids[part])
-                ids.pop(part)
-                plan.pop(part, None)
-    except DomainError as failure:
-        failure.survivors = ids  # type: ignore[attr-defined]
-        raise
-    for part in parts:
-        plan.pop(part, None)
-    return Stored(plan, ids)
-
-
-def record_of(stored: Stored) -> dict[str, Any]:
-    return {"plan": stored.plan, "livekit": stored.ids, "configuration_status": status_of(stored)}
-
-
-def status_of(stored: Stored) -> str:
-    present = {part for part in PARTS if stored.ids.get(part)}
-    if not present:
-        return "unconfigured"
-    if "rule" in present and ("inbound" in present or stored.plan.get("rule", {}).get("numbers")):
-        return "configured"
-    return "partial"
-
-
-def read_passwords(record: dict[str, Any]) -> dict[str, str]:
-    arn = record.get("auth_secret_arn")
-    return {k: str(v) for k, v in secrets.read_json(arn).items()} if arn else {}
-
-
-def _bind(function: Callable[..., None], *args: Any) -> Callable[[], None]:
+def _bind(function: Callable[..., None], *args: object) -> Callable[[], None]:
     return lambda: function(*args)
 
 
-def marker(number: str, part: str) -> str:
-    """The metadata every trunk and rule of a number carries: how one whose creation was not answered is found."""
-    return f"telephony-api {number} {part}"
+def _bound(spec: Spec, part: Part, number: str, ids: LiveKitIds) -> Spec:
+    """The spec as LiveKit gets it: marked as this number's, and a rule tied to the number's inbound trunk, or
+    to the number itself; never LiveKit's wildcard rule (neither trunk ids nor numbers), which would take calls
+    to every number of the project, other users' too."""
+    changes: dict[str, object] = {"metadata": marker(number, part)}
+    if isinstance(spec, DispatchRule) and not spec.numbers:
+        if ids.inbound:
+            changes["trunk_ids"] = [ids.inbound]
+        else:
+            changes["numbers"] = [number]
+    return spec.model_copy(update=changes)
 
 
-def _create(livekit: lk.LiveKit, part: str, spec: Any, number: str) -> str:
+def remove(parts: tuple[Part, ...], current: Provisioned, livekit: LiveKit) -> Provisioned:
+    """Delete parts in LiveKit (rule before trunks); ProvisioningFailed with what still exists on a failure."""
+    result = current
+    try:
+        for part in reversed(Part):
+            resource_id = result.ids.get(part)
+            spec = result.plan.get(part)
+            if part in parts and resource_id:
+                _delete_part(livekit, part, resource_id)
+                result = Provisioned(result.plan.with_part(part, None), result.ids.with_part(part, None))
+            elif part in parts and spec is not None:
+                result = Provisioned(result.plan.with_part(part, None), result.ids)
+    except DomainError as failure:
+        raise ProvisioningFailed(failure, result) from failure
+    return result
+
+
+def _create(livekit: LiveKit, spec: Spec, password: str, number: str) -> str:
     """Create one part. Creates are not idempotent: when the answer is lost (a timeout, LiveKit failing after
     the write) the resource may exist under an id we never learnt, and LiveKit then refuses the next attempt's
     trunk for the same numbers. So a failed create looks for this number's part by its marker and, if found,
     takes it over (made as this spec says): nothing is left that the table does not know."""
     try:
-        if part == "inbound":
-            return livekit.create_inbound_trunk(spec)
-        if part == "outbound":
-            return livekit.create_outbound_trunk(spec)
+        if isinstance(spec, InboundTrunk):
+            return livekit.create_inbound_trunk(spec, password)
+        if isinstance(spec, OutboundTrunk):
+            return livekit.create_outbound_trunk(spec, password)
         return livekit.create_dispatch_rule(spec)
     except DomainError as failure:
-        found = _strays(livekit, part, spec, number)
+        found = _strays(livekit, spec, number)
         if not found:
             raise
         adopted, *extra = found
         logger().warning(
             "a create that failed had left a resource: taken over",
-            extra={"part": part, "id": adopted, "error": failure.code},
+            extra={"id": adopted, "error": failure.code},
         )
-        _replace(livekit, part, adopted, spec)
+        _replace(livekit, adopted, spec, password)
         for resource_id in extra:
             with contextlib.suppress(DomainError):
-                _delete(livekit, part, resource_id)
+                _delete_part(livekit, _part_of(spec), resource_id)
         return adopted
 
 
-def _strays(livekit: lk.LiveKit, part: str, spec: Any, number: str) -> list[str]:
-    numbers = sorted({number, *getattr(spec, "numbers", [])})
+def _strays(livekit: LiveKit, spec: Spec, number: str) -> list[str]:
     try:
-        if part == "rule":
-            return livekit.find(part, spec.metadata, trunk_ids=spec.trunk_ids)
-        return livekit.find(part, spec.metadata, numbers=numbers)
+        if isinstance(spec, DispatchRule):
+            return livekit.find(Part.RULE, spec.metadata, trunk_ids=spec.trunk_ids)
+        return livekit.find(_part_of(spec), spec.metadata, numbers=sorted({number, *spec.numbers}))
     except DomainError:
-        logger().error("a failed create could not be checked for a resource it left", extra={"part": part})
+        logger().error("a failed create could not be checked for a resource it left")
         return []
 
 
-def _replace(livekit: lk.LiveKit, part: str, resource_id: str, spec: Any) -> None:
-    if part == "inbound":
-        livekit.replace_inbound_trunk(resource_id, spec)
-    elif part == "outbound":
-        livekit.replace_outbound_trunk(resource_id, spec)
+def _replace(livekit: LiveKit, resource_id: str, spec: Spec, password: str) -> None:
+    if isinstance(spec, InboundTrunk):
+        livekit.replace_inbound_trunk(resource_id, spec, password)
+    elif isinstance(spec, OutboundTrunk):
+        livekit.replace_outbound_trunk(resource_id, spec, password)
     else:
         livekit.replace_dispatch_rule(resource_id, spec)
 
 
-def _delete(livekit: lk.LiveKit, part: str, resource_id: str) -> None:
-    if part == "rule":
+def _part_of(spec: Spec) -> Part:
+    if isinstance(spec, InboundTrunk):
+        return Part.INBOUND
+    return Part.OUTBOUND if isinstance(spec, OutboundTrunk) else Part.RULE
+
+
+def _delete_part(livekit: LiveKit, part: Part, resource_id: str) -> None:
+    if part is Part.RULE:
         livekit.delete_dispatch_rule(resource_id)
     else:
         livekit.delete_trunk(resource_id)

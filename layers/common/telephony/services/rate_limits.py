@@ -1,20 +1,19 @@
-"""The four budgets of the API, enforced atomically in DynamoDB, and the headers that describe them."""
+"""The API's budgets: which window a hit goes into and its limit, and the headers that describe what is left."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from telephony.errors import RateLimited, Unauthenticated
-from telephony.models.budgets import API, WINDOW_SECONDS, Budget
+from telephony.models.budgets import API, WINDOW_SECONDS, Budget, Charge, window_of
 from telephony.models.budgets import CALLS as CALLS  # the services spend them as rate_limits.CALLS, ...
 from telephony.models.budgets import CONFIGURATIONS as CONFIGURATIONS
 from telephony.models.budgets import NUMBER_REQUESTS as NUMBER_REQUESTS
 from telephony.models.principal import Principal
-from telephony.repositories import dynamo, keys, rate_limits
+from telephony.repositories.store import Store, default_store
 from telephony.util import epoch
 
 
-class Usage(NamedTuple):  # not a frozen dataclass: see models/budgets.py
+class Usage(NamedTuple):
     budget: Budget
     remaining: int
     reset_seconds: int
@@ -26,55 +25,23 @@ class Usage(NamedTuple):  # not a frozen dataclass: see models/budgets.py
         }
 
 
-def _window(now: int) -> tuple[int, int]:
-    start = now - now % WINDOW_SECONDS
-    return start, start + WINDOW_SECONDS - now
+def charge(budget: Budget, user_id: str, *, now: int | None = None) -> Charge:
+    """One hit of a user's budget, in the window of `now`: spent by the repository that does the work, in the
+    same transaction."""
+    return Charge(budget, f"user:{user_id}", window_of(now if now is not None else epoch()), budget.limit)
 
 
-def limited(budget: Budget, *, now: int | None = None) -> RateLimited:
-    _, reset = _window(now if now is not None else epoch())
-    return RateLimited(
-        f"rate limit exceeded: {budget.limit} {budget.what}; retry in {reset} seconds",
-        budget=budget.name,
-        limit=budget.limit,
-        window_seconds=WINDOW_SECONDS,
-        retry_after=reset,
-    )
-
-
-def consume_api(principal: Principal, *, now: int | None = None) -> Usage:
-    """Count one request against the caller's API budget; refuses a revoked key even if the authorizer cached it."""
+def consume_api(principal: Principal, *, now: int | None = None, store: Store | None = None) -> Usage:
+    """Count one request against the caller's API budget (BudgetSpent beyond it); refuses a revoked key even if
+    the authorizer's answer was cached (KeyRevoked)."""
     moment = now if now is not None else epoch()
-    start, reset = _window(moment)
-    try:
-        hits = rate_limits.consume(
-            API.name, principal.rate_subject, start, limit=API.limit, expires_at=start + 2 * WINDOW_SECONDS
-        )
-    except dynamo.ConditionFailed as failed:
-        if failed.item and failed.item.get("revoked"):
-            raise Unauthenticated("this API key has been revoked") from failed
-        raise limited(API, now=moment) from failed
-    return Usage(API, max(API.limit - hits, 0), reset)
+    start = window_of(moment)
+    spent = Charge(API, principal.rate_subject, start, API.limit)
+    hits = (store or default_store()).rate_limits.consume(spent)
+    return Usage(API, max(API.limit - hits, 0), start + WINDOW_SECONDS - moment)
 
 
-def hit(budget: Budget, user_id: str, *, now: int | None = None) -> dict[str, Any]:
-    """One hit of a per-user budget as a transaction element; the caller maps its failure with `limited`."""
-    start, _ = _window(now if now is not None else epoch())
-    return rate_limits.consume_in_transaction(
-        budget.name, f"user:{user_id}", start, limit=budget.limit, expires_at=start + 2 * WINDOW_SECONDS
-    )
-
-
-def revocation_markers(key_id: str, *, now: int | None = None) -> list[dict[str, str]]:
-    """The usage windows a revoked key could still reach while the authorizer's answer is cached."""
-    start, _ = _window(now if now is not None else epoch())
-    subject = f"key:{key_id}"
-    return [
-        keys.rate_window(API.name, subject, start),
-        keys.rate_window(API.name, subject, start + WINDOW_SECONDS),
-    ]
-
-
-def refund(budget: Budget, user_id: str, *, now: int | None = None) -> dict[str, Any]:
-    start, _ = _window(now if now is not None else epoch())
-    return rate_limits.refund_in_transaction(budget.name, f"user:{user_id}", start)
+def revocation_windows(key_id: str, *, now: int | None = None) -> list[tuple[str, int]]:
+    """The API windows (budget, start) a revoked key could still reach while the authorizer's answer is cached."""
+    start = window_of(now if now is not None else epoch())
+    return [(API.name, start), (API.name, start + WINDOW_SECONDS)]

@@ -11,9 +11,9 @@ from typing import Any
 from telephony import aws
 from telephony.config import settings
 from telephony.errors import DomainError
+from telephony.models.calls import CallRecord
 from telephony.observability import logger
-from telephony.repositories import calls as calls_repo
-from telephony.repositories import dynamo
+from telephony.repositories.store import Store, default_store
 
 PROMPT = (
     "Summarise this phone call between an AI agent and a person in three sentences: the purpose, "
@@ -21,14 +21,15 @@ PROMPT = (
 )
 
 
-def summarise_if_needed(record: dict[str, Any], *, client: Any = None) -> str | None:
+def summarise_if_needed(call: CallRecord, *, client: Any = None, store: Store | None = None) -> str | None:
+    db = store or default_store()
     model = settings().summary_model_id
-    if not model or record.get("summary"):
+    if not model or call.summary:
         return None
-    segments = calls_repo.segments(record["call_id"])
+    segments = db.calls.segments(call.call_id)
     if not segments:
         return None
-    transcript = "\n".join(f"{s['role']}: {s['text']}" for s in segments)[-60000:]
+    transcript = "\n".join(f"{s.role}: {s.text}" for s in segments)[-60000:]
     try:
         answer = (client or aws.client("bedrock-runtime")).converse(
             modelId=model,
@@ -37,16 +38,16 @@ def summarise_if_needed(record: dict[str, Any], *, client: Any = None) -> str | 
         )
         text = "".join(part.get("text", "") for part in answer["output"]["message"]["content"]).strip()
     except Exception:  # any Bedrock failure: the call simply has no generated summary
-        logger().exception("summary generation failed", extra={"call_id": record["call_id"]})
+        logger().exception("summary generation failed", extra={"call_id": call.call_id})
         return None
     if not text:
         return None
     try:  # only if there is still none: the agent may have posted its own while Bedrock was writing this one
-        calls_repo.set_summary(record["call_id"], record["owner_id"], text, source=model, only_if_absent=True)
-    except dynamo.ConditionFailed:
-        logger().info("the agent's summary came first and stands", extra={"call_id": record["call_id"]})
-        return None
+        written = db.calls.set_summary(call, text, source=model)
     except DomainError:
-        logger().warning("could not store the summary", extra={"call_id": record["call_id"]})
+        logger().warning("could not store the summary", extra={"call_id": call.call_id})
+        return None
+    if not written:
+        logger().info("the agent's summary came first and stands", extra={"call_id": call.call_id})
         return None
     return text

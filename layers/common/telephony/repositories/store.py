@@ -1,0 +1,34 @@
+"""Every repository of the application, made once per process: what services take as `store`."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import NamedTuple
+
+from telephony.repositories.api_keys import ApiKeysRepository
+from telephony.repositories.calls import CallsRepository
+from telephony.repositories.idempotency import IdempotencyRepository
+from telephony.repositories.numbers import NumbersRepository
+from telephony.repositories.rate_limits import RateLimitsRepository
+from telephony.repositories.requests import RequestsRepository
+
+
+class Store(NamedTuple):
+    api_keys: ApiKeysRepository
+    rate_limits: RateLimitsRepository
+    requests: RequestsRepository
+    numbers: NumbersRepository
+    calls: CallsRepository
+    idempotency: IdempotencyRepository
+
+
+@cache
+def default_store() -> Store:
+    return Store(
+        api_keys=ApiKeysRepository(),
+        rate_limits=RateLimitsRepository(),
+        requests=RequestsRepository(),
+        numbers=NumbersRepository(),
+        calls=CallsRepository(),
+        idempotency=IdempotencyRepository(),
+    )
