@@ -15,7 +15,7 @@ def create_call(body: CreateCall) -> CallCreated:
             principal,
             key,
             calls.fingerprint(body),
-            lambda: calls.create(body, principal=principal).model_dump(mode="json"),
+            lambda: calls.create(body, principal=principal, idempotency_key=key).model_dump(mode="json"),
             lambda_context=app.lambda_context,
         )
     )

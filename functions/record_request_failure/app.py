@@ -1,18 +1,14 @@
 from telephony.handlers.tasks import run_task
-from telephony.models.requests import RequestStatus, RequestTaskInput
+from telephony.models.requests import RequestTaskInput
 from telephony.observability import observed
 from telephony.services import phone_requests
 
 
-def _failure(task: RequestTaskInput) -> str:
+def _record(task: RequestTaskInput) -> None:
     error = task.error or {}
-    return f"{error.get('Error', 'Unknown')}: {error.get('Cause', '')}".strip()
+    phone_requests.record_failure(task.request_id, error.get("Error", "Unknown"), error.get("Cause", ""))
 
 
 @observed
 def lambda_handler(event, context):
-    return run_task(
-        RequestTaskInput,
-        event,
-        lambda task: phone_requests.close(task.request_id, RequestStatus.FAILED, failure=_failure(task)),
-    )
+    return run_task(RequestTaskInput, event, _record)

@@ -92,7 +92,8 @@ class Case:
 
 
 def _reg(s: Seeds, p: str) -> dict[str, Any]:
-    return {"phone_number": NUMBERS[p], "provider": "livekit"}
+    # each caller registers its own agent: an agent name is one account's (tests/gate/test_review_findings.py)
+    return {"phone_number": NUMBERS[p], "provider": "custom", "metadata": {"agent_name": f"matrix-{p}"}}
 
 
 CASES: dict[tuple[str, str], Case] = {

@@ -92,7 +92,7 @@ def keys(world: Any) -> dict[str, dict[str, Any]]:
     from telephony.util import now_iso
 
     for name, key in KEYS.items():
-        default_store().api_keys.put(
+        default_store().api_keys.create(
             ApiKeyRecord(
                 **{
                     "key_id": key.key_id,
@@ -103,7 +103,8 @@ def keys(world: Any) -> dict[str, dict[str, Any]]:
                     "secret_hash": auth.hash_secret(key.secret),
                     "created_at": now_iso(),
                 }
-            )
+            ),
+            max_active=20,
         )
     contexts = {key.authorization: authorize(world, key.authorization)["context"] for key in KEYS.values()}
     api_keys.revoke(KEYS["revoked"].key_id, principal=principal("revoked"))

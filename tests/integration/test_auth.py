@@ -125,10 +125,13 @@ def test_another_users_key_cannot_be_revoked(world, keys):
     assert world.client.get(PROTECTED, token=created["api_key"]).status == 200
 
 
-def test_only_admins_create_admin_keys(world, keys):
+def test_only_admins_create_admin_keys_and_only_signed_in(world, keys):
     assert_error(world.client.post("/api-keys", token=keys.alice, json_body={"name": "x", "role": "admin"}), 403)
-    made = world.client.post("/api-keys", token=keys.admin, json_body={"name": "x", "role": "admin"})
+    # with an admin key: the role must come from the identity provider now, not from a key that may outlive it
+    assert_error(world.client.post("/api-keys", token=keys.admin, json_body={"name": "x", "role": "admin"}), 403)
+    made = world.client.post("/api-keys", token=keys.admin_jwt, json_body={"name": "x", "role": "admin"})
     assert made.status == 201 and made.json()["role"] == "admin"
+    assert made.json()["expires_at"]  # an admin key always ends
 
 
 def test_unknown_fields_in_api_key_body_are_400(world, keys):

@@ -87,10 +87,10 @@ def test_configure_creates_trunks_and_rule_and_hides_the_password(world, keys):
 
 def test_a_rule_without_a_trunk_takes_only_calls_to_its_own_number(world, keys):
     """LiveKit's rule with neither trunk ids nor numbers is the project's wildcard: every tenant's calls."""
-    rule_only = {"dispatch_rule": CONFIGURE["dispatch_rule"]}
     alice = own_number("usr_alice")
     bob = seeding.own_number("usr_bob", "+14155550177", id_prefix="pn_test")
-    for owner, pid in ((keys.alice, alice), (keys.bob, bob)):
+    for owner, pid, agent in ((keys.alice, alice, "alice-agent"), (keys.bob, bob, "bob-agent")):
+        rule_only = {"dispatch_rule": {**CONFIGURE["dispatch_rule"], "agent_name": agent}}
         reply = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=owner, json_body=rule_only)
         assert reply.status == 200, reply.body
     rules = world.livekit.state()["dispatch_rules"]
@@ -260,12 +260,13 @@ def test_a_fault_during_reconfigure_restores_the_previous_configuration(world, k
     assert got == first
 
 
-def test_livekit_refusing_input_is_400_with_its_message(world, keys):
+def test_livekit_refusing_input_is_400_with_its_code_not_its_text(world, keys):
     pid = own_number("usr_alice")
     world.livekit.add_fault("CreateSIPInboundTrunk", "invalid_argument", times=1, msg="numbers are weird")
     reply = world.client.post(f"/outbound-calls/phone-numbers/{pid}/configure", token=keys.alice, json_body=CONFIGURE)
     error = assert_error(reply, 400, "invalid_request")
-    assert "numbers are weird" in error["message"]
+    assert "numbers are weird" not in reply.body.decode()  # LiveKit's own words go to the log only
+    assert {"livekit_code": "invalid_argument"} in error["details"]
 
 
 def test_livekit_conflict_is_409(world, keys):
@@ -319,7 +320,8 @@ def test_unregister_removes_everything(world, keys):
     assert livekit_ids(world) == set()
     assert world.client.get(f"/agents/{AGENT}/phone-numbers", token=keys.alice).json()["items"] == []
     # the number is free again
-    assert world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.bob, json_body=TWILIO).status == 201
+    bobs = {**TWILIO, "metadata": {"agent_name": "bob-agent"}}  # alice's agent stays hers
+    assert world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.bob, json_body=bobs).status == 201
 
 
 @pytest.mark.parametrize("method", ["CreateSIPInboundTrunk", "CreateSIPOutboundTrunk", "CreateSIPDispatchRule"])
@@ -333,7 +335,22 @@ def test_a_fault_at_any_register_step_leaves_nothing(world, keys, method):
     assert_no_orphans(world)
 
 
+def _assigned(world: Any, keys: Any, e164: str) -> str:
+    """`e164` assigned to alice through an approved request (a LiveKit number is held no other way)."""
+    from tests.integration.test_phone_number_requests import wait_for_status
+
+    rid = world.client.post(
+        "/telephony/phone-number-requests", token=keys.alice, json_body={"phone_number": e164}
+    ).json()["request_id"]
+    approved = world.client.post(
+        f"/admin/phone-number-requests/{rid}/approve", token=keys.admin, json_body={"provider": "livekit"}
+    )
+    assert approved.status == 200, approved.body
+    return str(wait_for_status(world, keys.alice, rid, "assigned")["phone_number_id"])
+
+
 def test_livekit_numbers_need_only_a_dispatch_rule(world, keys):
+    _assigned(world, keys, "+14155550177")
     body = {"phone_number": "+14155550177", "provider": "livekit"}
     reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=body)
     assert reply.status == 201, reply.body
@@ -368,6 +385,7 @@ def test_unregistering_a_number_assigned_through_a_request_gives_its_provider_ba
 
 def test_a_livekit_numbers_caller_allow_list_is_its_rules(world, keys):
     """No trunk of ours to hold `allowed_numbers`: the rule filters the callers (it was accepted and dropped)."""
+    _assigned(world, keys, "+14155550177")
     body = {"phone_number": "+14155550177", "provider": "livekit", "allowed_numbers": ["+14155550100"]}
     reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=body)
     assert reply.status == 201, reply.body

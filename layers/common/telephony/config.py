@@ -24,6 +24,7 @@ class Settings(NamedTuple):
     summary_model_id: str = ""
     review_state_machine_arn: str = ""
     review_timeout_seconds: int = 604800
+    admin_key_max_hours: int = 24
     jwt_issuer: str = ""
     jwt_audience: str = ""
     jwt_roles_claim: str = "cognito:groups"

@@ -92,6 +92,10 @@ class NumberTaken(Conflict):
         self.e164 = e164
 
 
+class AlreadyExists(Conflict):
+    """An item with this id exists already (a retried creation whose first attempt was written)."""
+
+
 class StatusChanged(Conflict):
     """The item is no longer in the status the write expected (another request moved it first)."""
 
@@ -112,8 +116,26 @@ class LockLost(Conflict):
     """The provisioning lock this request held was taken over (it outlived its time)."""
 
 
+class TooManyTransfers(Conflict):
+    """The call has been transferred as often as a call may be."""
+
+
 class TranscriptFull(Conflict):
     """The call's transcript holds as much text as a call's details may return."""
+
+
+class AgentNameTaken(Conflict):
+    """The agent name belongs to another account."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"the agent name {name!r} belongs to another account; choose another",
+            details=[{"field": "agent_name", "issue": "taken"}],
+        )
+
+
+class TooManyKeys(Conflict):
+    """The user holds as many active API keys as it may."""
 
 
 class KeyRevoked(Unauthenticated):

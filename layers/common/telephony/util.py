@@ -26,6 +26,18 @@ def epoch() -> int:
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case: unambiguous in URLs and logs
 
 
+def derived_id(prefix: str, *parts: str) -> str:
+    """An id that the same parts always give (26 characters, like new_id's, not sortable by time)."""
+    import hashlib
+
+    number = int.from_bytes(hashlib.sha256("\n".join(parts).encode()).digest()[:17])
+    body = ""
+    for _ in range(26):
+        number, digit = divmod(number, 32)
+        body += _ALPHABET[digit]
+    return f"{prefix}_{body}"
+
+
 def new_id(prefix: str) -> str:
     """A sortable id: 10 chars of millisecond time, then 16 random chars."""
     millis = int(time.time() * 1000)

@@ -155,19 +155,37 @@ def _is_transport_failure(error: BaseException) -> bool:
     return isinstance(error, urllib3.exceptions.HTTPError | TimeoutError | ConnectionError)
 
 
+# What a caller is told for each of LiveKit's error codes: a short message of ours and the code. LiveKit's own
+# text describes its internals (other tenants' resources among them) and goes to the log only.
+_MESSAGES = {
+    "invalid_argument": "LiveKit refused the request as invalid",
+    "malformed": "LiveKit refused the request as invalid",
+    "out_of_range": "LiveKit refused a value as out of range",
+    "already_exists": "LiveKit already holds a conflicting resource (for example another trunk for these numbers)",
+    "aborted": "LiveKit refused the request because of a conflicting change",
+    "failed_precondition": "LiveKit refused the request in the resource's current state",
+    "not_found": "LiveKit does not know this resource",
+}
+
+
 def _translate(error: BaseException) -> Exception:
     """LiveKit's answer in domain terms: down -> 503, refused input -> 400, conflict -> 409."""
     if isinstance(error, LiveKitFailure):
-        code, message = error.code, error.message or error.code
+        code = error.code
+        from telephony.observability import logger
+
+        logger().warning("LiveKit refused a request", extra={"livekit_code": code, "livekit_message": error.message})
+        details = [{"livekit_code": code}]
+        message = _MESSAGES.get(code, "LiveKit failed")
         if code in _INPUT:
-            return InvalidInput(f"LiveKit refused the request: {message}", details=[{"livekit_code": code}])
+            return InvalidInput(message, details=details)
         if code in _CONFLICT:
-            return Conflict(f"LiveKit: {message}", details=[{"livekit_code": code}])
+            return Conflict(message, details=details)
         if code == "not_found":
-            return NotFound(f"LiveKit: {message}", details=[{"livekit_code": code}])
+            return NotFound(message, details=details)
         if code in _UNAVAILABLE or error.status == 503:
-            return UpstreamUnavailable("LiveKit is unavailable; retry shortly", details=[{"livekit_code": code}])
-        return UpstreamError(f"LiveKit failed: {message}", details=[{"livekit_code": code}])
+            return UpstreamUnavailable("LiveKit is unavailable; retry shortly", details=details)
+        return UpstreamError(message, details=details)
     return UpstreamUnavailable("LiveKit is unreachable; retry shortly", details=[{"livekit_code": "unreachable"}])
 
 
@@ -278,7 +296,8 @@ class LiveKit:
         except (InvalidInput, Conflict, NotFound, UpstreamError, UpstreamUnavailable) as error:
             sip_code = _sip_status(error.__cause__)
             if sip_code is not None:
-                raise DialFailed(getattr(error.__cause__, "code", ""), error.message, sip_code) from error
+                message = f"the call was refused with SIP status {sip_code}"
+                raise DialFailed(getattr(error.__cause__, "code", ""), message, sip_code) from error
             raise
         return {
             "participant_id": str(_field(info, "participant_id")),

@@ -17,6 +17,7 @@ class Budget(NamedTuple):
 
 
 API = Budget("api", 1000, "API requests per hour per API key")
+API_USER = Budget("api_user", 5000, "API requests per hour per user, across all its keys and tokens")
 NUMBER_REQUESTS = Budget("number_requests", 5, "phone-number requests per hour")
 CONFIGURATIONS = Budget("configurations", 10, "phone-number configurations per hour")
 CALLS = Budget("calls", 100, "outbound calls per hour")

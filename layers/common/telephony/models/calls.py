@@ -122,6 +122,7 @@ class CallStats(Out):
     answer_rate: float
     total_duration_seconds: int
     average_duration_seconds: float
+    transfer_legs: int = Field(default=0, description="Legs dialled by warm transfers (each spends the calls budget)")
     last_24h: dict[str, Any]
 
 

@@ -58,6 +58,14 @@ class Review(Out):
     reason: str | None = None
 
 
+class RequestFailure(Out):
+    """Why a request could not be completed, as its owner may see it: a stable code and a short message (what
+    went wrong inside is in the logs, under the request id)."""
+
+    code: str = Field(description="assignment_failed, review_failed or service_unavailable")
+    message: str
+
+
 class PhoneNumberRequest(Out):
     request_id: str
     status: RequestStatus
@@ -70,7 +78,7 @@ class PhoneNumberRequest(Out):
     user_id: str
     phone_number_id: str | None = None
     review: Review | None = None
-    failure: str | None = None
+    failure: RequestFailure | None = None
     created_at: str
     updated_at: str
 
@@ -89,7 +97,7 @@ class RequestRecord(Record):
     purpose: str | None = None
     phone_number_id: str | None = None
     review: Review | None = None
-    failure: str | None = None
+    failure: RequestFailure | None = None
     task_token: str | None = None
     created_at: str
     updated_at: str

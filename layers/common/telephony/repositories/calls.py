@@ -10,7 +10,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from telephony import aws
-from telephony.errors import EventAlreadyApplied, NotFound, StatusChanged, TranscriptFull
+from telephony.errors import (
+    AlreadyExists,
+    DomainError,
+    EventAlreadyApplied,
+    NotFound,
+    StatusChanged,
+    TooManyTransfers,
+    TranscriptFull,
+)
 from telephony.models.budgets import Charge
 from telephony.models.calls import CallChanges, CallRecord, CallStatus, SegmentRecord, StatCounters, TransferRecord
 from telephony.repositories import dynamo, keys, rate_limits
@@ -57,7 +65,8 @@ def _counters(owner_id: str, hour: int, adds: StatCounters) -> list[dynamo.Write
 
 class CallsRepository:
     def create(self, call: CallRecord, *, charge: Charge) -> None:
-        """A new call with its counters and a call of its owner's budget spent, together (BudgetSpent)."""
+        """A new call with its counters and a call of its owner's budget spent, together (BudgetSpent;
+        AlreadyExists when a call with its id was made before)."""
         cid, owner, created, status = call.call_id, call.owner_id, call.created_at, call.status.value
         item = {
             **keys.call(cid),
@@ -72,7 +81,8 @@ class CallsRepository:
                     "Item": dynamo.marshal(item),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
-            }
+            },
+            lambda _old: AlreadyExists(f"call {cid} exists already"),
         )
         counters = _counters(owner, hour_of(call.created_epoch), {"total_calls": 1, f"status_{status}": 1})
         dynamo.transact([put, *counters, rate_limits.spend(charge)])
@@ -207,6 +217,23 @@ class CallsRepository:
                 return found
             kwargs["ExclusiveStartKey"] = result["LastEvaluatedKey"]
 
+    def post_time(self, call_id: str, digest: str, *, now: str, expires_at: int) -> str:
+        """The time an events post with this digest was first received (`now` if it is the first): a retry of a
+        post whose segments have no times of their own stores them under the same keys."""
+        try:
+            dynamo.call(
+                aws.dynamodb().put_item,
+                TableName=_TABLE.name,
+                Item=dynamo.marshal({**keys.call_post(call_id, digest), "at": now, "expires_at": expires_at}),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except dynamo.ConditionFailed as failed:
+            if failed.item and isinstance(failed.item.get("at"), str):
+                return str(failed.item["at"])
+            raise
+        return now
+
     def set_summary(self, call: CallRecord, summary: str, *, source: str) -> bool:
         """Set the call's summary only if it has none; False when one was there first."""
         try:
@@ -250,6 +277,52 @@ class CallsRepository:
                 f"the call's transcript is full: at most {max_chars} characters of text",
                 details=[{"field": "transcript", "issue": "full"}],
             ) from None
+
+    def add_leg(self, call: CallRecord, transfer: TransferRecord, *, max_transfers: int, charge: Charge) -> int:
+        """Record a transfer that dials a new leg on a call in progress, with the leg's charge and its count, together.
+        StatusChanged when the call is no longer in progress, TooManyTransfers when it has `max_transfers`,
+        BudgetSpent. Returns the transfer's place in the call's list."""
+
+        def refused(old: dict[str, Any] | None) -> DomainError:
+            if old is None or old.get("status") != CallStatus.IN_PROGRESS.value:
+                return StatusChanged("the call is no longer in progress")
+            return TooManyTransfers(f"a call may be transferred {max_transfers} times at most")
+
+        append = dynamo.Write(
+            {
+                "Update": {
+                    "TableName": _TABLE.name,
+                    "Key": dynamo.marshal(keys.call(call.call_id)),
+                    "UpdateExpression": "SET transfers = list_append(if_not_exists(transfers, :empty), :t)",
+                    "ConditionExpression": (
+                        "#status = :status AND (attribute_not_exists(transfers) OR size(transfers) < :max)"
+                    ),
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": dynamo.values(
+                        empty=[],
+                        t=[transfer.model_dump(mode="json")],
+                        status=CallStatus.IN_PROGRESS.value,
+                        max=max_transfers,
+                    ),
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            refused,
+        )
+        counted = _counters(call.owner_id, hour_of(call.created_epoch), {"transfer_legs": 1})
+        dynamo.transact([append, *counted, rate_limits.spend(charge)])
+        return len(call.transfers)
+
+    def set_transfer_status(self, call_id: str, index: int, status: str) -> None:
+        """The outcome of a transfer recorded at `index` (its leg could not be dialled, say)."""
+        dynamo.call(
+            aws.dynamodb().update_item,
+            TableName=_TABLE.name,
+            Key=dynamo.marshal(keys.call(call_id)),
+            UpdateExpression=f"SET transfers[{int(index)}].#status = :status",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=dynamo.values(status=status),
+        )
 
     def append_transfer(
         self, call_id: str, transfer: TransferRecord, *, status: CallStatus, end_reason: str | None = None

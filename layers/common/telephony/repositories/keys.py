@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
+from telephony.errors import NotFound
+
 ITEM = "ITEM"  # the sort key of an entity's main item
+
+# What an id of ours can look like (telephony.util.new_id makes `<prefix>_` and 26 characters). A path id that
+# cannot be one is refused here, before any read: DynamoDB would refuse an oversized key with a
+# ValidationException, which is not the caller's 404.
+_ID_BODY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _id(prefix: str, value: str, what: str) -> str:
+    if not (value.startswith(prefix + "_") and _ID_BODY.fullmatch(value[len(prefix) + 1 :])):
+        raise NotFound(f"no such {what}")
+    return value
 
 
 def owner_partition(owner_id: str) -> str:
@@ -11,7 +26,12 @@ def owner_partition(owner_id: str) -> str:
 
 
 def api_key(key_id: str) -> dict[str, str]:
-    return {"pk": f"KEY#{key_id}"}
+    return {"pk": f"KEY#{_id('ak', key_id, 'API key')}"}
+
+
+def api_key_count(owner_id: str) -> dict[str, str]:
+    """How many active keys a user holds: counted as keys are made and revoked."""
+    return {"pk": f"KEYCOUNT#{owner_id}"}
 
 
 def api_key_owner(owner_id: str, created_at: str, key_id: str) -> dict[str, str]:
@@ -23,7 +43,7 @@ def rate_window(budget: str, subject: str, window_start: int) -> dict[str, str]:
 
 
 def request(request_id: str) -> dict[str, str]:
-    return {"pk": f"REQUEST#{request_id}", "sk": ITEM}
+    return {"pk": f"REQUEST#{_id('req', request_id, 'phone-number request')}", "sk": ITEM}
 
 
 def request_owner(owner_id: str, created_at: str, request_id: str) -> dict[str, str]:
@@ -39,7 +59,7 @@ def request_status(status: str, created_at: str, request_id: str) -> dict[str, s
 
 
 def number(phone_number_id: str) -> dict[str, str]:
-    return {"pk": f"NUMBER#{phone_number_id}", "sk": ITEM}
+    return {"pk": f"NUMBER#{_id('pn', phone_number_id, 'phone number')}", "sk": ITEM}
 
 
 def number_owner(owner_id: str, created_at: str, phone_number_id: str) -> dict[str, str]:
@@ -64,8 +84,13 @@ def number_claim(e164: str) -> dict[str, str]:
     return {"pk": f"E164#{e164}", "sk": "CLAIM"}
 
 
+def agent_name(name: str) -> dict[str, str]:
+    """One item per agent name, held by the account that first used it."""
+    return {"pk": f"AGENTNAME#{name}", "sk": "CLAIM"}
+
+
 def call(call_id: str) -> dict[str, str]:
-    return {"pk": f"CALL#{call_id}", "sk": ITEM}
+    return {"pk": f"CALL#{_id('call', call_id, 'call')}", "sk": ITEM}
 
 
 def call_owner(owner_id: str, created_at: str, call_id: str) -> dict[str, str]:
@@ -90,6 +115,11 @@ def call_segment(call_id: str, at: str, index: str) -> dict[str, str]:
 def call_event(call_id: str, event_id: str) -> dict[str, str]:
     """A marker that a LiveKit webhook event was applied: written with the change it made."""
     return {"pk": f"CALL#{call_id}", "sk": f"EVENT#{event_id}"}
+
+
+def call_post(call_id: str, digest: str) -> dict[str, str]:
+    """A marker of an events post whose segments came without times: the time they were given."""
+    return {"pk": f"CALL#{call_id}", "sk": f"POST#{digest}"}
 
 
 def stats_partition(owner_id: str) -> str:

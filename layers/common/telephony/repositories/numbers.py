@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from telephony import aws
-from telephony.errors import Conflict, DomainError, LockLost, NotFound, NumberChanged, NumberLocked, NumberTaken
+from telephony.errors import (
+    AgentNameTaken,
+    Conflict,
+    DomainError,
+    LockLost,
+    NotFound,
+    NumberChanged,
+    NumberLocked,
+    NumberTaken,
+)
 from telephony.models.budgets import Charge
 from telephony.models.numbers import ClaimRecord, NumberRecord
 from telephony.repositories import dynamo, keys, rate_limits
@@ -109,6 +118,21 @@ def hand_claim_to_number(e164: str, *, request_id: str, phone_number_id: str, ow
 
 
 class NumbersRepository:
+    def claim_agent_name(self, name: str, owner_id: str) -> None:
+        """The agent name becomes `owner_id`'s if nobody holds it (nothing when it is theirs already);
+        AgentNameTaken when another account holds it. LiveKit dispatches agents by name across the whole project,
+        so a name is one account's."""
+        try:
+            dynamo.call(
+                aws.dynamodb().put_item,
+                TableName=_TABLE.name,
+                Item=dynamo.marshal({**keys.agent_name(name), "agent_name": name, "owner_id": owner_id}),
+                ConditionExpression="attribute_not_exists(pk) OR owner_id = :owner",
+                ExpressionAttributeValues=dynamo.values(owner=owner_id),
+            )
+        except dynamo.ConditionFailed as failed:
+            raise AgentNameTaken(name) from failed
+
     def get(self, phone_number_id: str) -> NumberRecord | None:
         item = dynamo.get_item(_TABLE.name, keys.number(phone_number_id))
         return _number(item) if item else None

@@ -8,7 +8,7 @@ from telephony import aws
 from telephony.errors import NotFound, StatusChanged
 from telephony.models.budgets import Charge
 from telephony.models.numbers import NumberRecord
-from telephony.models.requests import RequestRecord, RequestStatus, Review
+from telephony.models.requests import RequestFailure, RequestRecord, RequestStatus, Review
 from telephony.repositories import dynamo, keys, numbers, rate_limits
 
 _TABLE = dynamo.Table("requests_table")
@@ -117,16 +117,17 @@ class RequestsRepository:
         phone_number: str | None = None,
         provider: str | None = None,
         review: Review | None = None,
-        failure: str | None = None,
+        failure: RequestFailure | None = None,
         forget: tuple[str, ...] = (),
     ) -> RequestRecord:
         """Move the request from the status `record` has to `to`, setting what is given and removing the fields
         named in `forget`, its claims moved with it. StatusChanged when it is no longer in that status,
         NumberTaken when a number it claims is held by another; returns the request as written."""
-        fields: dict[str, Any] = {"phone_number": phone_number, "provider": provider, "failure": failure}
+        fields: dict[str, Any] = {"phone_number": phone_number, "provider": provider}
         sets: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
-        if review is not None:
-            sets["review"] = review.model_dump(mode="json", exclude_none=True)
+        for name, model in (("review", review), ("failure", failure)):
+            if model is not None:
+                sets[name] = model.model_dump(mode="json", exclude_none=True)
         sets.update(
             {
                 "status": to.value,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,21 @@ def _agent(agent_id: str) -> str:
         raise InvalidInput("agent_id must be a UUID", details=[{"field": "agent_id"}]) from exc
 
 
+AGENT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+
+
+def _agent_name(given: object, *, default: str) -> str:
+    """The agent to dispatch: `metadata.agent_name` if given, which must be a name like any other agent_name."""
+    if given is None or given == "":
+        return default
+    if not isinstance(given, str) or not AGENT_NAME.fullmatch(given):
+        raise InvalidInput(
+            "metadata.agent_name must be 1 to 128 letters, digits, '_', '.' or '-'",
+            details=[{"field": "metadata.agent_name"}],
+        )
+    return given
+
+
 def _room_prefix(agent_id: str) -> str:
     return f"agent-{agent_id[:8]}"
 
@@ -77,7 +93,8 @@ def _plan(
         number_config.require_owned_numbers(numbers, principal, db, field=field, own=e164)
     if bool(body.auth_username) != bool(body.auth_password):
         raise InvalidInput("give auth_username and auth_password together", details=[{"field": "auth_username"}])
-    agent_name = str(body.metadata.get("agent_name") or agent_id)
+    agent_name = _agent_name(body.metadata.get("agent_name"), default=agent_id)
+    db.numbers.claim_agent_name(agent_name, principal.user_id)
     password = body.auth_password or ""
     plan = Plan()
     passwords: Passwords = {}
@@ -202,9 +219,19 @@ def _unconfigured(number: NumberRecord) -> None:
         )
 
 
-def _claim_or_create(e164: str, principal: Principal, token: str, db: Store) -> tuple[NumberRecord, bool]:
-    """The caller's unconfigured number to attach to, or a new number item; both locked by `token`."""
+def _claim_or_create(
+    e164: str, provider: providers.Provider, principal: Principal, token: str, db: Store
+) -> tuple[NumberRecord, bool]:
+    """The caller's unconfigured number to attach to, or a new number item; both locked by `token`. A carrier's
+    number is the caller's to bring; a LiveKit number is the operator's, held only through an approved request
+    (or registered by an admin)."""
     claim = db.numbers.claims([e164]).get(e164)
+    if claim is None and not provider.requires_trunk and not principal.is_admin:
+        raise Conflict(
+            f"{e164} is a LiveKit number: request it (POST /telephony/phone-number-requests) and register it once "
+            "it is assigned to you",
+            details=[{"field": "phone_number", "issue": "not_assigned"}],
+        )
     if claim is not None:
         if not claim.held_as_number_of(principal.user_id) or not claim.phone_number_id:
             raise Conflict(f"{e164} is already registered or requested", details=[{"field": "phone_number"}])
@@ -240,7 +267,7 @@ def register(
     provider = providers.get(body.provider)
     plan, passwords = _plan(agent, e164, body, principal, provider, db)
     token = provisioning.lock_token()
-    number, created = _claim_or_create(e164, principal, token, db)
+    number, created = _claim_or_create(e164, provider, principal, token, db)
     pid = number.phone_number_id
     arn = None
     try:

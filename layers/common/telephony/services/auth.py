@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -59,7 +61,17 @@ def _from_api_key(token: str, keys: ApiKeysRepository) -> Principal:
         raise Unauthenticated("invalid API key")
     if record.get("revoked_at"):
         raise Unauthenticated("this API key has been revoked")
-    return Principal(user_id=record["owner_id"], role=Role(record["role"]), auth_type="api_key", key_id=key_id)
+    expires = int(parse_moment(record["expires_at"]).timestamp()) if "expires_at" in record else None
+    if expires is not None and expires <= time.time():
+        raise Unauthenticated("this API key has expired")
+    # an expiring key's authorization must not be served from API Gateway's cache beyond its end
+    return Principal(
+        user_id=record["owner_id"], role=Role(record["role"]), auth_type="api_key", key_id=key_id, expires_at=expires
+    )
+
+
+def parse_moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 @lru_cache(maxsize=1)

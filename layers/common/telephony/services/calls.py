@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from telephony import sip
 from telephony.errors import (
+    AlreadyExists,
     Conflict,
     DomainError,
     EventAlreadyApplied,
@@ -18,6 +19,7 @@ from telephony.errors import (
     InvalidInput,
     NotFound,
     StatusChanged,
+    TooManyTransfers,
     UpstreamError,
 )
 from telephony.models.calls import (
@@ -46,7 +48,7 @@ from telephony.phone import is_premium_rate, to_e164
 from telephony.repositories.calls import HOUR, hour_of
 from telephony.repositories.store import Store, default_store
 from telephony.services import rate_limits
-from telephony.util import epoch, iso, new_id, now, now_iso
+from telephony.util import derived_id, epoch, iso, new_id, now, now_iso
 
 if TYPE_CHECKING:  # imported by the calls that talk to LiveKit: the read-only endpoints never load it
     from telephony.integrations.livekit import LiveKit
@@ -164,8 +166,15 @@ def fingerprint(body: CreateCall) -> dict[str, Any]:
 
 
 def create(
-    body: CreateCall, *, principal: Principal, livekit: LiveKit | None = None, store: Store | None = None
+    body: CreateCall,
+    *,
+    principal: Principal,
+    idempotency_key: str | None = None,
+    livekit: LiveKit | None = None,
+    store: Store | None = None,
 ) -> CallCreated:
+    """Place a call. With an Idempotency-Key, the call's id is derived from it: a second run of the same request
+    (its idempotency record lost) finds the first call instead of placing another."""
     from telephony.integrations import livekit as lk
 
     db = store or default_store()
@@ -176,14 +185,17 @@ def create(
         )
     number = _outbound_number(principal, body.from_phone_number_id, db)
     settings = number.settings
-    agent_name = body.agent_name or (number.plan.rule.agent_name if number.plan.rule else None)
+    rule_agent = number.plan.rule.agent_name if number.plan.rule else None
+    agent_name = body.agent_name or rule_agent
     if not agent_name:
         raise InvalidInput(
             "agent_name is required: the number has no dispatch rule naming an agent", details=[{"field": "agent_name"}]
         )
+    if agent_name != rule_agent:  # the number's own agent was claimed when its rule was made
+        db.numbers.claim_agent_name(agent_name, principal.user_id)
     assert number.livekit.outbound is not None
     created = now()
-    call_id = new_id("call")
+    call_id = derived_id("call", principal.user_id, idempotency_key) if idempotency_key else new_id("call")
     call = CallRecord(
         call_id=call_id,
         owner_id=principal.user_id,
@@ -201,7 +213,10 @@ def create(
     # One write on the happy path: the call is recorded `dialing`, with its counters and the calls budget, before
     # LiveKit is asked to dial; if LiveKit refuses, it moves to `failed`. Recording the dial afterwards as well
     # would be another DynamoDB request whose failure could only be logged (the call is placed by then).
-    db.calls.create(call, charge=rate_limits.charge(rate_limits.CALLS, principal.user_id))
+    try:
+        db.calls.create(call, charge=rate_limits.charge(rate_limits.CALLS, principal.user_id))
+    except AlreadyExists:
+        return _created(owned(call_id, principal, db))
     client = _livekit(livekit)
     metadata = json.dumps(
         {
@@ -237,24 +252,37 @@ def create(
     except (DomainError, lk.DialFailed) as failure:
         _fail_creation(call, failure, client, db)
         if isinstance(failure, lk.DialFailed | InvalidInput | Conflict | NotFound):
-            raise UpstreamError(f"LiveKit could not place the call: {failure}") from failure
+            raise UpstreamError(
+                f"LiveKit could not place the call: {failure}", details=_details_of(failure)
+            ) from failure
         raise
     count("CallsCreated")
     logger().info("call placed", extra={"call_id": call_id, "sip_call_id": dialled["sip_call_id"]})
+    return _created(call)
+
+
+def _created(call: CallRecord) -> CallCreated:
     return CallCreated(
-        call_id=call_id,
-        status=CallStatus.DIALING,
-        room_name=call_id,
-        phone_number=callee,
-        from_number=number.phone_number,
+        call_id=call.call_id,
+        status=call.status,
+        room_name=call.room_name,
+        phone_number=call.phone_number,
+        from_number=call.from_number,
         created_at=call.created_at,
     )
 
 
+def _details_of(failure: Exception) -> list[dict[str, Any]]:
+    code = getattr(failure, "sip_status_code", None)
+    details: list[dict[str, Any]] = list(getattr(failure, "details", None) or [])
+    return details + ([{"sip_status_code": code}] if code else [])
+
+
 def _fail_creation(call: CallRecord, failure: Exception, client: LiveKit, db: Store) -> None:
-    """The call could not be placed: it ends `failed` with the reason, and its room goes away."""
-    reason = getattr(failure, "message", None) or str(failure)
-    fields = CallChanges(ended_at=now_iso(), end_reason=f"livekit_error: {reason}"[:500])
+    """The call could not be placed: it ends `failed` with the reason (LiveKit's code, never its text), and its
+    room goes away."""
+    reason = getattr(failure, "code", None) or "error"
+    fields = CallChanges(ended_at=now_iso(), end_reason=f"livekit_error: {reason}")
     code = getattr(failure, "sip_status_code", None)
     if code:
         fields["sip_status_code"] = code
@@ -305,6 +333,7 @@ STAT_COUNTERS = (
     "answered_calls",
     "total_duration_seconds",
     "timed_calls",
+    "transfer_legs",
     *(f"status_{s.value}" for s in CallStatus),
 )
 
@@ -327,6 +356,7 @@ def _summary(counters: StatCounters) -> dict[str, Any]:
         "answer_rate": round(answered / total_calls, 4) if total_calls else 0.0,
         "total_duration_seconds": duration,
         "average_duration_seconds": round(duration / timed, 2) if timed else 0.0,
+        "transfer_legs": counters.get("transfer_legs", 0),
     }
 
 
@@ -365,7 +395,6 @@ def transfer(
     livekit: LiveKit | None = None,
     store: Store | None = None,
 ) -> CallDetails:
-    from telephony.integrations import livekit as lk
 
     db = store or default_store()
     call = owned(call_id, principal, db)
@@ -378,43 +407,77 @@ def transfer(
     if target.startswith("tel:") and is_premium_rate(target[4:]):  # a transfer dials out like a call does
         raise Forbidden("premium-rate numbers cannot be dialled, even when allowed")
     config = number.settings.transfer_config if number else None
+    if len(call.transfers) >= MAX_TRANSFERS:
+        raise TooManyTransfers(f"a call may be transferred {MAX_TRANSFERS} times at most")
     client = _livekit(livekit)
-    if body.mode == "cold":
-        if config is not None and not config.cold_transfer_enabled:
-            raise Forbidden("cold transfers are disabled for this number")
-        client.transfer(call.room_name, call.participant_identity, target, play_dialtone=body.play_dialtone)
-        status = "completed"
-    else:
+    if body.mode == "warm":
         if config is None or not config.warm_transfer_enabled:
             raise Forbidden("warm transfers are disabled for this number")
-        if not target.startswith("tel:"):
-            raise InvalidInput(
-                "a warm transfer dials a phone number: give an E.164 number or tel: URI",
-                details=[{"field": "transfer_to"}],
-            )
-        trunk_id = number.livekit.outbound if number else None
-        if not trunk_id:
-            raise Conflict("the number has no outbound trunk any more: a warm transfer dials out through it")
+        assert number is not None
+        return _details(_warm_transfer(call, number, target, body, client, db))
+    if config is not None and not config.cold_transfer_enabled:
+        raise Forbidden("cold transfers are disabled for this number")
+    client.transfer(call.room_name, call.participant_identity, target, play_dialtone=body.play_dialtone)
+    entry = TransferRecord(transfer_to=target, mode=body.mode, at=now_iso(), status="completed")
+    try:
+        updated = db.calls.append_transfer(call_id, entry, status=CallStatus.IN_PROGRESS)
+    except StatusChanged:
+        updated = _transferred_after_the_end(call_id, entry, db) or db.calls.get(call_id) or call
+    return _details(updated)
+
+
+def _warm_transfer(
+    call: CallRecord, number: NumberRecord, target: str, body: Transfer, client: LiveKit, db: Store
+) -> CallRecord:
+    """A warm transfer dials a new leg from the number's outbound trunk into the call's room: recorded, and the
+    calls budget spent, before it is dialled, with the number's own ringing and duration settings."""
+    from telephony.integrations import livekit as lk
+
+    if not target.startswith("tel:"):
+        raise InvalidInput(
+            "a warm transfer dials a phone number: give an E.164 number or tel: URI",
+            details=[{"field": "transfer_to"}],
+        )
+    trunk_id = number.livekit.outbound
+    if not trunk_id:
+        raise Conflict("the number has no outbound trunk any more: a warm transfer dials out through it")
+    entry = TransferRecord(transfer_to=target, mode=body.mode, at=now_iso(), status="dialing")
+    try:
+        index = db.calls.add_leg(
+            call,
+            entry,
+            max_transfers=MAX_TRANSFERS,
+            charge=rate_limits.charge(rate_limits.CALLS, call.owner_id),
+        )
+    except StatusChanged as changed:
+        raise Conflict("only a call in progress can be transferred; this one ended meanwhile") from changed
+    settings = number.settings
+    try:
         client.dial(
             lk.Dial(
                 trunk_id=trunk_id,
                 to=target[4:],
                 room=call.room_name,
-                identity=f"transfer-{call_id}-{len(call.transfers) + 1}",
+                identity=f"transfer-{call.call_id}-{index + 1}",
                 from_number=call.from_number,
                 name=target[4:],
-                attributes={"call_id": call_id, "transfer": "warm"},
+                attributes={"call_id": call.call_id, "transfer": "warm"},
+                headers=settings.custom_headers,
+                ringing_timeout_seconds=settings.ringing_timeout_seconds,
+                max_call_duration_seconds=settings.max_call_duration_seconds,
+                krisp_enabled=settings.krisp_enabled,
                 play_dialtone=body.play_dialtone,
             )
         )
-        status = "dialing"
-    entry = TransferRecord(transfer_to=target, mode=body.mode, at=now_iso(), status=status)
-    try:
-        updated = db.calls.append_transfer(call_id, entry, status=CallStatus.IN_PROGRESS)
-    except StatusChanged:
-        ended = _transferred_after_the_end(call_id, entry, db) if body.mode == "cold" else None
-        updated = ended or db.calls.get(call_id) or call
-    return _details(updated)
+    except (DomainError, lk.DialFailed) as failure:
+        with contextlib.suppress(DomainError):  # the transfer stays recorded as dialling: what was spent is
+            db.calls.set_transfer_status(call.call_id, index, "failed")
+        if isinstance(failure, lk.DialFailed | InvalidInput | Conflict | NotFound):
+            raise UpstreamError(
+                f"LiveKit could not dial the transfer: {failure}", details=_details_of(failure)
+            ) from failure
+        raise
+    return db.calls.get(call.call_id) or call
 
 
 def _transferred_after_the_end(call_id: str, entry: TransferRecord, db: Store) -> CallRecord | None:
@@ -426,6 +489,8 @@ def _transferred_after_the_end(call_id: str, entry: TransferRecord, db: Store) -
         return None
 
 
+MAX_TRANSFERS = 5  # per call: each warm one dials a new leg
+POST_MARKER_SECONDS = 15 * 60  # how long a post without times is recognised when it comes again
 MAX_TRANSCRIPT_CHARS = 500_000  # ~9 hours of speech; the details' JSON stays far below Lambda's 6 MB
 
 
@@ -446,6 +511,9 @@ def post_events(call_id: str, body: CallEvents, *, principal: Principal, store: 
     db.calls.note_events(call_id, principal.user_id, summary=body.summary, chars=chars, max_chars=MAX_TRANSCRIPT_CHARS)
     if transcript:
         base = now_iso()
+        if any(s.at is None for s in transcript):  # a retry of this post must reuse the time of the first
+            digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:32]
+            base = db.calls.post_time(call_id, digest, now=base, expires_at=epoch() + POST_MARKER_SECONDS)
         db.calls.add_segments(
             [
                 SegmentRecord(call_id=call_id, role=s.role, text=s.text, at=s.at or base, index=_segment_index(i, s))

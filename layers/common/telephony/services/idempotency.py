@@ -48,23 +48,20 @@ def run_once(
     if lambda_context is not None:
         config.register_lambda_context(lambda_context)  # an in-progress record expires with the invocation
 
-    @idempotent_function(
-        data_keyword_argument="request",
-        persistence_store=(store or default_store()).idempotency.persistence(),
-        config=config,
-    )
+    persistence = (store or default_store()).idempotency.persistence()
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
     def once(request: dict[str, Any]) -> dict[str, Any]:
         done["result"] = work()
         return done["result"]
 
     done: dict[str, dict[str, Any]] = {}
+    request = {"scope": principal.user_id, "key": key, "body": body}
     try:
-        return once(request={"scope": principal.user_id, "key": key, "body": body})  # type: ignore[no-any-return]
+        return once(request=request)  # type: ignore[no-any-return]
     except IdempotencyPersistenceLayerError as exc:
         if "result" in done:  # the work was done (a call placed): answer it rather than invite a second one
-            from telephony.observability import logger
-
-            logger().error("the Idempotency-Key's record could not be completed; the work was done", exc_info=True)
+            _complete(persistence, request, done["result"])
             return done["result"]
         raise UpstreamUnavailable("the idempotency store is unavailable; retry shortly") from exc
     except IdempotencyValidationError as exc:
@@ -73,3 +70,23 @@ def run_once(
         ) from exc
     except IdempotencyAlreadyInProgressError as exc:
         raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly") from exc
+
+
+_SAVE_ATTEMPTS = 3
+
+
+def _complete(persistence: Any, request: dict[str, Any], result: dict[str, Any]) -> None:
+    """The work was done but its record could not be marked done: try again, so that a retry gets the answer
+    rather than a 409 while the record stays in progress. The work itself must not run twice either way
+    (create-call derives the call's id from the key, so a second run finds the first call)."""
+    import time
+
+    from telephony.observability import logger
+
+    for attempt in range(_SAVE_ATTEMPTS):
+        try:
+            persistence.save_success(data=request, result=result)
+            return
+        except Exception:  # the store's failure, whatever botocore made of it
+            time.sleep(0.05 * 2**attempt)
+    logger().error("the Idempotency-Key's record could not be completed; the work was done", exc_info=True)

@@ -177,6 +177,7 @@ def _plan(body: ConfigureRequest, number: NumberRecord, principal: Principal, db
             passwords = {Part.INBOUND: password, Part.OUTBOUND: password}
     if body.dispatch_rule:
         rule = body.dispatch_rule
+        db.numbers.claim_agent_name(rule.agent_name, principal.user_id)
         plan = plan.with_part(
             Part.RULE, DispatchRule(name=rule.rule_name, room_prefix=rule.room_prefix, agent_name=rule.agent_name)
         )

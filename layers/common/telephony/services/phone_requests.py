@@ -25,6 +25,7 @@ from telephony.models.requests import (
     Decision,
     PhoneNumberRequest,
     RejectRequest,
+    RequestFailure,
     RequestRecord,
     RequestStatus,
     Review,
@@ -327,7 +328,26 @@ def assign(request_id: str, decision: Decision, *, store: Store | None = None) -
 _CLOSE_ATTEMPTS = 3
 
 
-def close(request_id: str, to_status: RequestStatus, *, failure: str | None = None, store: Store | None = None) -> None:
+# The workflow's errors (the ASL's Error names) as a request's owner is told them; anything else is ours.
+_FAILURES = {
+    "TransientError": ("service_unavailable", "a service the review depends on was unavailable; request again"),
+    "States.Timeout": ("service_unavailable", "a step of the review timed out; request again"),
+    "Conflict": ("assignment_failed", "the number could not be assigned to you"),
+}
+_INTERNAL_FAILURE = ("review_failed", "the request could not be completed; quote its request_id to support")
+
+
+def record_failure(request_id: str, error: str, cause: str, *, store: Store | None = None) -> None:
+    """The review workflow failed: the request is closed `failed` with a code and a short message; the error
+    and its cause (a stack trace, for a Lambda task) go to the log only."""
+    logger().error("the review workflow failed", extra={"request_id": request_id, "error": error, "cause": cause})
+    code, message = _FAILURES.get(error, _INTERNAL_FAILURE)
+    close(request_id, RequestStatus.FAILED, failure=RequestFailure(code=code, message=message), store=store)
+
+
+def close(
+    request_id: str, to_status: RequestStatus, *, failure: RequestFailure | None = None, store: Store | None = None
+) -> None:
     """Expire, or record a failure on, a request that is still open; idempotent. The write is conditional on the
     status read, so that the claim released is the one the request holds: a decision landing in between (an
     approval may name another number) means reading it again."""
@@ -343,7 +363,7 @@ def close(request_id: str, to_status: RequestStatus, *, failure: str | None = No
                 to_status,
                 updated_at=now_iso(),
                 claims=claims,
-                failure=failure[:1000] if failure else None,
+                failure=failure,
                 forget=("task_token",),
             )
         except StatusChanged:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from telephony.models.budgets import API, WINDOW_SECONDS, Budget, Charge, window_of
+from telephony.models.budgets import API, API_USER, WINDOW_SECONDS, Budget, Charge, window_of
 from telephony.models.budgets import CALLS as CALLS  # the services spend them as rate_limits.CALLS, ...
 from telephony.models.budgets import CONFIGURATIONS as CONFIGURATIONS
 from telephony.models.budgets import NUMBER_REQUESTS as NUMBER_REQUESTS
@@ -32,13 +32,18 @@ def charge(budget: Budget, user_id: str, *, now: int | None = None) -> Charge:
 
 
 def consume_api(principal: Principal, *, now: int | None = None, store: Store | None = None) -> Usage:
-    """Count one request against the caller's API budget (BudgetSpent beyond it); refuses a revoked key even if
-    the authorizer's answer was cached (KeyRevoked)."""
+    """Count one request against the caller's API budgets, its key's (or token's) and its user's across all its
+    keys and tokens (BudgetSpent beyond either); refuses a revoked key even if the authorizer's answer was cached
+    (KeyRevoked). The usage reported is that of the budget with less left."""
+    db = store or default_store()
     moment = now if now is not None else epoch()
     start = window_of(moment)
-    spent = Charge(API, principal.rate_subject, start, API.limit)
-    hits = (store or default_store()).rate_limits.consume(spent)
-    return Usage(API, max(API.limit - hits, 0), start + WINDOW_SECONDS - moment)
+    reset = start + WINDOW_SECONDS - moment
+    usages = []
+    for budget, subject in ((API, principal.rate_subject), (API_USER, f"user:{principal.user_id}")):
+        hits = db.rate_limits.consume(Charge(budget, subject, start, budget.limit))
+        usages.append(Usage(budget, max(budget.limit - hits, 0), reset))
+    return min(usages, key=lambda usage: usage.remaining)
 
 
 def revocation_windows(key_id: str, *, now: int | None = None) -> list[tuple[str, int]]:
