@@ -10,6 +10,8 @@ import threading
 from functools import cache
 from typing import Any
 
+from telephony import snapstart
+
 # A session is not safe to create clients from in several threads at once; the local stack serves requests in
 # threads. Clients themselves are.
 _lock = threading.Lock()
@@ -39,8 +41,10 @@ def client(service: str) -> Any:
         return _session().client(service, config=_config())
 
 
+@snapstart.after_restore
 def reset() -> None:
-    """Forget the session and the clients (tests and benchmarks that change the environment)."""
+    """Forget the session and the clients: their credentials and connections. After a SnapStart restore, and in
+    tests and benchmarks that change the environment."""
     client.cache_clear()
     _session.cache_clear()
 
