@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import random
 import sys
+import tomllib
+from typing import Any
 
 import pytest
 import snapshot_restore_py
 
+from local.template import ROOT, load
 from telephony import aws, snapstart
 from telephony.integrations import livekit
 
 CREDENTIALS = livekit.Credentials("http://127.0.0.1:1", "APIkey", "a-secret-of-at-least-32-characters!!")
+SNAPSTART = {"ApplyOn": {"Fn::If": ["SnapStartEnabled", "PublishedVersions", "None"]}}
 
 
 def _restore() -> None:
@@ -60,3 +64,71 @@ def test_without_the_runtime_library_nothing_is_registered(monkeypatch: pytest.M
 
     assert snapstart.after_restore(renew) is renew
     assert snapshot_restore_py.get_after_restore() == before
+
+
+def _functions() -> dict[str, dict[str, Any]]:
+    doc = load()
+    return {k: v for k, v in doc["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
+
+
+def _api_functions() -> set[str]:
+    """Every function with an HttpApi route, and the authorizer every authenticated request waits for."""
+    doc = load()
+    authorizer = doc["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["LambdaAuthorizer"]["FunctionArn"]
+    assert authorizer == {"Ref": "AuthorizerFunction.Alias"}
+    routed = {
+        logical_id
+        for logical_id, function in _functions().items()
+        if any(e["Type"] == "HttpApi" for e in (function["Properties"].get("Events") or {}).values())
+    }
+    return routed | {"AuthorizerFunction"}
+
+
+def test_snapstart_is_on_the_api_functions_and_the_authorizer_only() -> None:
+    doc = load()
+    assert doc["Parameters"]["SnapStart"]["Default"] == "Disabled"
+    assert doc["Globals"]["Function"]["AutoPublishAlias"] == "live"
+    api = _api_functions()
+    assert len(api) > 20
+    for logical_id, function in _functions().items():
+        props = function["Properties"]
+        if logical_id in api:
+            assert props.get("SnapStart") == SNAPSTART, logical_id
+            # a new version, so a new snapshot, whenever the setting changes
+            assert props.get("VersionDescription") == {"Fn::Sub": "SnapStart ${SnapStart}"}, logical_id
+        else:  # the Step Functions tasks: the state machine invokes their unpublished version, never snapshotted
+            assert "SnapStart" not in props and "VersionDescription" not in props, logical_id
+
+
+@pytest.mark.parametrize("setting", ["Enabled", "Disabled"])
+def test_routes_and_the_authorizer_invoke_the_published_alias(setting: str) -> None:
+    from local.sam_transform import transformed
+
+    resources = transformed(parameters={"SnapStart": setting})["Resources"]
+    api = _api_functions()
+    invoked = set()
+    for permission in (r for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"):
+        target = permission["Properties"]["FunctionName"]
+        assert target["Ref"].endswith("Aliaslive"), target
+        invoked.add(target["Ref"].removesuffix("Aliaslive"))
+    assert invoked == api
+    body = str(resources["Api"]["Properties"]["Body"])
+    for logical_id in api:
+        assert f"{logical_id}Aliaslive" in body, logical_id
+        assert f"{logical_id}.Arn" not in body and f"'{logical_id}', 'Arn'" not in body, logical_id
+    versions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Version"}
+    for logical_id in api:
+        assert resources[logical_id]["Properties"]["SnapStart"] == SNAPSTART
+        (version,) = (v for k, v in versions.items() if k.startswith(f"{logical_id}Version"))
+        assert version["DeletionPolicy"] == "Delete"  # a replaced version's snapshot is not kept, nor charged
+        assert version["Properties"]["Description"] == {"Fn::Sub": "SnapStart ${SnapStart}"}
+
+
+def test_prod_deploys_with_snapstart_and_the_default_environment_without() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+
+    def overrides(environment: str) -> list[str]:
+        return str(config[environment]["deploy"]["parameters"].get("parameter_overrides", "")).split()
+
+    assert "SnapStart=Enabled" in overrides("prod")
+    assert not any(o.startswith("SnapStart=") for o in overrides("default"))
