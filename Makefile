@@ -63,11 +63,20 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy layers/common/telephony local client
 
+# The template linted with SnapStart on and off: `sam validate --lint` checks both sides of its conditions, then
+# cfn-lint checks the template and its SAM transform with each setting given (and a stand-in for the one parameter
+# without a default, the LiveKit secret).
+SNAPSTART_SETTINGS := Enabled Disabled
+
 template: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(SAM) validate --lint --region us-east-1
 	@mkdir -p .aws-sam
-	$(PY) -m local.sam_transform > .aws-sam/transformed.json
-	$(VENV)/bin/cfn-lint .aws-sam/transformed.json
+	@set -e; for setting in $(SNAPSTART_SETTINGS); do \
+	  echo "SnapStart=$$setting"; \
+	  $(VENV)/bin/cfn-lint template.yaml --regions us-east-1 --parameters SnapStart=$$setting LiveKitApiSecret=unchecked; \
+	  $(PY) -m local.sam_transform template.yaml SnapStart=$$setting > .aws-sam/transformed-$$setting.json; \
+	  $(VENV)/bin/cfn-lint .aws-sam/transformed-$$setting.json --parameters SnapStart=$$setting LiveKitApiSecret=unchecked; \
+	done
 	$(MAKE) --no-print-directory build
 
 # The deployed code ships its bytecode: Lambda's /opt and /var/task are read-only, so without it every cold

@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).resolve().parent.parent
 LAYER_REQUIREMENTS = ROOT / "layers" / "common" / "requirements.txt"
 PROJECT = {"telephony", "functions", "bench"}
-RUNTIME = ["boto3"]  # what the python3.12 runtime ships, with its dependencies
+RUNTIME = ["boto3", "snapshot-restore-py"]  # what the python3.12 runtime ships (SnapStart hooks), with dependencies
 
 
 def _requirements(path: Path) -> list[Requirement]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench.cold import BUDGET as COLD_BUDGET
 from bench.cold import ColdResult, ColdRuns
 from bench.e2e import E2EResult
 from bench.growth import ENDPOINTS, GrowthResult
@@ -73,7 +74,7 @@ def _cold(report: Report, out: list[str]) -> None:
     out.append("## 1. Cold start\n")
     if cold is None:
         out.append("Not run.\n")
-        report.verdicts.append(Verdict("cold start", "<= 2.0x (<= 2.5x with LiveKit) a bare boto3 handler", "-", None))
+        report.verdicts.append(Verdict("cold start", f"<= {COLD_BUDGET:.1f}x a bare boto3 handler", "-", None))
         return
     bare = cold.bare
     out.append(
@@ -87,15 +88,18 @@ def _cold(report: Report, out: list[str]) -> None:
         f"denominator of every ratio is sampled in the same minutes as all the functions; {_spread(bare)}); "
         f"the ratio is of medians. The processes get the environment Lambda sets (`AWS_EXECUTION_ENV`, "
         f"`LAMBDA_TASK_ROOT`, "
-        f"`_X_AMZN_TRACE_ID`...), and they can import only what Lambda would have: the layer's requirements, the "
-        f"runtime's boto3 and the standard library (bench/lambda_path.py; this venv also holds moto, httpx, the "
-        f"X-Ray SDK...). So, as on Lambda, Powertools Tracer looks for the X-Ray SDK, which the layer does not "
-        f"ship, and stays off (Lambda's active tracing records the invocation from outside the process). "
+        f"`_X_AMZN_TRACE_ID`...), and they can import only what Lambda would have: the layer's requirements, what "
+        f"the runtime ships (boto3, snapshot-restore-py) and the standard library (bench/lambda_path.py; this venv "
+        f"also holds moto, httpx, the X-Ray SDK...). So, as on Lambda, Powertools Tracer looks for the X-Ray SDK, "
+        f"which the layer does not ship, and stays off (Lambda's active tracing records the invocation from "
+        f"outside the process). "
         f"Every module is read as bytecode, none compiled in the run: the venv's packages as pip compiled them, "
         f"the layer's code and the functions' compiled by the bench before the runs, as `make build` compiles "
         f"the deployed layer (section 5). "
+        f"This is a cold start without SnapStart: with the template's `SnapStart` parameter on, Lambda resumes the "
+        f"API functions from a snapshot taken after their import instead (README, Configuration reference). "
         f'"LiveKit" = the template gives the function the LiveKit secret / its first event made LiveKit '
-        f'requests (the budget is 2.5x if either holds). "of which moto" = the part of the first event moto '
+        f'requests. "of which moto" = the part of the first event moto '
         f"spent serving its AWS requests in the process (bracketed as in section 2; on Lambda, the wait on "
         f"DynamoDB and the other services): shown, not subtracted. Times in ms.\n"
     )

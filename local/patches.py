@@ -151,6 +151,23 @@ def dynamodb_items_untracked() -> None:
     Item.__new__ = staticmethod(__new__)  # type: ignore[method-assign,assignment]
 
 
+# DynamoDB's data operations: their answers are DynamoDB JSON as moto holds it, items included.
+_DATA_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "BatchGetItem",
+        "TransactGetItems",
+        "Query",
+        "Scan",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+    }
+)
+
+
 def dynamodb_answers_as_json() -> None:
     """moto 5.2 writes every DynamoDB answer through its model-driven serializer, which visits each attribute of
     each item against the service model: ~80% of moto's time answering a Query for a page of 50 calls (96 of
@@ -161,8 +178,6 @@ def dynamodb_answers_as_json() -> None:
     from moto import settings
     from moto.core.responses import ActionResult
 
-    from telephony.aws import DATA_OPERATIONS  # the operations whose answers are DynamoDB JSON, items included
-
     original = ActionResult.execute_result
     if getattr(original, "__as_json__", False):
         return
@@ -171,7 +186,7 @@ def dynamodb_answers_as_json() -> None:
         operation = context.operation_model
         result = self.result
         if (
-            operation.name in DATA_OPERATIONS
+            operation.name in _DATA_OPERATIONS
             and context.service_model.service_name == "dynamodb"
             and isinstance(result, dict)
             and not settings.PRETTIFY_RESPONSES

@@ -21,7 +21,9 @@ class _NoManagedPolicies:
         return {}
 
 
-def transformed(path: Path = TEMPLATE) -> dict[str, Any]:
+def transformed(path: Path = TEMPLATE, parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """`parameters`: template parameter values, as `sam deploy --parameter-overrides` gives them (SAM resolves some
+    of them in the transform itself); the template's defaults otherwise."""
     import os
 
     from samtranslator.translator.transform import transform
@@ -36,13 +38,16 @@ def transformed(path: Path = TEMPLATE) -> dict[str, Any]:
                 props[key] = f"s3://packaged-artifacts/{props[key].strip('/')}.zip"
         if isinstance(props.get("DefinitionUri"), str):  # inlined, so that cfn-lint checks the definition too
             props["Definition"] = json.loads((path.parent / props.pop("DefinitionUri")).read_text())
-    parameters = {"AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::AccountId": "123456789012"}
-    return transform(template, parameters, _NoManagedPolicies())  # type: ignore[no-any-return]
+    pseudo = {"AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::AccountId": "123456789012"}
+    return transform(template, {**pseudo, **(parameters or {})}, _NoManagedPolicies())  # type: ignore[no-any-return]
 
 
 def main() -> None:
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else TEMPLATE
-    json.dump(transformed(source), sys.stdout, indent=1, default=str)
+    """`python -m local.sam_transform [template.yaml] [Name=Value ...]`"""
+    arguments = sys.argv[1:]
+    source = Path(arguments.pop(0)) if arguments and "=" not in arguments[0] else TEMPLATE
+    parameters = dict(argument.split("=", 1) for argument in arguments)
+    json.dump(transformed(source, parameters), sys.stdout, indent=1, default=str)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,16 @@ def load(path: Path = TEMPLATE) -> dict[str, Any]:
     return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
 
 
+def _function_named(target: Any) -> str:
+    """The function's logical id in an invocation target: `!GetAtt F.Arn`, `!Ref F`, or `!Ref F.Alias` (SAM's
+    reference to the alias it publishes; the local stack runs each function once, unversioned)."""
+    if isinstance(target, dict) and "Fn::GetAtt" in target:
+        return str(target["Fn::GetAtt"][0])
+    if isinstance(target, dict) and "Ref" in target:
+        return str(target["Ref"]).split(".", 1)[0]
+    return str(target)
+
+
 @dataclass
 class Function:
     logical_id: str
@@ -141,6 +151,8 @@ class Stack:
             return pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
+        if name.endswith((".Alias", ".Version")):  # SAM's references to a function's published alias or version
+            return self._ref(_function_named({"Ref": name}))
         kind = self.resources[name]["Type"]
         if kind == "AWS::Serverless::StateMachine":
             return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{self.physical_name(name)}"
@@ -280,8 +292,7 @@ class Stack:
             if not default:
                 continue
             spec = auth["Authorizers"][default]
-            arn = spec["FunctionArn"]
-            function = arn["Fn::GetAtt"][0] if isinstance(arn, dict) else arn
+            function = _function_named(spec["FunctionArn"])
             identity = spec.get("Identity") or {}
             ttl = int(self.resolve(identity.get("ReauthorizeEvery", 300)))
             return Authorizer(function, [h.lower() for h in identity.get("Headers", [])], ttl)

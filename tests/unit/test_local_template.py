@@ -94,3 +94,14 @@ def test_the_rate_limit_windows_can_only_be_updated_by_the_functions():
         assert "RateLimitsTable" not in json.dumps([p for p in policies if isinstance(p, dict) and "Ref" not in p])
         users += {"Ref": "RateLimitsUpdatePolicy"} in policies
     assert users == 23
+
+
+@pytest.mark.parametrize("setting", ["Enabled", "Disabled"])
+def test_the_local_stack_reads_the_template_whichever_the_snapstart_setting(setting: str) -> None:
+    """The authorizer is named by SAM's reference to its published alias; locally the function itself runs."""
+    stack = Stack({"SnapStart": setting})
+    assert stack.conditions["SnapStartEnabled"] is (setting == "Enabled")
+    authorizer = stack.authorizer()
+    assert authorizer is not None and authorizer.function == "AuthorizerFunction"
+    assert stack.resolve({"Ref": "AuthorizerFunction.Alias"}) == stack.functions()["AuthorizerFunction"].name
+    assert len(stack.functions()) == len(Stack().functions())

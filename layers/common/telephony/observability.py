@@ -14,8 +14,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from telephony import startup
-
 NAMESPACE = "Telephony"
 
 _logger: Any = None
@@ -158,6 +156,5 @@ def observed(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
             _invocation.clear()
             if _logger is not None:
                 _untag(_logger)
-            startup.release()  # after the first invocation: the garbage collector is back on
 
     return wrapper

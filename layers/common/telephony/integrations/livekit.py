@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from telephony import snapstart
 from telephony.errors import Conflict, InvalidInput, NotFound, UpstreamError, UpstreamUnavailable
 from telephony.models.sip import DispatchRule, InboundTrunk, OutboundTrunk, Part
 
@@ -565,3 +566,14 @@ def default() -> LiveKit:
 def reset_default() -> None:
     global _default
     _default = None
+
+
+@snapstart.after_restore
+def _renew() -> None:
+    """After a SnapStart restore: the pool's sockets belong to the snapshot, the tokens were signed at its time and
+    the credentials were read from Secrets Manager then (they may have been rotated since)."""
+    global _pool
+    with _pool_lock:
+        _pool = None
+    _tokens.clear()
+    reset_default()
