@@ -11,6 +11,7 @@ from . import calls
 from .control import OUTCOMES
 from .model import Fault, Outcome
 from .runtime import Runtime
+from .server import EmulatorHTTPServer
 from .snapshot import snapshot
 from .state import State
 from .twirp import TwirpError
@@ -46,8 +47,6 @@ class Emulator:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Emulator:
-        from .server import EmulatorHTTPServer
-
         if self._server is not None:
             raise RuntimeError("emulator already started")
         if self._stopped:

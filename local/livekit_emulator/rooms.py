@@ -1,4 +1,4 @@
-"""Rooms and participants as livekit-server runs them: who is in a room, and the webhooks that says so.
+"""Rooms and participants as livekit-server runs them: who is in a room, and the webhooks that say so.
 
 Every function here is called with ``Runtime.lock`` held.
 """
