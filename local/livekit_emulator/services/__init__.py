@@ -35,6 +35,7 @@ class TwirpService:
 
 
 def mount(service: ServiceDescriptor, *tables: Mapping[str, Handler]) -> TwirpService:
+    """``service`` served by the handlers of ``tables``. A misspelt or doubly served method fails at import."""
     requests = {m.name: message_factory.GetMessageClass(m.input_type) for m in service.methods}
     handlers: dict[str, Handler] = {}
     for table in tables:
