@@ -5,7 +5,8 @@ official ``livekit-api`` client cannot tell it from a server, simulates outbound
 (ringing, answer, busy, no answer, ...) and sends LiveKit webhooks. See README.md.
 """
 
-from .emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, OUTCOMES, Emulator
+from .control import OUTCOMES
+from .emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator
 from .twirp import TwirpError
 
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_API_SECRET", "OUTCOMES", "Emulator", "TwirpError"]

@@ -11,6 +11,7 @@ from livekit.protocol import agent_dispatch as agent_dispatch_pb
 from livekit.protocol import models as models_pb
 
 from .scheduler import Timer
+from .sipcodes import SIPFailure
 from .twirp import TwirpError
 
 # participant attribute names (livekit/protocol livekit/attrs.go)
@@ -95,6 +96,31 @@ class Call:
         if not self.done.is_set():
             self.error = error
             self.done.set()
+
+    def end(
+        self,
+        *,
+        result: str,
+        reason: int,
+        failure: SIPFailure | None = None,
+        error: TwirpError | None = None,
+    ) -> None:
+        """Writes how the call ended into its record; ``State.end_call`` also drops it from the live calls."""
+        self.status = "ended"
+        self.cancel_timers()
+        rec = self.record
+        rec["status"] = "ended"
+        rec["ended_at_ms"] = now_ms()
+        if rec.get("result") == "answered":
+            rec["end"] = result
+        else:
+            rec["result"] = result
+        rec["disconnect_reason"] = models_pb.DisconnectReason.Name(reason)  # type: ignore[arg-type]
+        if failure is not None:
+            rec["sip_status_code"] = failure.code
+            rec["sip_status"] = failure.status
+        if error is not None:
+            rec["error"] = {"code": error.code, "msg": error.msg, "meta": dict(error.meta)}
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""HTTP layer: livekit-server's middleware + Twirp routing, and the emulator's control API."""
+"""HTTP layer: livekit-server's middleware + Twirp routing to the services' handlers, and the control API."""
 
 from __future__ import annotations
 
@@ -13,13 +13,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from google.protobuf import message as pb_message
-from google.protobuf import message_factory
 from google.protobuf.json_format import MessageToJson, Parse, ParseError
-from livekit.protocol import agent_dispatch as agent_dispatch_pb
-from livekit.protocol import room as room_pb
-from livekit.protocol import sip as sip_pb
 
 from .auth import AuthFailure, authenticate
+from .services import REGISTRY
 from .twirp import TwirpError, bad_route, go_quote
 
 if TYPE_CHECKING:
@@ -30,23 +27,6 @@ log = logging.getLogger("livekit_emulator")
 TWIRP_PREFIX = "/twirp"
 CONTROL_PREFIX = "/_emulator/"
 MAX_BODY = 10 * 1024 * 1024
-
-
-def _service_table() -> dict[str, dict[str, tuple[Any, Any]]]:
-    table: dict[str, dict[str, tuple[Any, Any]]] = {}
-    for module in (sip_pb, room_pb, agent_dispatch_pb):
-        for svc in module.DESCRIPTOR.services_by_name.values():  # type: ignore[attr-defined]
-            table[svc.full_name] = {
-                m.name: (
-                    message_factory.GetMessageClass(m.input_type),
-                    message_factory.GetMessageClass(m.output_type),
-                )
-                for m in svc.methods
-            }
-    return table
-
-
-SERVICES = _service_table()
 
 
 class _Response:
@@ -216,7 +196,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return _plain(200, "OK")
             return _plain(404, "404 page not found\n")
         service_path = path[len(TWIRP_PREFIX) + 1 :].split("/", 1)[0]
-        if service_path not in SERVICES:
+        service = REGISTRY.get(service_path)
+        if service is None:
             # http.ServeMux has no route for it: plain 404, not a Twirp error
             return _plain(404, "404 page not found\n")
 
@@ -237,8 +218,7 @@ class _Handler(BaseHTTPRequestHandler):
                     path,
                 )
             )
-        methods = SERVICES[pkg_service]
-        if method not in methods:
+        if method not in service.requests:
             return _twirp_error(bad_route(f"no handler for path {go_quote(path)}", self.command, path))
         content_type_header = self.headers.get("Content-Type") or ""
         content_type = content_type_header.split(";", 1)[0].strip().lower()
@@ -247,7 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
                 bad_route(f"unexpected Content-Type: {go_quote(content_type_header)}", self.command, path)
             )
         use_json = content_type == "application/json"
-        req_cls, _ = methods[method]
+        req_cls = service.requests[method]
         try:
             if use_json:
                 req = Parse(body.decode("utf-8"), req_cls(), ignore_unknown_fields=True)
@@ -258,20 +238,20 @@ class _Handler(BaseHTTPRequestHandler):
             kind = "json" if use_json else "protobuf"
             return _twirp_error(TwirpError("malformed", f"the {kind} request could not be decoded"))
 
-        short_service = pkg_service.removeprefix("livekit.")
-        emulator.count(method)
-        fault = emulator.take_fault(method)
+        runtime = emulator.runtime
+        runtime.count(method)
+        fault = runtime.take_fault(method)
         if fault is not None:
             if fault.delay_ms:
                 time.sleep(fault.delay_ms / 1000.0)
             return _twirp_error(fault.error())
-        handler = emulator.handler_for(short_service, method)
+        handler = service.handlers.get(method)
         if handler is None:
             return _twirp_error(
                 TwirpError("unimplemented", f"{pkg_service}.{method} is not implemented by the LiveKit emulator")
             )
         try:
-            result = handler(grants, req)
+            result = handler(runtime, grants, req)
         except TwirpError as e:
             return _twirp_error(e)
         if use_json:

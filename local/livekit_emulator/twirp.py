@@ -99,3 +99,20 @@ def go_quote_list(items: list[str]) -> str:
 
 def bad_route(msg: str, method: str, path: str) -> TwirpError:
     return TwirpError("bad_route", msg, {"twirp_invalid_route": f"{method} {path}"})
+
+
+# The named errors of livekit-server (pkg/service/errors.go) the emulated methods return.
+def sip_trunk_not_found() -> TwirpError:
+    return TwirpError("not_found", "requested sip trunk does not exist")
+
+
+def sip_dispatch_rule_not_found() -> TwirpError:
+    return TwirpError("not_found", "requested sip dispatch rule does not exist")
+
+
+def room_not_found() -> TwirpError:
+    return TwirpError("not_found", "requested room does not exist")
+
+
+def participant_not_found() -> TwirpError:
+    return TwirpError("not_found", "participant does not exist")

@@ -25,6 +25,19 @@ class InvalidArgument(Exception):
     """A psrpc/Twirp ``invalid_argument`` error."""
 
 
+def as_twirp(exc: Exception, wrap: bool) -> TwirpError:
+    """How a validation error reaches the Twirp boundary.
+
+    ``wrap``: the handler wrapped it as ``twirp.NewError(InvalidArgument, err.Error())``;
+    otherwise a plain Go error becomes ``unknown`` (HTTP 500) and a psrpc one keeps its code.
+    """
+    if isinstance(exc, TwirpError):
+        return exc
+    if wrap or isinstance(exc, InvalidArgument):
+        return TwirpError("invalid_argument", str(exc))
+    return TwirpError("unknown", str(exc))
+
+
 _RE_NUMBER = re.compile(r"^\+?[\d\- ()]+$")
 
 

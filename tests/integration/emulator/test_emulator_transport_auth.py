@@ -111,6 +111,20 @@ def test_unknown_service_is_plain_404(client: Client) -> None:
     assert body == b"404 page not found\n"
 
 
+def test_a_method_the_emulator_does_not_serve_is_unimplemented(client: Client) -> None:
+    # Given a method of a mounted service that no service module's METHODS table serves
+    path = "/twirp/livekit.RoomService/MutePublishedTrack"
+    # When it is called
+    status, _, body = _post(client, path, b"{}", token(video=api.VideoGrants(room_admin=True)), "application/json")
+    # Then it is routed, counted and answered as a method without an implementation
+    assert status == 501
+    assert json.loads(body) == {
+        "code": "unimplemented",
+        "msg": "livekit.RoomService.MutePublishedTrack is not implemented by the LiveKit emulator",
+    }
+    assert client.state()["counts"] == {"MutePublishedTrack": 1}
+
+
 def test_malformed_bodies(client: Client) -> None:
     status, _, body = _post(client, SIP_LIST_IN, b"\xff\xff\xff", token(sip=ADMIN))
     assert status == 400
