@@ -51,10 +51,11 @@ class World:
 
 def _reset_caches() -> None:
     from telephony import aws, config
-    from telephony.integrations import livekit
+    from telephony.integrations import bedrock, livekit
     from telephony.services import auth
 
     livekit.reset_default()
+    bedrock.reset_default()
     config.settings.cache_clear()
     aws.reset()
     auth._jwks_client.cache_clear()

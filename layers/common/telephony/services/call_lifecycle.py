@@ -68,7 +68,7 @@ def apply(event: lk.WebhookEvent) -> str:
         count("CallsAnswered")
     if moved and CallStatus(moved["status"]) in ENDED:
         count("CallsFailed" if moved["status"] == CallStatus.FAILED.value else "CallsEnded")
-        summaries.summarise_if_needed(moved)
+        summaries.request(moved)
     return f"moved to {moved['status']}" if moved else "no change"
 
 
