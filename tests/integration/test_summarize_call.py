@@ -63,6 +63,34 @@ def bedrock(monkeypatch) -> FakeBedrock:
     return fake
 
 
+class Seen:
+    """What the webhook queued (`request`'s answers) and how each summary request ended (`summarise`'s)."""
+
+    def __init__(self) -> None:
+        self.queued: dict[str, bool] = {}
+        self.outcomes: dict[str, Any] = {}
+
+
+@pytest.fixture
+def seen(monkeypatch) -> Seen:
+    from telephony.services import summaries
+
+    found = Seen()
+    request, summarise = summaries.request, summaries.summarise
+
+    def requested(record: dict[str, Any]) -> bool:
+        found.queued[record["call_id"]] = answer = request(record)
+        return answer
+
+    def summarised(call_id: str, **kwargs: Any) -> Any:
+        found.outcomes[call_id] = outcome = summarise(call_id, **kwargs)
+        return outcome
+
+    monkeypatch.setattr(summaries, "request", requested)
+    monkeypatch.setattr(summaries, "summarise", summarised)
+    return found
+
+
 @pytest.fixture
 def number(world, keys) -> dict[str, Any]:
     reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=NUMBER)
@@ -108,7 +136,7 @@ TRANSCRIPT = [
 ]
 
 
-def test_a_call_that_ends_with_a_transcript_is_summarised_by_its_own_function(world, keys, number, bedrock):
+def test_a_call_that_ends_with_a_transcript_is_summarised_by_its_own_function(world, keys, number, bedrock, seen):
     # Given an answered call whose agent posted its transcript
     call_id = answered_call(world, keys)
     post_events(world, keys, call_id, transcript=TRANSCRIPT)
@@ -117,7 +145,8 @@ def test_a_call_that_ends_with_a_transcript_is_summarised_by_its_own_function(wo
     callee_hangs_up(world, keys, call_id)
 
     # Then the summary is written by SummarizeCallFunction, through the queue, not by the webhook
-    wait(lambda: details(world, keys, call_id)["summary"] is not None, "the summary")
+    wait(lambda: call_id in seen.outcomes, "the summary request to be handled")
+    assert seen.queued == {call_id: True} and seen.outcomes == {call_id: "written"}
     assert details(world, keys, call_id)["summary"] == "Booked a demo for Monday."
     from telephony.repositories import calls as calls_repo
 
@@ -128,38 +157,41 @@ def test_a_call_that_ends_with_a_transcript_is_summarised_by_its_own_function(wo
     world.events.settle()  # and the message was deleted
 
 
-def test_the_agents_summary_posted_before_the_call_ends_stands(world, keys, number, bedrock):
+def test_the_agents_summary_posted_before_the_call_ends_stands(world, keys, number, bedrock, seen):
     call_id = answered_call(world, keys)
     post_events(world, keys, call_id, transcript=TRANSCRIPT, summary="The agent's own.")
 
     callee_hangs_up(world, keys, call_id)
-    world.events.settle()
+    wait(lambda: call_id in seen.queued, "the webhook's decision")
 
+    assert seen.queued == {call_id: False}  # the webhook saw the summary: nothing was queued
     assert details(world, keys, call_id)["summary"] == "The agent's own."
-    assert bedrock.prompts == []  # the webhook saw the summary: nothing was queued
+    assert bedrock.prompts == []
 
 
-def test_the_agents_summary_posted_while_bedrock_writes_one_stands(world, keys, number, bedrock):
+def test_the_agents_summary_posted_while_bedrock_writes_one_stands(world, keys, number, bedrock, seen):
     call_id = answered_call(world, keys)
     post_events(world, keys, call_id, transcript=TRANSCRIPT)
     bedrock.before = lambda: post_events(world, keys, call_id, summary="The agent's own, late.")
 
     callee_hangs_up(world, keys, call_id)
-    wait(lambda: bedrock.prompts, "the model to be asked")
-    world.events.settle()
+    wait(lambda: call_id in seen.outcomes, "the summary request to be handled")
 
+    assert len(bedrock.prompts) == 1 and seen.outcomes == {call_id: "has_summary"}
     assert details(world, keys, call_id)["summary"] == "The agent's own, late."
     from telephony.repositories import calls as calls_repo
 
     assert (calls_repo.get(call_id) or {})["summary_source"] == "agent"
 
 
-def test_a_call_without_a_transcript_is_done_with(world, keys, number, bedrock):
+def test_a_call_without_a_transcript_is_done_with(world, keys, number, bedrock, seen):
     call_id = answered_call(world, keys)
 
     callee_hangs_up(world, keys, call_id)
-    world.events.settle()
+    wait(lambda: call_id in seen.outcomes, "the summary request to be handled")
+    world.events.settle()  # deleted: not to be tried again
 
+    assert seen.outcomes == {call_id: "no_transcript"}
     assert details(world, keys, call_id)["summary"] is None
     assert bedrock.prompts == []
 
