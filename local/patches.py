@@ -9,12 +9,15 @@
   slower and the process larger the longer the stack ran.
 - `dynamodb_answers_as_json`: moto's generic serializer took most of its time answering a Query.
 - `list_moto_modules_once`: a cost of every request to moto's server.
+- `sqs_checks_message_bytes`: SQS refuses a message longer than the queue's MaximumMessageSize in bytes, and
+  characters outside XML's; moto counts characters and takes any.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from typing import Any
 
@@ -203,3 +206,31 @@ def dynamodb_answers_as_json() -> None:
     execute_result.__as_json__ = True  # type: ignore[attr-defined]
     execute_result.__original__ = original  # type: ignore[attr-defined]
     ActionResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+# The characters a message may hold (SQS's list, XML's): any other is refused with InvalidMessageContents.
+_SQS_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def sqs_checks_message_bytes() -> None:
+    """SendMessage and SendMessageBatch, as SQS checks a message body: its size in UTF-8 bytes against the queue's
+    MaximumMessageSize (moto compares the number of characters), and its characters (moto takes any)."""
+    from moto.sqs.exceptions import InvalidParameterValue, SQSException
+    from moto.sqs.models import SQSBackend
+
+    original = SQSBackend._validate_message
+    if getattr(original, "__in_bytes__", False):
+        return
+
+    def _validate_message(self: Any, queue: Any, message_body: str, *args: Any, **kwargs: Any) -> None:
+        if _SQS_INVALID.search(message_body):
+            raise SQSException("InvalidMessageContents", "Invalid characters found.")
+        if len(message_body.encode("utf-8", "surrogatepass")) > queue.maximum_message_size:
+            raise InvalidParameterValue(
+                "One or more parameters are invalid. Reason: "
+                f"Message must be shorter than {queue.maximum_message_size} bytes."
+            )
+        original(self, queue, message_body, *args, **kwargs)
+
+    _validate_message.__in_bytes__ = True  # type: ignore[attr-defined]
+    SQSBackend._validate_message = _validate_message  # type: ignore[method-assign]

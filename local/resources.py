@@ -1,4 +1,5 @@
-"""Creates the template's resources (tables, state machines) in moto: server mode or in-process mock."""
+"""Creates the template's resources (tables, queues, secrets, state machines) in moto: server mode or in-process
+mock."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ _TABLE_KEYS = (
     "GlobalSecondaryIndexes",
     "LocalSecondaryIndexes",
     "BillingMode",
+    "StreamSpecification",
 )
 
 
@@ -23,6 +25,8 @@ def deploy(stack: Stack, *, endpoint_url: str | None = None) -> None:
     for logical_id, props in stack.tables().items():
         name = stack.physical_name(logical_id)
         spec: dict[str, Any] = {k: props[k] for k in _TABLE_KEYS if k in props}
+        if "StreamSpecification" in spec:  # CloudFormation's says only the view type; the API's says it is on
+            spec["StreamSpecification"] = {"StreamEnabled": True, **spec["StreamSpecification"]}
         dynamodb.create_table(TableName=name, **spec)
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
@@ -30,6 +34,9 @@ def deploy(stack: Stack, *, endpoint_url: str | None = None) -> None:
                 TableName=name,
                 TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
             )
+    sqs = session.client("sqs", endpoint_url=endpoint_url)
+    for queue in stack.queues():  # dead-letter queues first: moto checks a redrive policy's target exists
+        sqs.create_queue(QueueName=queue.name, Attributes=queue.attributes)
     secretsmanager = session.client("secretsmanager", endpoint_url=endpoint_url)
     for name, value in stack.secrets().items():
         secretsmanager.create_secret(Name=name, SecretString=value)

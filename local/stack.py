@@ -1,8 +1,10 @@
-"""The whole product on one machine: moto (DynamoDB, Step Functions executing the real task
-handlers), the LiveKit emulator, a dev OIDC issuer and the HTTP gateway. `make dev` runs this.
+"""The whole product on one machine: moto (DynamoDB, SQS, Step Functions executing the real task
+handlers), the template's event sources (queues, schedules), the LiveKit emulator, a dev OIDC issuer
+and the HTTP gateway. `make dev` runs this.
 
     python -m local.stack [--api-port 3000] [--moto-port 5000] [--livekit-port 7880]
                           [--state-dir .local] [--param ReviewTimeoutSeconds=60 ...]
+                          [--schedule-speed 1]
 """
 
 from __future__ import annotations
@@ -34,11 +36,12 @@ def aws_environment(endpoint_url: str | None) -> None:
 
 def prepare(parameters: dict[str, str], *, endpoint_url: str | None = None) -> Any:
     """Deploy the template into moto and make its functions runnable here; returns the Runtime."""
-    from local.patches import adjust_dynamodb
+    from local.patches import adjust_dynamodb, sqs_checks_message_bytes
     from local.resources import deploy
     from local.runtime import Runtime, patch_moto_lambda
 
     adjust_dynamodb()
+    sqs_checks_message_bytes()
     from local.template import Stack
 
     stack = Stack(parameters)
@@ -96,6 +99,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--livekit-port", type=int, default=int(os.environ.get("LIVEKIT_PORT", "7880")))
     parser.add_argument("--state-dir", default=os.environ.get("LOCAL_STATE_DIR", ".local"))
     parser.add_argument("--param", action="append", default=[], help="template parameter override, Key=Value")
+    parser.add_argument(
+        "--schedule-speed",
+        type=float,
+        default=float(os.environ.get("LOCAL_SCHEDULE_SPEED", "1")),
+        help="run the template's schedules this many times faster than the clock (60: a minute's rate every second)",
+    )
     args = parser.parse_args(argv)
 
     moto_url = f"http://{HOST}:{args.moto_port}"
@@ -132,6 +141,10 @@ def main(argv: list[str] | None = None) -> None:
     stack, runtime = prepare(parameters, endpoint_url=moto_url)
     gateway = Gateway(stack, runtime, local_routes={"/_local/issuer/": issuer.document})
     server = gateway.serve(HOST, args.api_port)
+    from local.event_sources import EventSources
+
+    events = EventSources(stack, runtime.invoke, endpoint_url=moto_url, schedule_speed=args.schedule_speed)
+    events.start()
 
     credentials = seed(issuer, api_url)
     credentials["livekit"] = {"url": livekit.url, "api_key": livekit.api_key, "api_secret": livekit.api_secret}
@@ -145,6 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"moto       {moto_url}", flush=True)
     print(f"LiveKit    {livekit.url} (emulator; control API at /_emulator/state)", flush=True)
     print(f"routes     {len(gateway.routes)} from template.yaml", flush=True)
+    for line in events.describe() or ["none in template.yaml"]:
+        print(f"events     {line}", flush=True)
     print(f"credentials {path.resolve()}", flush=True)
     print("ready", flush=True)
 
@@ -152,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
+    events.stop()
     server.shutdown()
     livekit.stop()
     moto.stop()

@@ -1,9 +1,11 @@
-"""Reads template.yaml and resolves what the local stack needs from it: tables, state machines,
-functions with their environment, HTTP routes and the authorizer. There is no second list.
+"""Reads template.yaml and resolves what the local stack needs from it: tables, queues, state machines,
+functions with their environment, HTTP routes, the authorizer and the functions' other event sources (queues,
+schedules). There is no second list.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,10 +82,57 @@ class Function:
     attribute: str
     environment: dict[str, str]
     routes: list[tuple[str, str, bool]] = field(default_factory=list)  # (METHOD, /path/{x}, public)
+    timeout: int = 3  # seconds, Lambda's default
 
     @property
     def arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.name}"
+
+
+@dataclass
+class Queue:
+    logical_id: str
+    name: str
+    url: str
+    arn: str
+    attributes: dict[str, str]  # CreateQueue's attributes, from the resource's properties
+
+
+@dataclass
+class EventSource:
+    """A function's event other than an HTTP route: `kind` is the SAM event type (SQS, Schedule, ...)."""
+
+    function: str  # the function's logical id
+    name: str  # the event's key under the function's Events
+    kind: str
+    properties: dict[str, Any]  # resolved
+
+
+# CloudFormation's AWS::SQS::Queue properties that are CreateQueue attributes of the same name.
+_QUEUE_ATTRIBUTES = (
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "DelaySeconds",
+    "FifoQueue",
+    "FifoThroughputLimit",
+    "KmsDataKeyReusePeriodSeconds",
+    "KmsMasterKeyId",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "RedriveAllowPolicy",
+    "RedrivePolicy",
+    "SqsManagedSseEnabled",
+    "VisibilityTimeout",
+)
+
+
+def _attribute(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
 
 
 @dataclass
@@ -136,7 +185,15 @@ class Stack:
             return str(self.resolve(props.get("Name", f"{self.name}-{logical_id}")))
         if kind == "AWS::Serverless::Function":
             return f"{self.name}-{logical_id}"
+        if kind == "AWS::SQS::Queue":
+            if "QueueName" in props:
+                return str(self.resolve(props["QueueName"]))
+            fifo = str(self.resolve(props.get("FifoQueue", False))).lower() == "true"
+            return f"{self.name}-{logical_id}" + (".fifo" if fifo else "")
         return f"{self.name}-{logical_id}"
+
+    def queue_url(self, name: str) -> str:
+        return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
 
     def _ref(self, name: str) -> Any:
         pseudo = {
@@ -158,6 +215,8 @@ class Stack:
             return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{self.physical_name(name)}"
         if kind == "AWS::SecretsManager::Secret":
             return self.physical_name(name)  # SecretId takes a name as well as an ARN
+        if kind == "AWS::SQS::Queue":
+            return self.queue_url(self.physical_name(name))
         if kind in ("AWS::SNS::Topic", "AWS::Serverless::LayerVersion"):
             return f"arn:aws:local:{REGION}:{ACCOUNT}:{self.physical_name(name)}"
         return self.physical_name(name)
@@ -165,6 +224,16 @@ class Stack:
     def _get_att(self, logical_id: str, attribute: str) -> Any:
         kind = self.resources[logical_id]["Type"]
         name = self.physical_name(logical_id)
+        if kind == "AWS::SQS::Queue":
+            attributes = {
+                "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+                "QueueName": name,
+                "QueueUrl": self.queue_url(name),
+            }
+            return attributes[attribute]
+        if kind == "AWS::DynamoDB::Table" and attribute == "StreamArn":
+            # moto labels a stream with the time it was made; the local stack finds it by its table's name
+            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}/stream/local"
         if attribute == "Arn":
             service = {
                 "AWS::Serverless::Function": "lambda",
@@ -242,6 +311,33 @@ class Stack:
             k: self.resolve(self.resources[k].get("Properties") or {}) for k in self.of_type("AWS::DynamoDB::Table")
         }
 
+    def queues(self) -> list[Queue]:
+        """In an order they can be created in: a dead-letter queue before the queues that redrive to it."""
+        found = {}
+        for logical_id in self.of_type("AWS::SQS::Queue"):
+            props = self.resolve(self.resources[logical_id].get("Properties") or {})
+            name = self.physical_name(logical_id)
+            attributes = {k: _attribute(props[k]) for k in _QUEUE_ATTRIBUTES if k in props}
+            found[logical_id] = Queue(
+                logical_id, name, self.queue_url(name), self._get_att(logical_id, "Arn"), attributes
+            )
+        by_arn = {q.arn: q for q in found.values()}
+        ordered: list[Queue] = []
+
+        def add(queue: Queue, seen: tuple[str, ...] = ()) -> None:
+            if queue in ordered:
+                return
+            if queue.logical_id in seen:
+                raise ValueError(f"queues redrive to each other: {' -> '.join(seen)}")
+            target = json.loads(queue.attributes.get("RedrivePolicy", "{}")).get("deadLetterTargetArn")
+            if target in by_arn:
+                add(by_arn[target], (*seen, queue.logical_id))
+            ordered.append(queue)
+
+        for queue in found.values():
+            add(queue)
+        return ordered
+
     def secrets(self) -> dict[str, str]:
         """name -> secret string."""
         return {
@@ -263,6 +359,7 @@ class Stack:
     def functions(self) -> dict[str, Function]:
         globals_ = ((self.doc.get("Globals") or {}).get("Function")) or {}
         global_env = self.resolve(((globals_.get("Environment") or {}).get("Variables")) or {})
+        global_timeout = int(self.resolve(globals_.get("Timeout", 3)))
         found = {}
         for logical_id in self.of_type("AWS::Serverless::Function"):
             props = self.resources[logical_id]["Properties"]
@@ -275,6 +372,7 @@ class Stack:
                 f"{code}.{module}",
                 attribute,
                 {k: str(v) for k, v in env.items() if v is not None},
+                timeout=int(self.resolve(props.get("Timeout", global_timeout))),
             )
             for event in (props.get("Events") or {}).values():
                 if event.get("Type") != "HttpApi":
@@ -283,6 +381,18 @@ class Stack:
                 auth = (ev.get("Auth") or {}).get("Authorizer")
                 function.routes.append((ev["Method"].upper(), ev["Path"], auth == "NONE"))
             found[logical_id] = function
+        return found
+
+    def event_sources(self) -> list[EventSource]:
+        """Every function's events but its HTTP routes (the gateway serves those), properties resolved."""
+        found = []
+        for logical_id in self.of_type("AWS::Serverless::Function"):
+            events = self.resources[logical_id]["Properties"].get("Events") or {}
+            for name, event in events.items():
+                if event.get("Type") == "HttpApi":
+                    continue
+                properties = self.resolve(event.get("Properties") or {})
+                found.append(EventSource(logical_id, name, event["Type"], properties))
         return found
 
     def authorizer(self) -> Authorizer | None:

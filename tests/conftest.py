@@ -47,14 +47,16 @@ class World:
     client: Any
     issuer: Any
     livekit: Any
+    events: Any  # the template's event sources (local/event_sources.py), running
 
 
 def _reset_caches() -> None:
     from telephony import aws, config
-    from telephony.integrations import livekit
+    from telephony.integrations import bedrock, livekit
     from telephony.services import auth
 
     livekit.reset_default()
+    bedrock.reset_default()
     config.settings.cache_clear()
     aws.reset()
     auth._jwks_client.cache_clear()
@@ -68,6 +70,7 @@ def parameters() -> dict[str, str]:
 
 @pytest.fixture
 def world(issuer: Any, emulator: Any, parameters: dict[str, str]) -> Iterator[World]:
+    from local.event_sources import EventSources
     from local.gateway import Gateway
     from local.stack import livekit_parameters, prepare
     from tests.support import GatewayClient
@@ -85,7 +88,9 @@ def world(issuer: Any, emulator: Any, parameters: dict[str, str]) -> Iterator[Wo
         gateway = Gateway(stack, runtime)
         server = gateway.serve("127.0.0.1", 0)
         emulator.webhook_url = f"http://127.0.0.1:{server.server_address[1]}/livekit/webhook"
-        yield World(stack, runtime, gateway, GatewayClient(gateway), issuer, emulator)
+        events = EventSources(stack, runtime.invoke).start()
+        yield World(stack, runtime, gateway, GatewayClient(gateway), issuer, emulator, events)
+        events.stop()
         emulator.webhook_url = None
         emulator.reset()
         server.shutdown()

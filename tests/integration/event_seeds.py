@@ -224,6 +224,7 @@ NEEDS: dict[str, str] = {
     "transfer_call": "call",
     "post_call_events": "call",
     "livekit_webhook": "call",
+    "summarize_call": "call",
 }
 
 

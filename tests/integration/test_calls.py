@@ -182,32 +182,6 @@ def test_the_callee_leaving_as_the_answer_lands_keeps_the_duration(world, keys, 
     assert stats["answered_calls"] == 1 and stats["total_duration_seconds"] == ended["duration_seconds"]
 
 
-def test_a_summary_the_agent_posts_while_bedrock_writes_one_stands(world, keys, number, monkeypatch):
-    from telephony.config import Settings
-    from telephony.repositories.store import default_store
-    from telephony.services import summaries
-
-    world.livekit.set_outcome(CALLEE, "answer", after_ms=60_000)
-    cid = call(world, keys.alice).json()["call_id"]
-    read_at_the_end = default_store().calls.get(cid)  # what the webhook read: no summary yet
-    posted = world.client.post(
-        f"/outbound-calls/{cid}/events",
-        token=keys.agent,
-        json_body={"transcript": [{"role": "agent", "text": "Hi"}], "summary": "the agent's own"},
-    )
-    assert posted.status == 200, posted.body
-
-    class Bedrock:
-        def converse(self, **kwargs: Any) -> dict[str, Any]:
-            return {"output": {"message": {"content": [{"text": "generated"}]}}}
-
-    monkeypatch.setattr(summaries, "settings", lambda: Settings(summary_model_id="test-model"))
-    assert read_at_the_end is not None
-    assert summaries.summarise_if_needed(read_at_the_end, client=Bedrock()) is None
-    details = world.client.get(f"/outbound-calls/{cid}/details?include_summary=true", token=keys.alice).json()
-    assert details["summary"] == "the agent's own"
-
-
 def test_transcript_times_are_validated_kept_in_utc_and_ordered(world, keys, number):
     world.livekit.set_outcome(CALLEE, "answer", after_ms=60_000)
     cid = call(world, keys.alice).json()["call_id"]

@@ -36,13 +36,20 @@ VARIANT_STATUS: dict[str, int | None] = {
 }
 CREATED = {"create_api_key", "create_phone_number_request", "register_agent_phone_number", "create_call"}
 NOT_JSON = {"get_docs"}  # answers HTML
+# Every optional part of the template on, so that each of its functions is here.
+PARAMETERS = {"SummaryModelId": "anthropic.claude-3-haiku-20240307-v1:0"}
+
+
+@pytest.fixture
+def parameters() -> dict[str, str]:
+    return PARAMETERS
 
 
 @cache
 def stack() -> Any:
     from local.template import Stack
 
-    return Stack()
+    return Stack(PARAMETERS)
 
 
 @cache
@@ -83,6 +90,13 @@ def expected_status(stem: str) -> int:
         return success
     assert variant in VARIANT_STATUS, f"{stem}: unknown case {variant!r}; add it to VARIANT_STATUS"
     return VARIANT_STATUS[variant] or success
+
+
+def queue_arns(function: Any) -> set[str]:
+    """The queues whose messages the function is invoked with (its SQS event sources)."""
+    return {
+        e.properties["Queue"] for e in stack().event_sources() if e.function == function.logical_id and e.kind == "SQS"
+    }
 
 
 def is_authorizer(folder: str) -> bool:
@@ -154,6 +168,17 @@ def _check_authorizer(event: dict[str, Any]) -> None:
     assert "authorizer" not in event["requestContext"]
 
 
+def _check_sqs(event: dict[str, Any], queues: set[str]) -> None:
+    import hashlib
+
+    assert set(event) == {"Records"} and 1 <= len(event["Records"]) <= 10
+    for record in event["Records"]:
+        assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"] in queues
+        assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
+        assert record["messageId"] and record["receiptHandle"] and record["attributes"]["ApproximateReceiveCount"]
+        json.loads(record["body"])
+
+
 @pytest.mark.parametrize("path", FILES)
 def test_event_is_well_formed(path: Path):
     stem = stem_of(path)
@@ -164,9 +189,11 @@ def test_event_is_well_formed(path: Path):
         _check_http(event, function)
     elif is_authorizer(folder_of(stem)):
         _check_authorizer(event)
+    elif queue_arns(function):
+        _check_sqs(event, queue_arns(function))
     else:
         payload = task_payloads().get(function.logical_id)
-        assert payload is not None, f"{function.logical_id} is neither routed, the authorizer, nor a workflow task"
+        assert payload is not None, f"{function.logical_id} is not routed, the authorizer, queue-fed or a workflow task"
         assert set(event) == payload, f"the state machine sends {function.logical_id} exactly {sorted(payload)}"
 
 
@@ -248,3 +275,5 @@ def test_event_runs_through_its_handler(world, path: Path):
             assert (replay["statusCode"], json.loads(replay["body"])) == (status, json.loads(result["body"]))
         if stem == "livekit_webhook":
             assert json.loads(result["body"])["applied"] == "moved to completed"
+    if queue_arns(function) and status == 200:
+        assert result == {"batchItemFailures": []}, result

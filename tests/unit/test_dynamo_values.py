@@ -60,3 +60,25 @@ def test_an_update_sets_and_removes_named_fields() -> None:
     assert update.expression == "SET #f0 = :f0, #f1 = :f1 REMOVE #fr0"
     assert update.names == {"#f0": "status", "#f1": "at", "#fr0": "lock"}
     assert update.values == {"f0": "x", "f1": 1}
+
+
+def test_items_read_through_our_client_come_back_as_written() -> None:
+    """botocore parses the answer (binaries as bytes); `unmarshal` reads it as boto3's deserializer does."""
+    import moto
+    from boto3.dynamodb.types import Binary
+
+    from telephony import aws
+    from tests.support import create_key_table
+
+    key = {"pk": {"S": "K"}, "sk": {"S": "S"}}
+    item = {"n": 3, "f": 0.25, "s": "x", "m": {"l": [1, "a"]}, "bin": Binary(b"\x00\x01")}
+    with moto.mock_aws():
+        aws.reset()
+        try:
+            client = aws.dynamodb()
+            create_key_table(client, "t")
+            client.put_item(TableName="t", Item={**dynamo.marshal(item), **key})
+            read = client.get_item(TableName="t", Key=key, ConsistentRead=True)["Item"]
+            assert {k: v for k, v in dynamo.unmarshal(read).items() if k not in ("pk", "sk")} == item
+        finally:
+            aws.reset()

@@ -22,6 +22,7 @@ class Settings(NamedTuple):
     calls_table: str = ""
     idempotency_table: str = ""
     summary_model_id: str = ""
+    summary_queue_url: str = ""
     review_state_machine_arn: str = ""
     review_timeout_seconds: int = 604800
     admin_key_max_hours: int = 24

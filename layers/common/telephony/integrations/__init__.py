@@ -1,1 +1,2 @@
-"""Adapters to the outside: Step Functions, LiveKit. The only modules that import their SDKs."""
+"""Adapters to the outside: Step Functions, LiveKit, Bedrock, SQS, Secrets Manager. The only modules that import
+their SDKs."""

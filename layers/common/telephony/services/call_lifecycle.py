@@ -73,7 +73,7 @@ def apply(event: lk.WebhookEvent, *, store: Store | None = None) -> str:
         count("CallsAnswered")
     if moved and moved.ended:
         count("CallsFailed" if moved.status is CallStatus.FAILED else "CallsEnded")
-        summaries.summarise_if_needed(moved, store=db)
+        summaries.request(moved)
     return f"moved to {moved.status.value}" if moved else "no change"
 
 
