@@ -18,7 +18,6 @@ from telephony.errors import (
     Conflict,
     DomainError,
     EventAlreadyApplied,
-    KeyRevoked,
     LockLost,
     NotFound,
     NumberChanged,
@@ -80,15 +79,13 @@ class Failing:
 # ---------------------------------------------------------------- rate limits
 
 
-class FakeRateLimits(Failing):
-    """Mirrors repositories.rate_limits: `consume` is RateLimitsRepository.consume; `refusal` and `spend` are the
-    condition and the effect of the `rate_limits.spend` write the other repositories put in their transactions.
-    `full` names the budgets whose window is full (BudgetSpent); `revoked` the subjects whose windows are marked."""
+class FakeRateLimits:
+    """The rate-limit windows the other fakes spend in: `refusal` and `spend` are the condition and the effect of
+    the `rate_limits.spend` write (repositories/rate_limits.py) that the real repositories put in their
+    transactions. `full` names the budgets whose window is full (BudgetSpent)."""
 
-    def __init__(self, *, full: set[str] | None = None, revoked: set[str] | None = None) -> None:
-        super().__init__()
+    def __init__(self, *, full: set[str] | None = None) -> None:
         self.full = full or set()
-        self.revoked = revoked or set()
         self.hits: Counter[tuple[str, str, int]] = Counter()
         self.spent: list[Charge] = []
 
@@ -101,17 +98,6 @@ class FakeRateLimits(Failing):
     def spend(self, charge: Charge) -> None:
         self.hits[(charge.budget.name, charge.subject, charge.window_start)] += 1
         self.spent.append(charge)
-
-    def consume(self, charge: Charge) -> int:
-        """RateLimitsRepository.consume: KeyRevoked on a marked window, BudgetSpent on a full one."""
-        self._failing("consume")
-        if charge.subject in self.revoked:
-            raise KeyRevoked("this API key has been revoked")
-        refused = self.refusal(charge)
-        if refused:
-            raise refused
-        self.spend(charge)
-        return self.hits[(charge.budget.name, charge.subject, charge.window_start)]
 
     def budgets(self) -> list[str]:
         """The budgets spent, in order."""
@@ -140,11 +126,11 @@ class FakeNumbers(Failing):
         self.rate_limits = rate_limits or FakeRateLimits()
         self.writes: list[tuple[str, str]] = []
         for number in numbers:
-            self.items[number.phone_number_id] = number
+            self.items[number.phone_number_id] = number.model_copy(deep=True)
             self.claimed[number.phone_number] = _claim_of(number)
 
     def add_claim(self, claim: ClaimRecord) -> None:
-        self.claimed[claim.e164] = claim
+        self.claimed[claim.e164] = claim.model_copy()
 
     def held(self, phone_number_id: str) -> bool:
         """Whether the number's provisioning lock is held."""
@@ -209,7 +195,9 @@ class FakeNumbers(Failing):
         refused = self.rate_limits.refusal(charge) if charge else None
         if refused:
             raise refused
-        stored.config_lock = ConfigLock(token=token, until=now + ttl)
+        self.items[number.phone_number_id] = stored.model_copy(
+            update={"config_lock": ConfigLock(token=token, until=now + ttl)}
+        )
         if charge:
             self.rate_limits.spend(charge)
         self.writes.append(("lock", number.phone_number_id))
@@ -276,7 +264,7 @@ class FakeCalls(Failing):
 
     def __init__(self, *calls: CallRecord, rate_limits: FakeRateLimits | None = None) -> None:
         super().__init__()
-        self.items: dict[str, CallRecord] = {c.call_id: c for c in calls}
+        self.items: dict[str, CallRecord] = {c.call_id: c.model_copy(deep=True) for c in calls}
         self.markers: set[tuple[str, str]] = set()
         self.stored_segments: dict[tuple[str, str, str], SegmentRecord] = {}
         self.totals: dict[str, Counter[str]] = defaultdict(Counter)

@@ -53,7 +53,7 @@ class World:
         self.numbers = FakeNumbers(*numbers, rate_limits=self.rate_limits)
         self.calls = FakeCalls(*held, rate_limits=self.rate_limits)
         self.livekit = FakeLiveKit()
-        self.store = fake_store(numbers=self.numbers, calls=self.calls, rate_limits=self.rate_limits)
+        self.store = fake_store(numbers=self.numbers, calls=self.calls)
 
     def create(self, **body: Any) -> Any:
         return calls.create(
@@ -231,6 +231,14 @@ def test_without_a_number_named_the_newest_that_can_call_out_is_used_even_past_t
     assert world.livekit.dials[0].trunk_id == "ST_out"
 
 
+def test_the_newest_of_the_numbers_that_can_call_out_is_used():
+    older = _callable(phone_number_id="pn_a", created_at="2025-06-01T00:00:00.000Z")
+    newer = _callable(phone_number_id="pn_b", phone_number="+14155550101", created_at="2025-07-01T00:00:00.000Z")
+    world = World(older, newer)
+    world.create()
+    assert world.only_call().from_number == "+14155550101"
+
+
 def test_without_any_number_that_can_call_out_the_call_is_refused():
     world = World(a_number())
     with pytest.raises(Conflict, match="no number that can place calls"):
@@ -297,6 +305,12 @@ def test_an_ended_call_never_moves_again():
                 "total_duration_seconds": 0,
                 "timed_calls": 1,
             },
+        ),
+        (  # an answer already counted is not counted again by the end
+            {"status": "in_progress", "answered_at": after(5)},
+            CallStatus.COMPLETED,
+            CallChanges(answered_at=after(5), ended_at=after(65), duration_seconds=60),
+            {"status_in_progress": -1, "status_completed": 1, "total_duration_seconds": 60, "timed_calls": 1},
         ),
         (
             {"status": "ringing"},
@@ -453,7 +467,7 @@ def test_a_cold_transfer_to_an_allowed_destination_is_made_and_recorded():
     world = World(_transferable(), held=(_in_progress(),))
     details = _transfer(world, play_dialtone=True)
     assert world.livekit.transfers == [("call_1", "sip-call_1", f"tel:{DESK}", True)]
-    ((entry),) = details.transfers
+    (entry,) = details.transfers
     assert (entry.transfer_to, entry.mode, entry.status) == (f"tel:{DESK}", "cold", "completed")
     assert world.calls.items["call_1"].transfers == details.transfers
 
@@ -582,7 +596,9 @@ def test_events_add_the_segments_and_set_the_summary():
     assert (stored.summary, stored.summary_source, stored.transcript_chars) == ("Greetings", "agent", 9)
 
 
-def test_a_retried_post_with_times_stores_its_segments_once():
+def test_a_retried_post_with_times_stores_its_segments_once(monkeypatch):
+    clock = iter(["2026-01-01T10:05:00.000Z", "2026-01-01T10:05:09.000Z"])  # the retry comes later
+    monkeypatch.setattr(calls, "now_iso", lambda: next(clock))
     world = World(held=(a_call(status="in_progress"),))
     _post(world, {"transcript": TRANSCRIPT})
     first = world.calls.segments("call_1")
