@@ -1,11 +1,43 @@
-"""Fakes of the repositories for the services' unit tests: a Store whose parts the test gives, the rest
-refusing to be used (a service that touches a repository its test did not expect fails loudly)."""
+"""Fakes for the services' unit tests: in-memory repositories that refuse what the real ones refuse, with the
+same named errors; a LiveKit that records every call and can be told to fail; secrets in a dict.
+
+A Store's parts the test does not give refuse to be used (a service that touches a repository its test did not
+expect fails loudly). Each fake method names the method it mirrors; a fake that accepted what the real
+repository refuses would make the tests that use it worthless, so each condition of the real write is here,
+checked before anything is changed (a transaction writes all or nothing).
+"""
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
+from telephony.errors import (
+    Conflict,
+    DomainError,
+    EventAlreadyApplied,
+    LockLost,
+    NotFound,
+    NumberChanged,
+    NumberLocked,
+    NumberTaken,
+    StatusChanged,
+    TranscriptFull,
+    Unauthenticated,
+    UpstreamUnavailable,
+)
+from telephony.integrations import livekit as lk
+from telephony.integrations import secrets
+from telephony.models.budgets import Charge
+from telephony.models.calls import CallChanges, CallRecord, CallStatus, SegmentRecord, StatCounters, TransferRecord
+from telephony.models.numbers import ClaimRecord, NumberRecord
+from telephony.models.principal import Principal, Role
+from telephony.models.sip import ConfigLock, DispatchRule, InboundTrunk, OutboundTrunk, Part
+from telephony.repositories.calls import hour_of
 from telephony.repositories.store import Store
+from telephony.util import epoch, iso
 
 
 class Unexpected:
@@ -22,3 +54,555 @@ class Unexpected:
 
 def fake_store(**given: Any) -> Store:
     return Store(**{name: given.get(name, Unexpected(name)) for name in Store._fields})
+
+
+class Failing:
+    """Failures a test plans: `fake.fail("save", LockLost("x"))` makes the next `save` raise that error before it
+    changes anything (what a refused or unanswered request does); `after=True` makes it raise once the change is
+    made (an answer lost on the way back); `skip=n` lets the next n calls through first."""
+
+    def __init__(self) -> None:
+        self._planned: dict[str, list[tuple[BaseException | None, bool]]] = defaultdict(list)
+
+    def fail(self, method: str, error: BaseException, *, times: int = 1, after: bool = False, skip: int = 0) -> None:
+        assert callable(getattr(self, method, None)), f"{type(self).__name__} has no method {method}"
+        self._planned[method] += [(None, False)] * skip + [(error, after)] * times
+
+    def _failing(self, method: str, *, after: bool = False) -> None:
+        planned = self._planned.get(method)
+        if planned and planned[0][1] == after:
+            error = planned.pop(0)[0]
+            if error is not None:
+                raise error
+
+
+# ---------------------------------------------------------------- rate limits
+
+
+class FakeRateLimits:
+    """The rate-limit windows the other fakes spend in: `refusal` and `spend` are the condition and the effect of
+    the `rate_limits.spend` write (repositories/rate_limits.py) that the real repositories put in their
+    transactions. `full` names the budgets whose window is full (BudgetSpent)."""
+
+    def __init__(self, *, full: set[str] | None = None) -> None:
+        self.full = full or set()
+        self.hits: Counter[tuple[str, str, int]] = Counter()
+        self.spent: list[Charge] = []
+
+    def refusal(self, charge: Charge) -> DomainError | None:
+        key = (charge.budget.name, charge.subject, charge.window_start)
+        if charge.budget.name in self.full or self.hits[key] >= charge.limit:
+            return charge.refused(epoch())
+        return None
+
+    def spend(self, charge: Charge) -> None:
+        self.hits[(charge.budget.name, charge.subject, charge.window_start)] += 1
+        self.spent.append(charge)
+
+    def budgets(self) -> list[str]:
+        """The budgets spent, in order."""
+        return [c.budget.name for c in self.spent]
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def _page[T](items: list[T], *, limit: int, token: str | None) -> tuple[list[T], str | None]:
+    """One page of a list already ordered newest first; the token is the position of the next item."""
+    start = int(token or 0)
+    end = start + limit
+    return items[start:end], (str(end) if end < len(items) else None)
+
+
+class FakeNumbers(Failing):
+    """Mirrors repositories.numbers.NumbersRepository: numbers by id, claims by E.164 number. A number given to
+    the constructor holds the claim of its E.164 number. `writes` lists (method, phone_number_id) of every write
+    that took effect, in order."""
+
+    def __init__(self, *numbers: NumberRecord, rate_limits: FakeRateLimits | None = None) -> None:
+        super().__init__()
+        self.items: dict[str, NumberRecord] = {}
+        self.claimed: dict[str, ClaimRecord] = {}
+        self.rate_limits = rate_limits or FakeRateLimits()
+        self.writes: list[tuple[str, str]] = []
+        for number in numbers:
+            self.items[number.phone_number_id] = number.model_copy(deep=True)
+            self.claimed[number.phone_number] = _claim_of(number)
+
+    def add_claim(self, claim: ClaimRecord) -> None:
+        self.claimed[claim.e164] = claim.model_copy()
+
+    def held(self, phone_number_id: str) -> bool:
+        """Whether the number's provisioning lock is held."""
+        return self.items[phone_number_id].config_lock is not None
+
+    def get(self, phone_number_id: str) -> NumberRecord | None:
+        """NumbersRepository.get."""
+        self._failing("get")
+        found = self.items.get(phone_number_id)
+        return found.model_copy(deep=True) if found else None
+
+    def claims(self, numbers: list[str]) -> dict[str, ClaimRecord]:
+        """NumbersRepository.claims."""
+        self._failing("claims")
+        return {n: self.claimed[n].model_copy() for n in set(numbers) if n in self.claimed}
+
+    def list_by_owner(self, owner_id: str, *, limit: int, token: str | None) -> tuple[list[NumberRecord], str | None]:
+        """NumbersRepository.list_by_owner: newest first (the index sorts by created_at, then id)."""
+        self._failing("list_by_owner")
+        mine = [n for n in self.items.values() if n.owner_id == owner_id]
+        mine.sort(key=lambda n: (n.created_at, n.phone_number_id), reverse=True)
+        return _page([n.model_copy(deep=True) for n in mine], limit=limit, token=token)
+
+    def list_by_agent(
+        self, owner_id: str, agent_id: str, *, limit: int, token: str | None
+    ) -> tuple[list[NumberRecord], str | None]:
+        """NumbersRepository.list_by_agent: the owner's numbers registered to the agent, newest registration first."""
+        self._failing("list_by_agent")
+        theirs = [n for n in self.items.values() if n.owner_id == owner_id and n.agent_id == agent_id]
+        theirs.sort(key=lambda n: (n.registered_at or n.updated_at, n.phone_number_id), reverse=True)
+        return _page([n.model_copy(deep=True) for n in theirs], limit=limit, token=token)
+
+    def create(self, number: NumberRecord, *, charge: Charge | None) -> None:
+        """NumbersRepository.create: the claim, the number and the charge together; the first refused condition
+        in that order names the error (NumberTaken, Conflict, BudgetSpent)."""
+        self._failing("create")
+        if number.phone_number in self.claimed:
+            raise NumberTaken(number.phone_number)
+        if number.phone_number_id in self.items:
+            raise Conflict(f"number {number.phone_number_id} exists already")
+        refused = self.rate_limits.refusal(charge) if charge else None
+        if refused:
+            raise refused
+        self.claimed[number.phone_number] = _claim_of(number)
+        self.items[number.phone_number_id] = number.model_copy(deep=True)
+        if charge:
+            self.rate_limits.spend(charge)
+        self.writes.append(("create", number.phone_number_id))
+
+    def lock(self, number: NumberRecord, *, token: str, now: int, ttl: int = 120, charge: Charge | None) -> None:
+        """NumbersRepository.lock: NotFound when the number is gone or not `number`'s owner's, NumberLocked while
+        another lock is unexpired, NumberChanged when the revision moved since `number` was read; then the
+        charge (BudgetSpent). The revision does not move."""
+        self._failing("lock")
+        stored = self.items.get(number.phone_number_id)
+        if stored is None or stored.owner_id != number.owner_id:
+            raise NotFound("no such phone number")
+        if stored.config_lock is not None and stored.config_lock.until >= now:
+            raise NumberLocked("this number is being configured by another request; retry shortly")
+        if stored.revision != number.revision:
+            raise NumberChanged("this number was changed by another request; retry shortly")
+        refused = self.rate_limits.refusal(charge) if charge else None
+        if refused:
+            raise refused
+        self.items[number.phone_number_id] = stored.model_copy(
+            update={"config_lock": ConfigLock(token=token, until=now + ttl)}
+        )
+        if charge:
+            self.rate_limits.spend(charge)
+        self.writes.append(("lock", number.phone_number_id))
+
+    def _holder(self, phone_number_id: str, token: str) -> NumberRecord:
+        stored = self.items.get(phone_number_id)
+        if stored is None or stored.config_lock is None or stored.config_lock.token != token:
+            raise LockLost("this number's configuration lock was lost; retry")
+        return stored
+
+    def save(self, number: NumberRecord, *, token: str) -> NumberRecord:
+        """NumbersRepository.save: only while `token` holds the lock (LockLost); every field as given except the
+        number's identity (id, owner, created_at); the lock released and the revision moved on."""
+        self._failing("save")
+        stored = self._holder(number.phone_number_id, token)
+        saved = number.model_copy(
+            deep=True,
+            update={
+                "owner_id": stored.owner_id,
+                "created_at": stored.created_at,
+                "config_lock": None,
+                "revision": (stored.revision or 0) + 1,
+            },
+        )
+        self.items[number.phone_number_id] = saved
+        self.writes.append(("save", number.phone_number_id))
+        return saved.model_copy(deep=True)
+
+    def release(self, phone_number_id: str, *, token: str, updated_at: str) -> None:
+        """NumbersRepository.release: the lock given back (LockLost if `token` does not hold it), the revision
+        moved on."""
+        self._failing("release")
+        stored = self._holder(phone_number_id, token)
+        self.items[phone_number_id] = stored.model_copy(
+            update={"config_lock": None, "updated_at": updated_at, "revision": (stored.revision or 0) + 1}
+        )
+        self.writes.append(("release", phone_number_id))
+
+    def delete(self, number: NumberRecord, *, token: str) -> None:
+        """NumbersRepository.delete: the number (while `token` holds its lock, LockLost) and its claim (while it
+        is this number's, Conflict) together."""
+        self._failing("delete")
+        self._holder(number.phone_number_id, token)
+        claim = self.claimed.get(number.phone_number)
+        if claim is None or claim.phone_number_id != number.phone_number_id:
+            raise Conflict(f"the claim on {number.phone_number} is not this number's")
+        del self.items[number.phone_number_id]
+        del self.claimed[number.phone_number]
+        self.writes.append(("delete", number.phone_number_id))
+
+
+def _claim_of(number: NumberRecord) -> ClaimRecord:
+    return ClaimRecord(
+        e164=number.phone_number, holder="number", owner_id=number.owner_id, phone_number_id=number.phone_number_id
+    )
+
+
+# ---------------------------------------------------------------- calls
+
+
+class FakeCalls(Failing):
+    """Mirrors repositories.calls.CallsRepository: calls by id, the applied-event markers, the segments by key,
+    and each owner's counters (all time in `totals`, per hour of creation in `hours`)."""
+
+    def __init__(self, *calls: CallRecord, rate_limits: FakeRateLimits | None = None) -> None:
+        super().__init__()
+        self.items: dict[str, CallRecord] = {c.call_id: c.model_copy(deep=True) for c in calls}
+        self.markers: set[tuple[str, str]] = set()
+        self.stored_segments: dict[tuple[str, str, str], SegmentRecord] = {}
+        self.totals: dict[str, Counter[str]] = defaultdict(Counter)
+        self.hours: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)
+        self.rate_limits = rate_limits or FakeRateLimits()
+        self.moves: list[tuple[str, CallStatus, CallStatus]] = []  # (call_id, from, to) of each move written
+
+    def _count(self, call: CallRecord, adds: StatCounters) -> None:
+        for name, value in adds.items():
+            self.totals[call.owner_id][name] += value
+            self.hours[(call.owner_id, hour_of(call.created_epoch))][name] += value
+
+    def create(self, call: CallRecord, *, charge: Charge) -> None:
+        """CallsRepository.create: the call (refused if it exists), its counters and the charge together."""
+        self._failing("create")
+        if call.call_id in self.items:
+            raise Conflict("the resource was changed by another request")
+        refused = self.rate_limits.refusal(charge)
+        if refused:
+            raise refused
+        self.items[call.call_id] = call.model_copy(deep=True)
+        self._count(call, {"total_calls": 1, f"status_{call.status.value}": 1})
+        self.rate_limits.spend(charge)
+
+    def move(
+        self,
+        call: CallRecord,
+        to: CallStatus,
+        changes: CallChanges,
+        *,
+        adds: StatCounters,
+        event_id: str | None = None,
+    ) -> CallRecord:
+        """CallsRepository.move: StatusChanged when the stored call is not (or no longer) in `call`'s status, then
+        EventAlreadyApplied when the event's marker exists; returns `call` with the change (as the real one)."""
+        self._failing("move")
+        stored = self.items.get(call.call_id)
+        if stored is None or stored.status is not call.status:
+            raise StatusChanged(f"the call is no longer {call.status.value}")
+        if event_id and (call.call_id, event_id) in self.markers:
+            raise EventAlreadyApplied(f"event {event_id} was applied before")
+        self.items[call.call_id] = stored.model_copy(update={"status": to, **changes})
+        self._count(call, adds)
+        if event_id:
+            self.markers.add((call.call_id, event_id))
+        self.moves.append((call.call_id, call.status, to))
+        return call.model_copy(update={"status": to, **changes})
+
+    def get(self, call_id: str) -> CallRecord | None:
+        """CallsRepository.get."""
+        self._failing("get")
+        found = self.items.get(call_id)
+        return found.model_copy(deep=True) if found else None
+
+    def list_by_owner(
+        self, owner_id: str, *, status: CallStatus | None, limit: int, token: str | None
+    ) -> tuple[list[CallRecord], str | None]:
+        """CallsRepository.list_by_owner: newest first, in one status if given."""
+        mine = [c for c in self.items.values() if c.owner_id == owner_id and (status is None or c.status is status)]
+        mine.sort(key=lambda c: (c.created_at, c.call_id), reverse=True)
+        return _page([c.model_copy(deep=True) for c in mine], limit=limit, token=token)
+
+    def stats(self, owner_id: str, *, since_hour: int, counters: Any) -> tuple[StatCounters, StatCounters]:
+        """CallsRepository.stats: the named counters, all time and summed over the hours from `since_hour` on
+        (a counter never written is absent)."""
+        names = set(counters)
+        total = {k: v for k, v in self.totals[owner_id].items() if k in names}
+        window: StatCounters = {}
+        for (owner, hour), bucket in self.hours.items():
+            if owner == owner_id and hour >= since_hour:
+                for name, value in bucket.items():
+                    if name in names:
+                        window[name] = window.get(name, 0) + value
+        return total, window
+
+    def add_segments(self, segments: list[SegmentRecord]) -> None:
+        """CallsRepository.add_segments: each segment put under its key (call, at, index): the same key rewrites."""
+        self._failing("add_segments")
+        for s in segments:
+            self.stored_segments[(s.call_id, s.at, s.index)] = s.model_copy()
+
+    def segments(self, call_id: str) -> list[SegmentRecord]:
+        """CallsRepository.segments: in the order of their keys."""
+        return [s for key, s in sorted(self.stored_segments.items()) if key[0] == call_id]
+
+    def set_summary(self, call: CallRecord, summary: str, *, source: str) -> bool:
+        """CallsRepository.set_summary: only on `call`'s owner's call that has no summary yet."""
+        stored = self.items.get(call.call_id)
+        if stored is None or stored.owner_id != call.owner_id or stored.summary is not None:
+            return False
+        self.items[call.call_id] = stored.model_copy(update={"summary": summary, "summary_source": source})
+        return True
+
+    def note_events(self, call_id: str, owner_id: str, *, summary: str | None, chars: int, max_chars: int) -> None:
+        """CallsRepository.note_events: NotFound unless the call is `owner_id`'s, TranscriptFull when the text
+        already counted leaves less than `chars` of room; then the summary (if given) and the size counted."""
+        self._failing("note_events")
+        stored = self.items.get(call_id)
+        if stored is None or stored.owner_id != owner_id:
+            raise NotFound("no such call")
+        if stored.transcript_chars > max_chars - chars:
+            raise TranscriptFull(f"the call's transcript is full: at most {max_chars} characters of text")
+        update: dict[str, Any] = {"transcript_chars": stored.transcript_chars + chars}
+        if summary is not None:
+            update.update(summary=summary, summary_source="agent")
+        self.items[call_id] = stored.model_copy(update=update)
+
+    def append_transfer(
+        self, call_id: str, transfer: TransferRecord, *, status: CallStatus, end_reason: str | None = None
+    ) -> CallRecord:
+        """CallsRepository.append_transfer: only while the call is in `status` (StatusChanged)."""
+        self._failing("append_transfer")
+        stored = self.items.get(call_id)
+        if stored is None or stored.status is not status:
+            raise StatusChanged(f"the call is no longer {status.value}")
+        update: dict[str, Any] = {"transfers": [*stored.transfers, transfer]}
+        if end_reason is not None:
+            update["end_reason"] = end_reason
+        self.items[call_id] = stored.model_copy(update=update)
+        return self.items[call_id].model_copy(deep=True)
+
+
+# ---------------------------------------------------------------- LiveKit
+
+Trunk = InboundTrunk | OutboundTrunk
+
+
+class FakeLiveKit(Failing):
+    """Stands in for integrations.livekit.LiveKit, method for method: trunks and rules held by id (LiveKit's own
+    filters in `find`, NotFound for a replace of what it does not hold, deletes of what is gone accepted as the
+    real client does); rooms, dispatches, dials and transfers recorded. `calls` lists every call made, failed ones
+    too, as (method, arguments). Tell it to fail with `fail(method, error)` (`after=True`: the answer is lost
+    once LiveKit did the work)."""
+
+    def __init__(self, *, webhook_token: str = "signed") -> None:
+        super().__init__()
+        self.webhook_token = webhook_token
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.trunks: dict[str, tuple[Part, Trunk, str]] = {}  # id -> (part, spec, password)
+        self.rules: dict[str, DispatchRule] = {}
+        self.dispatches: list[tuple[str, str, str]] = []
+        self.dials: list[lk.Dial] = []
+        self.transfers: list[tuple[str, str, str, bool]] = []
+        self.deleted_rooms: list[str] = []
+        self._ids = itertools.count(1)
+
+    def methods(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def _enter(self, method: str, *args: Any) -> None:
+        self.calls.append((method, args))
+        self._failing(method)
+
+    def _leave(self, method: str) -> None:
+        self._failing(method, after=True)
+
+    def _new(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids)}"
+
+    # trunks
+    def _create_trunk(self, method: str, part: Part, spec: Trunk, password: str) -> str:
+        self._enter(method, spec, password)
+        trunk_id = self._new("ST")
+        self.trunks[trunk_id] = (part, spec, password)
+        self._leave(method)
+        return trunk_id
+
+    def _replace_trunk(self, method: str, part: Part, trunk_id: str, spec: Trunk, password: str) -> None:
+        self._enter(method, trunk_id, spec, password)
+        if trunk_id not in self.trunks or self.trunks[trunk_id][0] is not part:
+            raise NotFound("LiveKit: trunk not found")
+        self.trunks[trunk_id] = (part, spec, password)
+        self._leave(method)
+
+    def create_inbound_trunk(self, spec: InboundTrunk, password: str = "") -> str:
+        return self._create_trunk("create_inbound_trunk", Part.INBOUND, spec, password)
+
+    def replace_inbound_trunk(self, trunk_id: str, spec: InboundTrunk, password: str = "") -> None:
+        self._replace_trunk("replace_inbound_trunk", Part.INBOUND, trunk_id, spec, password)
+
+    def create_outbound_trunk(self, spec: OutboundTrunk, password: str = "") -> str:
+        return self._create_trunk("create_outbound_trunk", Part.OUTBOUND, spec, password)
+
+    def replace_outbound_trunk(self, trunk_id: str, spec: OutboundTrunk, password: str = "") -> None:
+        self._replace_trunk("replace_outbound_trunk", Part.OUTBOUND, trunk_id, spec, password)
+
+    def delete_trunk(self, trunk_id: str) -> None:
+        self._enter("delete_trunk", trunk_id)
+        self.trunks.pop(trunk_id, None)
+        self._leave("delete_trunk")
+
+    # dispatch rules
+    def create_dispatch_rule(self, spec: DispatchRule) -> str:
+        self._enter("create_dispatch_rule", spec)
+        rule_id = self._new("SDR")
+        self.rules[rule_id] = spec
+        self._leave("create_dispatch_rule")
+        return rule_id
+
+    def replace_dispatch_rule(self, rule_id: str, spec: DispatchRule) -> None:
+        self._enter("replace_dispatch_rule", rule_id, spec)
+        if rule_id not in self.rules:
+            raise NotFound("LiveKit: dispatch rule not found")
+        self.rules[rule_id] = spec
+        self._leave("replace_dispatch_rule")
+
+    def delete_dispatch_rule(self, rule_id: str) -> None:
+        self._enter("delete_dispatch_rule", rule_id)
+        self.rules.pop(rule_id, None)
+        self._leave("delete_dispatch_rule")
+
+    def find(
+        self, part: Part, metadata: str, *, numbers: list[str] | None = None, trunk_ids: list[str] | None = None
+    ) -> list[str]:
+        """LiveKit's list filters: an item matches a filter it shares a value with, or whose own list is empty."""
+        self._enter("find", part, metadata, numbers, trunk_ids)
+        if part is Part.RULE:
+            held = [(i, r.metadata, r.trunk_ids) for i, r in self.rules.items()]
+            wanted = trunk_ids
+        else:
+            held = [(i, t.metadata, t.numbers) for i, (p, t, _) in self.trunks.items() if p is part]
+            wanted = numbers
+        found = [
+            i
+            for i, meta, values in sorted(held)
+            if meta == metadata and (not wanted or not values or set(values) & set(wanted))
+        ]
+        self._leave("find")
+        return found
+
+    # calls
+    def create_dispatch(self, room: str, agent_name: str, metadata: str) -> str:
+        self._enter("create_dispatch", room, agent_name, metadata)
+        self.dispatches.append((room, agent_name, metadata))
+        self._leave("create_dispatch")
+        return self._new("AD")
+
+    def dial(self, spec: lk.Dial) -> dict[str, str]:
+        self._enter("dial", spec)
+        self.dials.append(spec)
+        self._leave("dial")
+        return {"participant_id": self._new("PA"), "identity": spec.identity, "sip_call_id": self._new("SCL")}
+
+    def transfer(self, room: str, identity: str, transfer_to: str, *, play_dialtone: bool = False) -> None:
+        self._enter("transfer", room, identity, transfer_to, play_dialtone)
+        self.transfers.append((room, identity, transfer_to, play_dialtone))
+        self._leave("transfer")
+
+    def delete_room(self, room: str) -> None:
+        self._enter("delete_room", room)
+        self.deleted_rooms.append(room)
+        self._leave("delete_room")
+
+    def verify_webhook(self, body: str, authorization: str) -> lk.WebhookEvent:
+        """The event, if `authorization` is the token this fake was given (Unauthenticated otherwise)."""
+        self._enter("verify_webhook", body, authorization)
+        if authorization != self.webhook_token:
+            raise Unauthenticated("invalid or missing webhook signature")
+        return lk.WebhookEvent.parse(body)
+
+
+# ---------------------------------------------------------------- secrets
+
+
+class FakeSecrets(Failing):
+    """Stands in for telephony.integrations.secrets (read_json, write_json, delete), installed with pytest's
+    monkeypatch: secrets by ARN in `values`. A read of a missing secret fails as the real one does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, dict[str, Any]] = {}
+        self.deleted: list[str] = []
+
+    def install(self, monkeypatch: Any) -> FakeSecrets:
+        monkeypatch.setattr(secrets, "read_json", self.read_json)
+        monkeypatch.setattr(secrets, "write_json", self.write_json)
+        monkeypatch.setattr(secrets, "delete", self.delete)
+        return self
+
+    @staticmethod
+    def arn(name: str) -> str:
+        return f"arn:aws:secretsmanager:us-east-1:000000000000:secret:{name}"
+
+    def read_json(self, secret_id: str) -> dict[str, Any]:
+        self._failing("read_json")
+        if secret_id not in self.values:
+            raise UpstreamUnavailable("the secret store is unavailable; retry shortly")
+        return dict(self.values[secret_id])
+
+    def write_json(self, name: str, value: dict[str, Any]) -> str:
+        self._failing("write_json")
+        self.values[self.arn(name)] = dict(value)
+        return self.arn(name)
+
+    def delete(self, secret_id: str) -> None:
+        self._failing("delete")
+        self.values.pop(secret_id, None)
+        self.deleted.append(secret_id)
+
+
+# ---------------------------------------------------------------- records to start from
+
+ALICE = Principal(user_id="usr_alice", role=Role.USER, auth_type="api_key", key_id="ak_alice")
+BOB = Principal(user_id="usr_bob", role=Role.USER, auth_type="api_key", key_id="ak_bob")
+CREATED = "2026-01-01T10:00:00.000Z"
+CREATED_EPOCH = 1767261600
+
+
+def after(seconds: int) -> str:
+    """The time `seconds` after CREATED, written as the services store times."""
+    return iso(datetime.fromtimestamp(CREATED_EPOCH + seconds, UTC))
+
+
+def a_number(**fields: Any) -> NumberRecord:
+    """Alice's number +14155550100, unconfigured, unless `fields` say otherwise."""
+    base: dict[str, Any] = {
+        "phone_number_id": "pn_1",
+        "phone_number": "+14155550100",
+        "owner_id": ALICE.user_id,
+        "created_at": CREATED,
+        "updated_at": CREATED,
+    }
+    return NumberRecord.model_validate({**base, **fields})
+
+
+def a_call(**fields: Any) -> CallRecord:
+    """Alice's call from pn_1 to +14155550123, dialing, unless `fields` say otherwise."""
+    base: dict[str, Any] = {
+        "call_id": "call_1",
+        "owner_id": ALICE.user_id,
+        "status": "dialing",
+        "phone_number": "+14155550123",
+        "from_number": "+14155550100",
+        "from_phone_number_id": "pn_1",
+        "room_name": "call_1",
+        "participant_identity": "sip-call_1",
+        "created_at": CREATED,
+        "created_epoch": CREATED_EPOCH,
+        "dialing_at": CREATED,
+    }
+    return CallRecord.model_validate({**base, **fields})

@@ -1,0 +1,112 @@
+"""The fakes refuse what the repositories they mirror refuse, with the same named errors: the services' unit
+tests are only worth what these refusals are."""
+
+from __future__ import annotations
+
+import pytest
+
+from telephony.errors import (
+    BudgetSpent,
+    EventAlreadyApplied,
+    LockLost,
+    NotFound,
+    NumberChanged,
+    NumberLocked,
+    NumberTaken,
+    StatusChanged,
+    TranscriptFull,
+)
+from telephony.models.calls import CallChanges, CallStatus
+from telephony.models.numbers import ClaimRecord
+from telephony.models.sip import ConfigLock
+from telephony.services import rate_limits
+from tests.unit.fakes import BOB, FakeCalls, FakeNumbers, FakeRateLimits, a_call, a_number
+
+NOW = 1767261600
+
+
+def _charge(budget=rate_limits.CONFIGURATIONS):
+    return rate_limits.charge(budget, "usr_alice", now=NOW)
+
+
+def test_numbers_lock_refusals():
+    numbers = FakeNumbers(a_number(revision=2), a_number(phone_number_id="pn_2", phone_number="+14155550101"))
+    with pytest.raises(NotFound):
+        numbers.lock(a_number(phone_number_id="pn_9"), token="t", now=NOW, charge=None)
+    with pytest.raises(NotFound):
+        numbers.lock(a_number(revision=2, owner_id=BOB.user_id), token="t", now=NOW, charge=None)
+    with pytest.raises(NumberChanged):
+        numbers.lock(a_number(revision=1), token="t", now=NOW, charge=None)
+    with pytest.raises(NumberChanged):  # read before any save, saved since
+        numbers.lock(a_number(), token="t", now=NOW, charge=None)
+    numbers.lock(a_number(revision=2), token="t", now=NOW, charge=_charge())
+    with pytest.raises(NumberLocked):
+        numbers.lock(a_number(revision=2), token="u", now=NOW + 120, charge=None)
+    numbers.lock(a_number(revision=2), token="u", now=NOW + 121, charge=None)  # an expired lock is taken over
+    assert numbers.items["pn_1"].config_lock == ConfigLock(token="u", until=NOW + 241)
+    assert numbers.items["pn_1"].revision == 2  # a lock does not move the revision
+
+
+def test_numbers_lock_and_charge_go_together():
+    numbers = FakeNumbers(a_number(), rate_limits=FakeRateLimits(full={"configurations"}))
+    with pytest.raises(BudgetSpent):
+        numbers.lock(a_number(), token="t", now=NOW, charge=_charge())
+    assert numbers.items["pn_1"].config_lock is None and numbers.writes == []
+
+
+def test_numbers_writes_need_the_lock():
+    numbers = FakeNumbers(a_number())
+    for write in (
+        lambda: numbers.save(a_number(status="x"), token="t"),
+        lambda: numbers.release("pn_1", token="t", updated_at="now"),
+        lambda: numbers.delete(a_number(), token="t"),
+    ):
+        with pytest.raises(LockLost):
+            write()
+    numbers.lock(a_number(), token="t", now=NOW, charge=None)
+    saved = numbers.save(a_number(status="x", owner_id="usr_forged", created_at="later"), token="t")
+    assert (saved.status, saved.owner_id, saved.created_at, saved.revision, saved.config_lock) == (
+        "x",
+        "usr_alice",
+        a_number().created_at,
+        1,
+        None,
+    )
+    with pytest.raises(LockLost):  # the save gave the lock back
+        numbers.release("pn_1", token="t", updated_at="now")
+
+
+def test_numbers_create_refusals_in_the_order_of_the_transaction():
+    numbers = FakeNumbers(a_number(), rate_limits=FakeRateLimits(full={"configurations"}))
+    with pytest.raises(NumberTaken):
+        numbers.create(a_number(phone_number_id="pn_2"), charge=_charge())
+    numbers.add_claim(ClaimRecord(e164="+14155550101", holder="request", owner_id="usr_bob", request_id="req_1"))
+    with pytest.raises(NumberTaken):
+        numbers.create(a_number(phone_number_id="pn_2", phone_number="+14155550101"), charge=None)
+    with pytest.raises(BudgetSpent):
+        numbers.create(a_number(phone_number_id="pn_3", phone_number="+14155550102"), charge=_charge())
+    assert set(numbers.items) == {"pn_1"} and "+14155550102" not in numbers.claimed
+
+
+def test_calls_move_refusals():
+    calls = FakeCalls(a_call(status="ringing"))
+    with pytest.raises(StatusChanged):
+        calls.move(a_call(), CallStatus.IN_PROGRESS, CallChanges(), adds={})
+    calls.move(a_call(status="ringing"), CallStatus.IN_PROGRESS, CallChanges(), adds={"x": 1}, event_id="EV")
+    with pytest.raises(EventAlreadyApplied):
+        calls.move(a_call(status="in_progress"), CallStatus.COMPLETED, CallChanges(), adds={"x": 1}, event_id="EV")
+    with pytest.raises(StatusChanged):  # a status refused first, as the transaction lists it first
+        calls.move(a_call(status="ringing"), CallStatus.COMPLETED, CallChanges(), adds={}, event_id="EV")
+    assert calls.totals["usr_alice"] == {"x": 1} and calls.items["call_1"].status is CallStatus.IN_PROGRESS
+
+
+def test_calls_note_events_refusals():
+    calls = FakeCalls(a_call(transcript_chars=90))
+    with pytest.raises(NotFound):
+        calls.note_events("call_1", "usr_bob", summary=None, chars=1, max_chars=100)
+    with pytest.raises(NotFound):
+        calls.note_events("call_9", "usr_alice", summary=None, chars=1, max_chars=100)
+    with pytest.raises(TranscriptFull):
+        calls.note_events("call_1", "usr_alice", summary="s", chars=11, max_chars=100)
+    calls.note_events("call_1", "usr_alice", summary="s", chars=10, max_chars=100)
+    assert (calls.items["call_1"].transcript_chars, calls.items["call_1"].summary) == (100, "s")
