@@ -52,9 +52,12 @@ class Runtime:
             return self._handlers[function.logical_id]
 
     def invoke(self, key: str, event: Any) -> Any:
+        from local import iam
+
         function = self.function(key)
         context = LambdaContext(function.name, function.arn, str(uuid.uuid4()), deadline=time.time() + 29)
-        return self.handler(function)(event, context)
+        with iam.acting_as(function.logical_id):
+            return self.handler(function)(event, context)
 
 
 def patch_moto_lambda(runtime: Runtime) -> None:

@@ -42,10 +42,12 @@ def prepare(parameters: dict[str, str], *, endpoint_url: str | None = None) -> A
 
     adjust_dynamodb()
     sqs_checks_message_bytes()
+    from local import iam
     from local.template import Stack
 
     stack = Stack(parameters)
     os.environ.update(stack.environment())
+    iam.install(stack)  # before any client is made: the functions' DynamoDB requests are checked against their roles
     deploy(stack, endpoint_url=endpoint_url)
     runtime = Runtime(stack)
     patch_moto_lambda(runtime)

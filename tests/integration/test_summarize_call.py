@@ -78,8 +78,8 @@ def seen(monkeypatch) -> Seen:
     found = Seen()
     request, summarise = summaries.request, summaries.summarise
 
-    def requested(record: dict[str, Any]) -> bool:
-        found.queued[record["call_id"]] = answer = request(record)
+    def requested(call: Any) -> bool:
+        found.queued[call.call_id] = answer = request(call)
         return answer
 
     def summarised(call_id: str, **kwargs: Any) -> Any:

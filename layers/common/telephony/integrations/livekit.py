@@ -232,19 +232,19 @@ class LiveKit:
             raise
 
     # ------------------------------------------------------------ trunks
-    def create_inbound_trunk(self, spec: InboundTrunk, password: str = "") -> str:
+    def create_inbound_trunk(self, spec: InboundTrunk, password: str) -> str:
         answer = self._run(_sip_admin("CreateSIPInboundTrunk", {"trunk": _inbound_info(spec, password)}))
         return str(_field(answer, "sip_trunk_id"))
 
-    def replace_inbound_trunk(self, trunk_id: str, spec: InboundTrunk, password: str = "") -> None:
+    def replace_inbound_trunk(self, trunk_id: str, spec: InboundTrunk, password: str) -> None:
         request = {"sip_trunk_id": trunk_id, "replace": _inbound_info(spec, password)}
         self._run(_sip_admin("UpdateSIPInboundTrunk", request))
 
-    def create_outbound_trunk(self, spec: OutboundTrunk, password: str = "") -> str:
+    def create_outbound_trunk(self, spec: OutboundTrunk, password: str) -> str:
         answer = self._run(_sip_admin("CreateSIPOutboundTrunk", {"trunk": _outbound_info(spec, password)}))
         return str(_field(answer, "sip_trunk_id"))
 
-    def replace_outbound_trunk(self, trunk_id: str, spec: OutboundTrunk, password: str = "") -> None:
+    def replace_outbound_trunk(self, trunk_id: str, spec: OutboundTrunk, password: str) -> None:
         request = {"sip_trunk_id": trunk_id, "replace": _outbound_info(spec, password)}
         self._run(_sip_admin("UpdateSIPOutboundTrunk", request))
 
@@ -387,7 +387,7 @@ def _seconds(value: int) -> str:
     return f"{int(value)}s"  # google.protobuf.Duration in JSON
 
 
-def _inbound_info(spec: InboundTrunk, password: str = "") -> dict[str, Any]:
+def _inbound_info(spec: InboundTrunk, password: str) -> dict[str, Any]:
     info: dict[str, Any] = {
         "name": spec.name,
         "metadata": spec.metadata,
@@ -408,7 +408,7 @@ def _inbound_info(spec: InboundTrunk, password: str = "") -> dict[str, Any]:
     return info
 
 
-def _outbound_info(spec: OutboundTrunk, password: str = "") -> dict[str, Any]:
+def _outbound_info(spec: OutboundTrunk, password: str) -> dict[str, Any]:
     return {
         "name": spec.name,
         "metadata": spec.metadata,
