@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telephony.errors import (
+    AgentNameTaken,
+    AlreadyExists,
     Conflict,
     DomainError,
     EventAlreadyApplied,
@@ -24,6 +26,7 @@ from telephony.errors import (
     NumberLocked,
     NumberTaken,
     StatusChanged,
+    TooManyTransfers,
     TranscriptFull,
     Unauthenticated,
     UpstreamUnavailable,
@@ -117,12 +120,13 @@ def _page[T](items: list[T], *, limit: int, token: str | None) -> tuple[list[T],
 class FakeNumbers(Failing):
     """Mirrors repositories.numbers.NumbersRepository: numbers by id, claims by E.164 number. A number given to
     the constructor holds the claim of its E.164 number. `writes` lists (method, phone_number_id) of every write
-    that took effect, in order."""
+    that took effect, in order. `agent_names` holds each claimed agent name's owner."""
 
     def __init__(self, *numbers: NumberRecord, rate_limits: FakeRateLimits | None = None) -> None:
         super().__init__()
         self.items: dict[str, NumberRecord] = {}
         self.claimed: dict[str, ClaimRecord] = {}
+        self.agent_names: dict[str, str] = {}
         self.rate_limits = rate_limits or FakeRateLimits()
         self.writes: list[tuple[str, str]] = []
         for number in numbers:
@@ -131,6 +135,14 @@ class FakeNumbers(Failing):
 
     def add_claim(self, claim: ClaimRecord) -> None:
         self.claimed[claim.e164] = claim.model_copy()
+
+    def claim_agent_name(self, name: str, owner_id: str) -> None:
+        """NumbersRepository.claim_agent_name: the name becomes `owner_id`'s unless another owner holds it
+        (AgentNameTaken); claiming one's own name again changes nothing."""
+        self._failing("claim_agent_name")
+        holder = self.agent_names.setdefault(name, owner_id)
+        if holder != owner_id:
+            raise AgentNameTaken(name)
 
     def held(self, phone_number_id: str) -> bool:
         """Whether the number's provisioning lock is held."""
@@ -271,6 +283,7 @@ class FakeCalls(Failing):
         self.hours: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)
         self.rate_limits = rate_limits or FakeRateLimits()
         self.moves: list[tuple[str, CallStatus, CallStatus]] = []  # (call_id, from, to) of each move written
+        self.post_times: dict[tuple[str, str], str] = {}  # (call_id, digest) -> the time of the first post
 
     def _count(self, call: CallRecord, adds: StatCounters) -> None:
         for name, value in adds.items():
@@ -278,10 +291,11 @@ class FakeCalls(Failing):
             self.hours[(call.owner_id, hour_of(call.created_epoch))][name] += value
 
     def create(self, call: CallRecord, *, charge: Charge) -> None:
-        """CallsRepository.create: the call (refused if it exists), its counters and the charge together."""
+        """CallsRepository.create: the call (AlreadyExists if a call has its id), its counters and the charge
+        together."""
         self._failing("create")
         if call.call_id in self.items:
-            raise Conflict("the resource was changed by another request")
+            raise AlreadyExists(f"call {call.call_id} exists already")
         refused = self.rate_limits.refusal(charge)
         if refused:
             raise refused
@@ -350,6 +364,11 @@ class FakeCalls(Failing):
         """CallsRepository.segments: in the order of their keys."""
         return [s for key, s in sorted(self.stored_segments.items()) if key[0] == call_id]
 
+    def post_time(self, call_id: str, digest: str, *, now: str, expires_at: int) -> str:
+        """CallsRepository.post_time: the time of the first post with this digest, `now` for the first."""
+        self._failing("post_time")
+        return self.post_times.setdefault((call_id, digest), now)
+
     def set_summary(self, call: CallRecord, summary: str, *, source: str) -> bool:
         """CallsRepository.set_summary: only on `call`'s owner's call that has no summary yet."""
         stored = self.items.get(call.call_id)
@@ -371,6 +390,36 @@ class FakeCalls(Failing):
         if summary is not None:
             update.update(summary=summary, summary_source="agent")
         self.items[call_id] = stored.model_copy(update=update)
+
+    def add_leg(self, call: CallRecord, transfer: TransferRecord, *, max_transfers: int, charge: Charge) -> int:
+        """CallsRepository.add_leg: the transfer appended, `transfer_legs` counted and the charge spent together;
+        StatusChanged unless the stored call is in progress, TooManyTransfers when it holds `max_transfers`, then
+        BudgetSpent. Returns the number of transfers `call` (as the service read it) had, as the real one does."""
+        self._failing("add_leg")
+        stored = self.items.get(call.call_id)
+        if stored is None or stored.status is not CallStatus.IN_PROGRESS:
+            raise StatusChanged("the call is no longer in progress")
+        if len(stored.transfers) >= max_transfers:
+            raise TooManyTransfers(f"a call may be transferred {max_transfers} times at most")
+        refused = self.rate_limits.refusal(charge)
+        if refused:
+            raise refused
+        self.items[call.call_id] = stored.model_copy(update={"transfers": [*stored.transfers, transfer]})
+        self._count(call, {"transfer_legs": 1})
+        self.rate_limits.spend(charge)
+        self._failing("add_leg", after=True)
+        return len(call.transfers)
+
+    def set_transfer_status(self, call_id: str, index: int, status: str) -> None:
+        """CallsRepository.set_transfer_status: an unconditional update of the transfer at `index` (DynamoDB
+        refuses a path to an element that does not exist with a ValidationException, not a domain error)."""
+        self._failing("set_transfer_status")
+        stored = self.items.get(call_id)
+        if stored is None or not 0 <= index < len(stored.transfers):
+            raise ValueError("ValidationException: the document path provided in the update expression is invalid")
+        transfers = list(stored.transfers)
+        transfers[index] = transfers[index].model_copy(update={"status": status})
+        self.items[call_id] = stored.model_copy(update={"transfers": transfers})
 
     def append_transfer(
         self, call_id: str, transfer: TransferRecord, *, status: CallStatus, end_reason: str | None = None

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from telephony.errors import (
+    AgentNameTaken,
+    AlreadyExists,
     BudgetSpent,
     EventAlreadyApplied,
     LockLost,
@@ -14,9 +16,10 @@ from telephony.errors import (
     NumberLocked,
     NumberTaken,
     StatusChanged,
+    TooManyTransfers,
     TranscriptFull,
 )
-from telephony.models.calls import CallChanges, CallStatus
+from telephony.models.calls import CallChanges, CallStatus, TransferRecord
 from telephony.models.numbers import ClaimRecord
 from telephony.models.sip import ConfigLock
 from telephony.services import rate_limits
@@ -110,3 +113,58 @@ def test_calls_note_events_refusals():
         calls.note_events("call_1", "usr_alice", summary="s", chars=11, max_chars=100)
     calls.note_events("call_1", "usr_alice", summary="s", chars=10, max_chars=100)
     assert (calls.items["call_1"].transcript_chars, calls.items["call_1"].summary) == (100, "s")
+
+
+def test_numbers_agent_names_belong_to_their_first_owner():
+    numbers = FakeNumbers()
+    numbers.claim_agent_name("receptionist", "usr_alice")
+    numbers.claim_agent_name("receptionist", "usr_alice")  # one's own name again
+    with pytest.raises(AgentNameTaken):
+        numbers.claim_agent_name("receptionist", "usr_bob")
+    numbers.claim_agent_name("closer", "usr_bob")
+    assert numbers.agent_names == {"receptionist": "usr_alice", "closer": "usr_bob"}
+
+
+def test_calls_create_refuses_an_id_made_before():
+    calls = FakeCalls(a_call())
+    with pytest.raises(AlreadyExists):
+        calls.create(a_call(), charge=_charge(rate_limits.CALLS))
+    assert calls.rate_limits.spent == [] and calls.totals == {}
+
+
+def _leg(to: str = "tel:+14155550177") -> TransferRecord:
+    return TransferRecord(transfer_to=to, mode="warm", at="2026-01-01T10:00:05.000Z", status="dialing")
+
+
+def test_calls_add_leg_refusals_in_the_order_of_the_transaction():
+    limits = FakeRateLimits(full={"calls"})
+    calls = FakeCalls(a_call(status="ringing"), rate_limits=limits)
+    with pytest.raises(StatusChanged):  # not in progress (nor gone) comes first
+        calls.add_leg(a_call(status="in_progress"), _leg(), max_transfers=1, charge=_charge(rate_limits.CALLS))
+    with pytest.raises(StatusChanged):
+        calls.add_leg(a_call(call_id="call_9"), _leg(), max_transfers=1, charge=_charge(rate_limits.CALLS))
+    calls.items["call_1"] = a_call(status="in_progress", transfers=[_leg()])
+    with pytest.raises(TooManyTransfers):  # the stored transfers count, not those of the call given
+        calls.add_leg(a_call(status="in_progress"), _leg(), max_transfers=1, charge=_charge(rate_limits.CALLS))
+    with pytest.raises(BudgetSpent):
+        calls.add_leg(a_call(status="in_progress"), _leg(), max_transfers=2, charge=_charge(rate_limits.CALLS))
+    assert calls.items["call_1"].transfers == [_leg()] and calls.totals == {} and limits.spent == []
+
+
+def test_calls_add_leg_writes_the_leg_its_count_and_its_charge_together():
+    calls = FakeCalls(a_call(status="in_progress", transfers=[_leg()]))
+    read = calls.items["call_1"]
+    index = calls.add_leg(read, _leg("tel:+14155550178"), max_transfers=5, charge=_charge(rate_limits.CALLS))
+    assert index == 1 and [t.transfer_to for t in calls.items["call_1"].transfers][-1] == "tel:+14155550178"
+    assert calls.totals["usr_alice"] == {"transfer_legs": 1} and calls.rate_limits.budgets() == ["calls"]
+    calls.set_transfer_status("call_1", index, "failed")
+    assert [t.status for t in calls.items["call_1"].transfers] == ["dialing", "failed"]
+    with pytest.raises(ValueError, match="ValidationException"):  # no such element: DynamoDB refuses the path
+        calls.set_transfer_status("call_1", 2, "failed")
+
+
+def test_calls_post_time_keeps_the_first_time_per_post():
+    calls = FakeCalls(a_call())
+    assert calls.post_time("call_1", "d1", now="t1", expires_at=NOW) == "t1"
+    assert calls.post_time("call_1", "d1", now="t2", expires_at=NOW) == "t1"
+    assert calls.post_time("call_1", "d2", now="t3", expires_at=NOW) == "t3"
