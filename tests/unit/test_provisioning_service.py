@@ -243,19 +243,29 @@ def test_a_failed_create_that_cannot_be_checked_fails_with_its_own_cause():
     assert failed.value.cause is DOWN
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="provisioning.apply records an undo step only after a replace answered: a replace LiveKit made but "
-    "whose answer was lost is never undone, and the survivors then describe the old spec while LiveKit holds "
-    "the new one",
-)
 def test_a_replace_whose_answer_was_lost_is_undone_too():
+    # Given LiveKit replaced the inbound trunk but its answer never came back
     livekit = FakeLiveKit()
     before = _existing(livekit)
     livekit.fail("replace_inbound_trunk", DOWN, after=True)
+    # When the saga fails on it
     with pytest.raises(ProvisioningFailed) as failed:
         _apply(Plan(inbound=INBOUND), before, livekit, old={Part.INBOUND: "old-in"})
-    assert failed.value.survivors == _held(livekit)
+    # Then the old spec and password are put back, and the survivors are what LiveKit holds
+    assert failed.value.cause is DOWN
+    assert failed.value.survivors == before == _held(livekit)
+    assert livekit.trunks[before.ids.inbound][2] == "old-in"
+
+
+def test_a_replace_refused_outright_is_put_back_harmlessly():
+    livekit = FakeLiveKit()
+    before = _existing(livekit)
+    livekit.fail("replace_outbound_trunk", DOWN)  # refused before LiveKit changed anything
+    with pytest.raises(ProvisioningFailed) as failed:
+        _apply(Plan(outbound=OUTBOUND), before, livekit, old={Part.OUTBOUND: "old-out"})
+    assert livekit.methods() == ["replace_outbound_trunk", "replace_outbound_trunk"]
+    assert failed.value.survivors == before == _held(livekit)
+    assert livekit.trunks[before.ids.outbound][2] == "old-out"
 
 
 # ---------------------------------------------------------------- remove

@@ -161,8 +161,10 @@ def apply(
             if existing:
                 old = current.plan.get(part)
                 assert old is not None
-                _replace(livekit, existing, spec, password)
+                # undone even if its answer is lost: LiveKit may have made it (putting the old spec back is
+                # harmless if it did not)
                 steps.append(_Step(part, _bind(_replace, livekit, existing, old, old_passwords.get(part, ""))))
+                _replace(livekit, existing, spec, password)
             else:
                 created = _create(livekit, spec, password, number)
                 result = Provisioned(result.plan, result.ids.with_part(part, created))
