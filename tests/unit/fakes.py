@@ -20,12 +20,14 @@ from telephony.errors import (
     Conflict,
     DomainError,
     EventAlreadyApplied,
+    KeyRevoked,
     LockLost,
     NotFound,
     NumberChanged,
     NumberLocked,
     NumberTaken,
     StatusChanged,
+    TooManyKeys,
     TooManyTransfers,
     TranscriptFull,
     Unauthenticated,
@@ -36,8 +38,9 @@ from telephony.integrations import secrets
 from telephony.models.budgets import Charge
 from telephony.models.calls import CallChanges, CallRecord, CallStatus, SegmentRecord, StatCounters, TransferRecord
 from telephony.models.numbers import ClaimRecord, NumberRecord
-from telephony.models.principal import Principal, Role
+from telephony.models.principal import ApiKeyRecord, Principal, Role
 from telephony.models.sip import ConfigLock, DispatchRule, InboundTrunk, OutboundTrunk, Part
+from telephony.repositories import keys
 from telephony.repositories.calls import hour_of
 from telephony.repositories.store import Store
 from telephony.util import epoch, iso
@@ -85,12 +88,26 @@ class Failing:
 class FakeRateLimits:
     """The rate-limit windows the other fakes spend in: `refusal` and `spend` are the condition and the effect of
     the `rate_limits.spend` write (repositories/rate_limits.py) that the real repositories put in their
-    transactions. `full` names the budgets whose window is full (BudgetSpent)."""
+    transactions; `consume` mirrors RateLimitsRepository.consume. `full` names the budgets whose window is full
+    (BudgetSpent); `revoked` holds the windows (budget, subject, window start) marked revoked."""
 
     def __init__(self, *, full: set[str] | None = None) -> None:
         self.full = full or set()
         self.hits: Counter[tuple[str, str, int]] = Counter()
         self.spent: list[Charge] = []
+        self.revoked: set[tuple[str, str, int]] = set()
+
+    def consume(self, charge: Charge) -> int:
+        """RateLimitsRepository.consume: one hit on its own, the hits so far returned; KeyRevoked when the window
+        is marked revoked, BudgetSpent when it is full."""
+        key = (charge.budget.name, charge.subject, charge.window_start)
+        if key in self.revoked:
+            raise KeyRevoked("this API key has been revoked")
+        refused = self.refusal(charge)
+        if refused:
+            raise refused
+        self.spend(charge)
+        return self.hits[key]
 
     def refusal(self, charge: Charge) -> DomainError | None:
         key = (charge.budget.name, charge.subject, charge.window_start)
@@ -105,6 +122,60 @@ class FakeRateLimits:
     def budgets(self) -> list[str]:
         """The budgets spent, in order."""
         return [c.budget.name for c in self.spent]
+
+
+# ---------------------------------------------------------------- API keys
+
+
+class FakeApiKeys(Failing):
+    """Mirrors repositories.api_keys.ApiKeysRepository: keys by id, each owner's count of unrevoked keys in
+    `active` (kept by create and revoke, as the real count item is), revocations marking the key's usage windows
+    in the rate limits. Ids that cannot be ours are refused as keys.api_key refuses them (NotFound)."""
+
+    def __init__(self, *records: ApiKeyRecord, rate_limits: FakeRateLimits | None = None) -> None:
+        super().__init__()
+        self.items: dict[str, ApiKeyRecord] = {r["key_id"]: ApiKeyRecord(**r) for r in records}
+        self.active: Counter[str] = Counter(r["owner_id"] for r in records if "revoked_at" not in r)
+        self.rate_limits = rate_limits or FakeRateLimits()
+
+    def create(self, record: ApiKeyRecord, *, max_active: int) -> None:
+        """ApiKeysRepository.create: the key (refused if its id exists) and its owner's count moved up, together;
+        TooManyKeys when the owner holds `max_active` unrevoked keys."""
+        self._failing("create")
+        keys.api_key(record["key_id"])
+        if record["key_id"] in self.items:
+            raise Conflict("the resource was changed by another request")
+        if self.active[record["owner_id"]] >= max_active:
+            raise TooManyKeys(f"you hold {max_active} active API keys: revoke one first")
+        self.items[record["key_id"]] = ApiKeyRecord(**record)
+        self.active[record["owner_id"]] += 1
+
+    def get(self, key_id: str) -> ApiKeyRecord | None:
+        """ApiKeysRepository.get."""
+        self._failing("get")
+        keys.api_key(key_id)
+        found = self.items.get(key_id)
+        return ApiKeyRecord(**found) if found else None
+
+    def list_by_owner(self, owner_id: str, *, limit: int, token: str | None) -> tuple[list[ApiKeyRecord], str | None]:
+        """ApiKeysRepository.list_by_owner: newest first (the index sorts by created_at, then id)."""
+        self._failing("list_by_owner")
+        mine = [r for r in self.items.values() if r["owner_id"] == owner_id]
+        mine.sort(key=lambda r: (r["created_at"], r["key_id"]), reverse=True)
+        return _page([ApiKeyRecord(**r) for r in mine], limit=limit, token=token)
+
+    def revoke(self, record: ApiKeyRecord, *, revoked_at: str, usage_windows: list[tuple[str, int]]) -> None:
+        """ApiKeysRepository.revoke: NotFound when the key is gone or already revoked; then the key marked, its
+        owner's count moved down and its usage windows marked revoked, together."""
+        self._failing("revoke")
+        key_id = record["key_id"]
+        stored = self.items.get(key_id)
+        if stored is None or "revoked_at" in stored:
+            raise NotFound("no such API key")
+        self.items[key_id] = ApiKeyRecord(**stored, revoked_at=revoked_at)
+        self.active[record["owner_id"]] -= 1
+        for budget, start in usage_windows:
+            self.rate_limits.revoked.add((budget, f"key:{key_id}", start))
 
 
 # ---------------------------------------------------------------- numbers

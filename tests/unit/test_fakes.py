@@ -9,21 +9,25 @@ from telephony.errors import (
     AgentNameTaken,
     AlreadyExists,
     BudgetSpent,
+    Conflict,
     EventAlreadyApplied,
+    KeyRevoked,
     LockLost,
     NotFound,
     NumberChanged,
     NumberLocked,
     NumberTaken,
     StatusChanged,
+    TooManyKeys,
     TooManyTransfers,
     TranscriptFull,
 )
 from telephony.models.calls import CallChanges, CallStatus, TransferRecord
 from telephony.models.numbers import ClaimRecord
+from telephony.models.principal import ApiKeyRecord
 from telephony.models.sip import ConfigLock
 from telephony.services import rate_limits
-from tests.unit.fakes import BOB, FakeCalls, FakeNumbers, FakeRateLimits, a_call, a_number
+from tests.unit.fakes import BOB, FakeApiKeys, FakeCalls, FakeNumbers, FakeRateLimits, a_call, a_number
 
 NOW = 1767261600
 
@@ -168,3 +172,48 @@ def test_calls_post_time_keeps_the_first_time_per_post():
     assert calls.post_time("call_1", "d1", now="t1", expires_at=NOW) == "t1"
     assert calls.post_time("call_1", "d1", now="t2", expires_at=NOW) == "t1"
     assert calls.post_time("call_1", "d2", now="t3", expires_at=NOW) == "t3"
+
+
+def _api_key(n: int, **fields):
+    record = ApiKeyRecord(
+        key_id=f"ak_{n:026d}",
+        owner_id="usr_alice",
+        name="k",
+        role="user",
+        prefix="tpk_",
+        secret_hash="h",
+        created_at=f"2026-01-01T10:00:{n:02d}.000Z",
+    )
+    return ApiKeyRecord(**record, **fields)
+
+
+def test_api_keys_create_and_revoke_keep_the_owners_count():
+    limits = FakeRateLimits()
+    api_keys = FakeApiKeys(_api_key(1), _api_key(2, revoked_at="x"), rate_limits=limits)
+    assert api_keys.active["usr_alice"] == 1
+    with pytest.raises(TooManyKeys):
+        api_keys.create(_api_key(3), max_active=1)
+    api_keys.create(_api_key(3), max_active=2)
+    with pytest.raises(Conflict):  # the id exists
+        api_keys.create(_api_key(3), max_active=5)
+    with pytest.raises(NotFound):  # not an id of ours: refused before any read, as keys.api_key does
+        api_keys.create(_api_key(4) | {"key_id": "key_4"}, max_active=5)
+    api_keys.revoke(_api_key(1), revoked_at="now", usage_windows=[("api", 3600)])
+    with pytest.raises(NotFound):  # already revoked
+        api_keys.revoke(_api_key(1), revoked_at="later", usage_windows=[])
+    with pytest.raises(NotFound):  # gone
+        api_keys.revoke(_api_key(9), revoked_at="now", usage_windows=[])
+    assert api_keys.active["usr_alice"] == 1 and api_keys.items[_api_key(1)["key_id"]]["revoked_at"] == "now"
+    assert limits.revoked == {("api", f"key:{_api_key(1)['key_id']}", 3600)}
+
+
+def test_rate_limits_consume_refuses_a_revoked_window_first_then_a_full_one():
+    limits = FakeRateLimits()
+    charge = rate_limits.charge(rate_limits.CALLS, "usr_alice", now=NOW)._replace(limit=2)
+    assert [limits.consume(charge), limits.consume(charge)] == [1, 2]
+    with pytest.raises(BudgetSpent):
+        limits.consume(charge)
+    limits.revoked.add((charge.budget.name, charge.subject, charge.window_start))
+    with pytest.raises(KeyRevoked):
+        limits.consume(charge)
+    assert limits.hits[(charge.budget.name, charge.subject, charge.window_start)] == 2
