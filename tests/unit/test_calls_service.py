@@ -851,3 +851,13 @@ def test_stats_of_calls_made_and_ended_through_the_service_add_up():
     assert (stats.total_calls, stats.answered_calls, stats.answer_rate, stats.total_duration_seconds) == (1, 1, 1.0, 30)
     assert {k: v for k, v in stats.by_status.items() if v} == {"completed": 1}
     assert stats.last_24h["total_calls"] == 1 and stats.average_duration_seconds == 30.0
+
+
+def test_stats_count_the_legs_warm_transfers_dialled():
+    world = World(_warm(), held=(_in_progress(),))
+    _transfer(world, mode="warm")
+    world.livekit.fail("dial", lk.DialFailed("busy", "486 Busy Here", 486))
+    with pytest.raises(UpstreamError):
+        _transfer(world, mode="warm")  # a leg that failed was dialled, and spent, all the same
+    stats = calls.stats(principal=ALICE, store=world.store)
+    assert stats.transfer_legs == 2 and stats.total_calls == 0
