@@ -15,15 +15,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telephony.errors import (
+    AgentNameTaken,
+    AlreadyExists,
     Conflict,
     DomainError,
     EventAlreadyApplied,
+    KeyRevoked,
     LockLost,
     NotFound,
     NumberChanged,
     NumberLocked,
     NumberTaken,
     StatusChanged,
+    TooManyKeys,
+    TooManyTransfers,
     TranscriptFull,
     Unauthenticated,
     UpstreamUnavailable,
@@ -33,8 +38,9 @@ from telephony.integrations import secrets
 from telephony.models.budgets import Charge
 from telephony.models.calls import CallChanges, CallRecord, CallStatus, SegmentRecord, StatCounters, TransferRecord
 from telephony.models.numbers import ClaimRecord, NumberRecord
-from telephony.models.principal import Principal, Role
+from telephony.models.principal import ApiKeyRecord, Principal, Role
 from telephony.models.sip import ConfigLock, DispatchRule, InboundTrunk, OutboundTrunk, Part
+from telephony.repositories import keys
 from telephony.repositories.calls import hour_of
 from telephony.repositories.store import Store
 from telephony.util import epoch, iso
@@ -82,12 +88,26 @@ class Failing:
 class FakeRateLimits:
     """The rate-limit windows the other fakes spend in: `refusal` and `spend` are the condition and the effect of
     the `rate_limits.spend` write (repositories/rate_limits.py) that the real repositories put in their
-    transactions. `full` names the budgets whose window is full (BudgetSpent)."""
+    transactions; `consume` mirrors RateLimitsRepository.consume. `full` names the budgets whose window is full
+    (BudgetSpent); `revoked` holds the windows (budget, subject, window start) marked revoked."""
 
     def __init__(self, *, full: set[str] | None = None) -> None:
         self.full = full or set()
         self.hits: Counter[tuple[str, str, int]] = Counter()
         self.spent: list[Charge] = []
+        self.revoked: set[tuple[str, str, int]] = set()
+
+    def consume(self, charge: Charge) -> int:
+        """RateLimitsRepository.consume: one hit on its own, the hits so far returned; KeyRevoked when the window
+        is marked revoked, BudgetSpent when it is full."""
+        key = (charge.budget.name, charge.subject, charge.window_start)
+        if key in self.revoked:
+            raise KeyRevoked("this API key has been revoked")
+        refused = self.refusal(charge)
+        if refused:
+            raise refused
+        self.spend(charge)
+        return self.hits[key]
 
     def refusal(self, charge: Charge) -> DomainError | None:
         key = (charge.budget.name, charge.subject, charge.window_start)
@@ -104,6 +124,60 @@ class FakeRateLimits:
         return [c.budget.name for c in self.spent]
 
 
+# ---------------------------------------------------------------- API keys
+
+
+class FakeApiKeys(Failing):
+    """Mirrors repositories.api_keys.ApiKeysRepository: keys by id, each owner's count of unrevoked keys in
+    `active` (kept by create and revoke, as the real count item is), revocations marking the key's usage windows
+    in the rate limits. Ids that cannot be ours are refused as keys.api_key refuses them (NotFound)."""
+
+    def __init__(self, *records: ApiKeyRecord, rate_limits: FakeRateLimits | None = None) -> None:
+        super().__init__()
+        self.items: dict[str, ApiKeyRecord] = {r["key_id"]: ApiKeyRecord(**r) for r in records}
+        self.active: Counter[str] = Counter(r["owner_id"] for r in records if "revoked_at" not in r)
+        self.rate_limits = rate_limits or FakeRateLimits()
+
+    def create(self, record: ApiKeyRecord, *, max_active: int) -> None:
+        """ApiKeysRepository.create: the key (refused if its id exists) and its owner's count moved up, together;
+        TooManyKeys when the owner holds `max_active` unrevoked keys."""
+        self._failing("create")
+        keys.api_key(record["key_id"])
+        if record["key_id"] in self.items:
+            raise Conflict("the resource was changed by another request")
+        if self.active[record["owner_id"]] >= max_active:
+            raise TooManyKeys(f"you hold {max_active} active API keys: revoke one first")
+        self.items[record["key_id"]] = ApiKeyRecord(**record)
+        self.active[record["owner_id"]] += 1
+
+    def get(self, key_id: str) -> ApiKeyRecord | None:
+        """ApiKeysRepository.get."""
+        self._failing("get")
+        keys.api_key(key_id)
+        found = self.items.get(key_id)
+        return ApiKeyRecord(**found) if found else None
+
+    def list_by_owner(self, owner_id: str, *, limit: int, token: str | None) -> tuple[list[ApiKeyRecord], str | None]:
+        """ApiKeysRepository.list_by_owner: newest first (the index sorts by created_at, then id)."""
+        self._failing("list_by_owner")
+        mine = [r for r in self.items.values() if r["owner_id"] == owner_id]
+        mine.sort(key=lambda r: (r["created_at"], r["key_id"]), reverse=True)
+        return _page([ApiKeyRecord(**r) for r in mine], limit=limit, token=token)
+
+    def revoke(self, record: ApiKeyRecord, *, revoked_at: str, usage_windows: list[tuple[str, int]]) -> None:
+        """ApiKeysRepository.revoke: NotFound when the key is gone or already revoked; then the key marked, its
+        owner's count moved down and its usage windows marked revoked, together."""
+        self._failing("revoke")
+        key_id = record["key_id"]
+        stored = self.items.get(key_id)
+        if stored is None or "revoked_at" in stored:
+            raise NotFound("no such API key")
+        self.items[key_id] = ApiKeyRecord(**stored, revoked_at=revoked_at)
+        self.active[record["owner_id"]] -= 1
+        for budget, start in usage_windows:
+            self.rate_limits.revoked.add((budget, f"key:{key_id}", start))
+
+
 # ---------------------------------------------------------------- numbers
 
 
@@ -117,12 +191,13 @@ def _page[T](items: list[T], *, limit: int, token: str | None) -> tuple[list[T],
 class FakeNumbers(Failing):
     """Mirrors repositories.numbers.NumbersRepository: numbers by id, claims by E.164 number. A number given to
     the constructor holds the claim of its E.164 number. `writes` lists (method, phone_number_id) of every write
-    that took effect, in order."""
+    that took effect, in order. `agent_names` holds each claimed agent name's owner."""
 
     def __init__(self, *numbers: NumberRecord, rate_limits: FakeRateLimits | None = None) -> None:
         super().__init__()
         self.items: dict[str, NumberRecord] = {}
         self.claimed: dict[str, ClaimRecord] = {}
+        self.agent_names: dict[str, str] = {}
         self.rate_limits = rate_limits or FakeRateLimits()
         self.writes: list[tuple[str, str]] = []
         for number in numbers:
@@ -131,6 +206,14 @@ class FakeNumbers(Failing):
 
     def add_claim(self, claim: ClaimRecord) -> None:
         self.claimed[claim.e164] = claim.model_copy()
+
+    def claim_agent_name(self, name: str, owner_id: str) -> None:
+        """NumbersRepository.claim_agent_name: the name becomes `owner_id`'s unless another owner holds it
+        (AgentNameTaken); claiming one's own name again changes nothing."""
+        self._failing("claim_agent_name")
+        holder = self.agent_names.setdefault(name, owner_id)
+        if holder != owner_id:
+            raise AgentNameTaken(name)
 
     def held(self, phone_number_id: str) -> bool:
         """Whether the number's provisioning lock is held."""
@@ -271,6 +354,7 @@ class FakeCalls(Failing):
         self.hours: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)
         self.rate_limits = rate_limits or FakeRateLimits()
         self.moves: list[tuple[str, CallStatus, CallStatus]] = []  # (call_id, from, to) of each move written
+        self.post_times: dict[tuple[str, str], str] = {}  # (call_id, digest) -> the time of the first post
 
     def _count(self, call: CallRecord, adds: StatCounters) -> None:
         for name, value in adds.items():
@@ -278,10 +362,11 @@ class FakeCalls(Failing):
             self.hours[(call.owner_id, hour_of(call.created_epoch))][name] += value
 
     def create(self, call: CallRecord, *, charge: Charge) -> None:
-        """CallsRepository.create: the call (refused if it exists), its counters and the charge together."""
+        """CallsRepository.create: the call (AlreadyExists if a call has its id), its counters and the charge
+        together."""
         self._failing("create")
         if call.call_id in self.items:
-            raise Conflict("the resource was changed by another request")
+            raise AlreadyExists(f"call {call.call_id} exists already")
         refused = self.rate_limits.refusal(charge)
         if refused:
             raise refused
@@ -350,6 +435,11 @@ class FakeCalls(Failing):
         """CallsRepository.segments: in the order of their keys."""
         return [s for key, s in sorted(self.stored_segments.items()) if key[0] == call_id]
 
+    def post_time(self, call_id: str, digest: str, *, now: str, expires_at: int) -> str:
+        """CallsRepository.post_time: the time of the first post with this digest, `now` for the first."""
+        self._failing("post_time")
+        return self.post_times.setdefault((call_id, digest), now)
+
     def set_summary(self, call: CallRecord, summary: str, *, source: str) -> bool:
         """CallsRepository.set_summary: only on `call`'s owner's call that has no summary yet."""
         stored = self.items.get(call.call_id)
@@ -371,6 +461,36 @@ class FakeCalls(Failing):
         if summary is not None:
             update.update(summary=summary, summary_source="agent")
         self.items[call_id] = stored.model_copy(update=update)
+
+    def add_leg(self, call: CallRecord, transfer: TransferRecord, *, max_transfers: int, charge: Charge) -> int:
+        """CallsRepository.add_leg: the transfer appended, `transfer_legs` counted and the charge spent together;
+        StatusChanged unless the stored call is in progress, TooManyTransfers when it holds `max_transfers`, then
+        BudgetSpent. Returns the number of transfers `call` (as the service read it) had, as the real one does."""
+        self._failing("add_leg")
+        stored = self.items.get(call.call_id)
+        if stored is None or stored.status is not CallStatus.IN_PROGRESS:
+            raise StatusChanged("the call is no longer in progress")
+        if len(stored.transfers) >= max_transfers:
+            raise TooManyTransfers(f"a call may be transferred {max_transfers} times at most")
+        refused = self.rate_limits.refusal(charge)
+        if refused:
+            raise refused
+        self.items[call.call_id] = stored.model_copy(update={"transfers": [*stored.transfers, transfer]})
+        self._count(call, {"transfer_legs": 1})
+        self.rate_limits.spend(charge)
+        self._failing("add_leg", after=True)
+        return len(call.transfers)
+
+    def set_transfer_status(self, call_id: str, index: int, status: str) -> None:
+        """CallsRepository.set_transfer_status: an unconditional update of the transfer at `index` (DynamoDB
+        refuses a path to an element that does not exist with a ValidationException, not a domain error)."""
+        self._failing("set_transfer_status")
+        stored = self.items.get(call_id)
+        if stored is None or not 0 <= index < len(stored.transfers):
+            raise ValueError("ValidationException: the document path provided in the update expression is invalid")
+        transfers = list(stored.transfers)
+        transfers[index] = transfers[index].model_copy(update={"status": status})
+        self.items[call_id] = stored.model_copy(update={"transfers": transfers})
 
     def append_transfer(
         self, call_id: str, transfer: TransferRecord, *, status: CallStatus, end_reason: str | None = None

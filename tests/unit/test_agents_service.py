@@ -7,9 +7,18 @@ from typing import Any
 
 import pytest
 
-from telephony.errors import BudgetSpent, Conflict, InvalidInput, LockLost, NotFound, UpstreamUnavailable
+from telephony.errors import (
+    AgentNameTaken,
+    BudgetSpent,
+    Conflict,
+    InvalidInput,
+    LockLost,
+    NotFound,
+    UpstreamUnavailable,
+)
 from telephony.models.numbers import ClaimRecord, NumberRecord
-from telephony.models.sip import LiveKitIds, RegisterPhoneNumber
+from telephony.models.principal import Principal, Role
+from telephony.models.sip import LiveKitIds, Part, RegisterPhoneNumber
 from telephony.services import agents
 from tests.unit.fakes import ALICE, BOB, FakeLiveKit, FakeNumbers, FakeRateLimits, FakeSecrets, a_number, fake_store
 
@@ -28,6 +37,8 @@ TWILIO = {
     "metadata": {"agent_name": "receptionist"},
 }
 ASSIGNED = a_number(phone_number_id="pn_req", request_id="req_1", provider="telnyx", assigned_provider="telnyx")
+ADMIN = Principal(user_id="usr_admin", role=Role.ADMIN, auth_type="jwt")
+LIVEKIT = {"provider": "livekit", "enable_outbound": False, "auth_username": None, "auth_password": None}
 
 
 class World:
@@ -89,15 +100,91 @@ def test_registering_a_new_number_makes_it_locked_then_saves_it_registered(monke
     assert made.outbound_enabled and made.inbound_trunk_id == "ST_1" and made.outbound_trunk_id == "ST_2"
 
 
-def test_a_livekit_number_gets_a_rule_for_the_number_and_no_trunk(monkeypatch):
-    world = World(monkeypatch)
-    world.register(
-        provider="livekit", enable_outbound=False, auth_username=None, auth_password=None, outbound_address=None
-    )
+def test_a_livekit_number_assigned_through_a_request_gets_a_rule_for_the_number_and_no_trunk(monkeypatch):
+    world = World(monkeypatch, a_number(request_id="req_1", provider="livekit", assigned_provider="livekit"))
+    world.register(**LIVEKIT, outbound_address=None)
     number = world.only_number()
     assert world.livekit.methods() == ["create_dispatch_rule"]
     assert world.livekit.rules[number.livekit.rule].numbers == [E164]
     assert number.configuration_status == "configured" and number.auth_secret_arn is None
+    assert world.numbers.writes == [("lock", "pn_1"), ("save", "pn_1")]
+
+
+def test_a_livekit_number_nobody_assigned_is_refused_to_a_user(monkeypatch):
+    world = World(monkeypatch)
+    with pytest.raises(Conflict) as refused:
+        world.register(**LIVEKIT)
+    assert refused.value.details == [{"field": "phone_number", "issue": "not_assigned"}]
+    assert world.numbers.items == {} and world.numbers.writes == [] and world.livekit.calls == []
+    assert world.rate_limits.spent == []
+
+
+def test_an_admin_may_register_a_livekit_number_nobody_assigned(monkeypatch):
+    world = World(monkeypatch)
+    world.register(ADMIN, **LIVEKIT)
+    number = world.only_number()
+    assert number.owner_id == ADMIN.user_id and number.provider == "livekit"
+    assert world.livekit.methods() == ["create_dispatch_rule"]
+    assert world.livekit.rules[number.livekit.rule].numbers == [E164]
+
+
+def test_a_livekit_number_held_by_another_user_is_refused_even_to_an_admin(monkeypatch):
+    world = World(monkeypatch, a_number(owner_id=BOB.user_id, provider="livekit"))
+    with pytest.raises(Conflict):
+        world.register(ADMIN, **LIVEKIT)
+    assert world.numbers.writes == [] and world.livekit.calls == []
+
+
+# ---------------------------------------------------------------- agent names
+
+
+def test_registering_claims_the_agent_name_of_the_metadata(monkeypatch):
+    world = World(monkeypatch)
+    world.register()
+    assert world.numbers.agent_names == {"receptionist": ALICE.user_id}
+
+
+def test_without_an_agent_name_the_agent_id_is_the_name_claimed_and_dispatched(monkeypatch):
+    world = World(monkeypatch)
+    world.register(metadata={})
+    number = world.only_number()
+    assert world.numbers.agent_names == {AGENT: ALICE.user_id}
+    assert world.livekit.rules[number.livekit.rule].agent_name == AGENT
+
+
+def test_an_agent_name_of_another_account_is_refused_before_anything(monkeypatch):
+    world = World(monkeypatch)
+    world.numbers.agent_names["receptionist"] = BOB.user_id
+    with pytest.raises(AgentNameTaken):
+        world.register()
+    assert world.nothing_happened() and world.numbers.items == {} and world.secrets.values == {}
+
+
+def test_an_agent_id_used_as_the_name_by_another_account_is_refused(monkeypatch):
+    world = World(monkeypatch)
+    world.numbers.agent_names[AGENT] = BOB.user_id
+    with pytest.raises(AgentNameTaken):
+        world.register(metadata={})
+    assert world.nothing_happened()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["two words", "a/b", "x" * 129, 7, ["receptionist"], {"name": "receptionist"}, True, "ümlaut"],
+)
+def test_a_metadata_agent_name_must_be_a_name(monkeypatch, name):
+    world = World(monkeypatch)
+    with pytest.raises(InvalidInput) as refused:
+        world.register(metadata={"agent_name": name})
+    assert refused.value.details == [{"field": "metadata.agent_name"}]
+    assert world.nothing_happened() and world.numbers.agent_names == {}
+
+
+@pytest.mark.parametrize("name", ["a", "x" * 128, "Sales_Agent-2.v1"])
+def test_a_metadata_agent_name_of_the_pattern_is_dispatched(monkeypatch, name):
+    world = World(monkeypatch)
+    world.register(metadata={"agent_name": name})
+    assert [r.agent_name for r in world.livekit.rules.values()] == [name]
 
 
 def test_outbound_calling_from_a_livekit_number_is_refused_before_anything(monkeypatch):
@@ -180,6 +267,27 @@ def test_a_new_number_keeps_what_livekit_still_holds_when_an_undo_fails(monkeypa
     assert number.livekit.outbound in world.livekit.trunks and len(world.livekit.trunks) == 1
     assert number.agent_id is None and number.configuration_status == "partial"
     assert not world.numbers.held(number.phone_number_id)
+    # the surviving trunk was made with the password: the number names the secret that keeps it
+    assert world.livekit.trunks[number.livekit.outbound][2] == "pw"
+    assert world.secrets.values[number.auth_secret_arn]["outbound"] == "pw" and world.secrets.deleted == []
+
+
+def test_a_surviving_rule_alone_keeps_no_secret(monkeypatch):
+    # Given a registration whose save fails and whose rule cannot be deleted (the trunks can)
+    world = World(monkeypatch)
+    world.numbers.fail("save", UpstreamUnavailable("the database is busy; retry shortly"))
+    world.livekit.fail("delete_dispatch_rule", DOWN)
+    with pytest.raises(UpstreamUnavailable):
+        world.register()
+    # Then the number records the rule, and the secret of the trunks that went is forgotten
+    number = world.only_number()
+    assert (number.livekit.rule, number.livekit.inbound, number.livekit.outbound) == (
+        next(iter(world.livekit.rules)),
+        None,
+        None,
+    )
+    assert world.livekit.trunks == {} and number.plan.get(Part.RULE) is not None
+    assert number.auth_secret_arn is None and world.secrets.values == {} and len(world.secrets.deleted) == 1
 
 
 def test_an_existing_number_whose_registration_fails_is_given_back_unchanged(monkeypatch):

@@ -42,7 +42,7 @@ class Summaries:
 @pytest.fixture(autouse=True)
 def summarised(monkeypatch) -> Summaries:
     recorder = Summaries()
-    monkeypatch.setattr(summaries, "summarise_if_needed", recorder)
+    monkeypatch.setattr(summaries, "request", recorder)
     return recorder
 
 

@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 
 from telephony.errors import (
+    AgentNameTaken,
     BudgetSpent,
     Conflict,
     Forbidden,
     InvalidInput,
     NotFound,
     StatusChanged,
+    TooManyTransfers,
     TranscriptFull,
     UpstreamError,
     UpstreamUnavailable,
@@ -55,10 +57,11 @@ class World:
         self.livekit = FakeLiveKit()
         self.store = fake_store(numbers=self.numbers, calls=self.calls)
 
-    def create(self, **body: Any) -> Any:
+    def create(self, *, principal: Any = ALICE, idempotency_key: str | None = None, **body: Any) -> Any:
         return calls.create(
             CreateCall.model_validate({"phone_number": CALLEE, **body}),
-            principal=ALICE,
+            principal=principal,
+            idempotency_key=idempotency_key,
             livekit=self.livekit,
             store=self.store,
         )
@@ -136,10 +139,51 @@ def test_create_dispatches_the_agent_then_dials_with_the_numbers_settings():
     )
 
 
-def test_create_names_the_agent_of_the_body_over_the_numbers_rule():
+def test_create_names_the_agent_of_the_body_over_the_numbers_rule_and_claims_it():
     world = World(_callable())
     world.create(agent_name="closer")
     assert world.livekit.dispatches[0][1] == "closer" and world.only_call().agent_name == "closer"
+    assert world.numbers.agent_names == {"closer": ALICE.user_id}
+
+
+@pytest.mark.parametrize("body", [{}, {"agent_name": "receptionist"}])
+def test_the_numbers_own_agent_is_not_claimed_again(body):
+    # the rule's agent was claimed when the rule was configured
+    world = World(_callable())
+    world.create(**body)
+    assert world.livekit.dispatches[0][1] == "receptionist" and world.numbers.agent_names == {}
+
+
+def test_an_agent_name_of_another_account_is_refused_before_anything_is_written():
+    world = World(_callable())
+    world.numbers.agent_names["closer"] = BOB.user_id
+    with pytest.raises(AgentNameTaken):
+        world.create(agent_name="closer")
+    assert world.calls.items == {} and world.rate_limits.spent == [] and world.livekit.calls == []
+    assert world.numbers.agent_names == {"closer": BOB.user_id}
+
+
+def test_an_idempotency_key_derives_the_call_id_and_a_second_run_finds_the_first_call():
+    # Given a call placed with an Idempotency-Key
+    world = World(_callable())
+    first = world.create(idempotency_key="key-1")
+    dialled = list(world.livekit.calls)
+    # When the same request runs again (its idempotency record lost)
+    again = world.create(idempotency_key="key-1")
+    # Then it answers the first call: nothing dialled, spent or counted again
+    assert again == first and world.only_call().call_id == first.call_id
+    assert world.livekit.calls == dialled and world.rate_limits.budgets() == ["calls"]
+    assert world.calls.totals[ALICE.user_id]["total_calls"] == 1
+
+
+def test_the_call_id_is_derived_from_the_key_and_the_caller():
+    world = World(_callable(), _callable(phone_number_id="pn_2", phone_number="+14155550101", owner_id=BOB.user_id))
+    alices = world.create(idempotency_key="key-1")
+    bobs = world.create(idempotency_key="key-1", principal=BOB)
+    other = world.create(idempotency_key="key-2")
+    assert len({alices.call_id, bobs.call_id, other.call_id}) == 3
+    assert all(c.startswith("call_") for c in (alices.call_id, bobs.call_id, other.call_id))
+    assert world.calls.items[bobs.call_id].owner_id == BOB.user_id
 
 
 def test_create_without_an_agent_anywhere_is_refused_before_anything_is_written():
@@ -150,17 +194,17 @@ def test_create_without_an_agent_anywhere_is_refused_before_anything_is_written(
 
 
 @pytest.mark.parametrize(
-    ("failure", "seen"),
+    ("failure", "seen", "code"),
     [
-        (lk.DialFailed("busy", "486 Busy Here", 486), UpstreamError),
-        (InvalidInput("LiveKit refused the request: bad number"), UpstreamError),
-        (Conflict("LiveKit: aborted"), UpstreamError),
-        (NotFound("LiveKit: no such trunk"), UpstreamError),
-        (UpstreamError("LiveKit failed: internal"), UpstreamError),
-        (UpstreamUnavailable("LiveKit is unavailable; retry shortly"), UpstreamUnavailable),
+        (lk.DialFailed("busy", "486 Busy Here", 486), UpstreamError, "busy"),
+        (InvalidInput("LiveKit refused the request: bad number"), UpstreamError, "invalid_request"),
+        (Conflict("LiveKit: aborted"), UpstreamError, "conflict"),
+        (NotFound("LiveKit: no such trunk"), UpstreamError, "not_found"),
+        (UpstreamError("LiveKit failed: internal"), UpstreamError, "bad_gateway"),
+        (UpstreamUnavailable("LiveKit is unavailable; retry shortly"), UpstreamUnavailable, "service_unavailable"),
     ],
 )
-def test_a_dial_failure_ends_the_call_failed_and_deletes_its_room(failure, seen):
+def test_a_dial_failure_ends_the_call_failed_with_its_code_and_deletes_its_room(failure, seen, code):
     world = World(_callable())
     world.livekit.fail("dial", failure)
 
@@ -169,7 +213,7 @@ def test_a_dial_failure_ends_the_call_failed_and_deletes_its_room(failure, seen)
 
     call = world.only_call()
     assert call.status is CallStatus.FAILED and call.ended_at
-    assert call.end_reason == f"livekit_error: {failure}"
+    assert call.end_reason == f"livekit_error: {code}"  # the code only: LiveKit's text goes to the log
     assert call.sip_status_code == (486 if isinstance(failure, lk.DialFailed) else None)
     assert world.livekit.deleted_rooms == [call.room_name]
     assert world.calls.totals[ALICE.user_id] == {"total_calls": 1, "status_dialing": 0, "status_failed": 1}
@@ -505,17 +549,130 @@ def test_a_transfer_the_number_does_not_allow_is_forbidden(number, body):
     assert world.livekit.calls == [] and world.calls.items["call_1"].transfers == []
 
 
-def test_a_warm_transfer_dials_the_destination_into_the_room_through_the_numbers_trunk():
+def _warm(**settings: Any) -> Any:
+    """Alice's number allowing warm transfers to DESK, with `settings` of its own."""
+    config = TransferConfig(allowed_destinations=[DESK], warm_transfer_enabled=True)
+    return _callable(call_settings=CallSettings(transfer_config=config, **settings))
+
+
+def _earlier_transfer(status: str = "dialing") -> TransferRecord:
+    return TransferRecord(transfer_to="tel:+14155550178", mode="warm", at=after(10), status=status)
+
+
+def test_a_warm_transfer_records_its_leg_and_spends_a_call_before_it_dials_with_the_numbers_settings():
     world = World(
-        _transferable(warm_transfer_enabled=True),
-        held=(_in_progress(transfers=[TransferRecord(transfer_to="tel:+1", mode="warm", at="t", status="dialing")]),),
+        _warm(
+            ringing_timeout_seconds=25,
+            max_call_duration_seconds=900,
+            krisp_enabled=False,
+            custom_headers={"X-Team": "support"},
+        ),
+        held=(_in_progress(transfers=[_earlier_transfer()]),),
     )
+    seen: list[tuple[list[tuple[str, str]], list[str]]] = []
+
+    class Watching(FakeLiveKit):
+        def dial(self, spec: lk.Dial) -> dict[str, str]:
+            recorded = [(t.transfer_to, t.status) for t in world.calls.items["call_1"].transfers]
+            seen.append((recorded, world.rate_limits.budgets()))
+            return super().dial(spec)
+
+    world.livekit = Watching()
     details = _transfer(world, mode="warm")
+
+    # the leg was written, and the calls budget spent, before LiveKit was asked to dial
+    assert seen == [([("tel:+14155550178", "dialing"), (f"tel:{DESK}", "dialing")], ["calls"])]
     (dial,) = world.livekit.dials
-    assert (dial.trunk_id, dial.to, dial.room, dial.from_number) == ("ST_out", DESK, "call_1", "+14155550100")
-    assert dial.identity == "transfer-call_1-2" and dial.attributes == {"call_id": "call_1", "transfer": "warm"}
-    assert [(t.mode, t.status) for t in details.transfers][-1] == ("warm", "dialing")
+    assert dial == lk.Dial(
+        trunk_id="ST_out",
+        to=DESK,
+        room="call_1",
+        identity="transfer-call_1-2",
+        from_number="+14155550100",
+        name=DESK,
+        attributes={"call_id": "call_1", "transfer": "warm"},
+        headers={"X-Team": "support"},
+        ringing_timeout_seconds=25,
+        max_call_duration_seconds=900,
+        krisp_enabled=False,
+    )
+    assert [(t.mode, t.status) for t in details.transfers] == [("warm", "dialing"), ("warm", "dialing")]
+    (charge,) = world.rate_limits.spent
+    assert charge.subject == "user:usr_alice"
+    assert world.calls.totals[ALICE.user_id] == {"transfer_legs": 1}
+    assert world.calls.hours[(ALICE.user_id, hour_of(CREATED_EPOCH))] == {"transfer_legs": 1}
     assert world.livekit.transfers == []
+
+
+@pytest.mark.parametrize(
+    ("failure", "seen"),
+    [
+        (lk.DialFailed("busy", "486 Busy Here", 486), UpstreamError),
+        (InvalidInput("LiveKit refused the request as invalid"), UpstreamError),
+        (UpstreamUnavailable("LiveKit is unavailable; retry shortly"), UpstreamUnavailable),
+    ],
+)
+def test_a_warm_transfer_whose_dial_fails_is_marked_failed_and_its_call_stays_spent(failure, seen):
+    world = World(_warm(), held=(_in_progress(),))
+    world.livekit.fail("dial", failure)
+    with pytest.raises(seen):
+        _transfer(world, mode="warm")
+    stored = world.calls.items["call_1"]
+    assert [(t.transfer_to, t.status) for t in stored.transfers] == [(f"tel:{DESK}", "failed")]
+    assert stored.status is CallStatus.IN_PROGRESS  # the call itself goes on
+    assert world.rate_limits.budgets() == ["calls"] and world.calls.totals[ALICE.user_id] == {"transfer_legs": 1}
+
+
+def test_a_warm_transfer_whose_failure_cannot_be_recorded_still_reports_the_dial_failure():
+    world = World(_warm(), held=(_in_progress(),))
+    world.livekit.fail("dial", lk.DialFailed("busy", "486 Busy Here", 486))
+    world.calls.fail("set_transfer_status", UpstreamUnavailable("down"))
+    with pytest.raises(UpstreamError) as refused:
+        _transfer(world, mode="warm")
+    assert {"sip_status_code": 486} in refused.value.details
+    assert [t.status for t in world.calls.items["call_1"].transfers] == ["dialing"]
+
+
+def test_a_spent_calls_budget_refuses_a_warm_transfer_before_it_is_recorded_or_dialled():
+    world = World(_warm(), held=(_in_progress(),), full={"calls"})
+    with pytest.raises(BudgetSpent):
+        _transfer(world, mode="warm")
+    assert world.livekit.calls == [] and world.calls.items["call_1"].transfers == []
+    assert world.calls.totals[ALICE.user_id] == {}
+
+
+@pytest.mark.parametrize("mode", ["cold", "warm"])
+def test_a_call_transferred_five_times_cannot_be_transferred_again(mode):
+    world = World(_warm(), held=(_in_progress(transfers=[_earlier_transfer("completed")] * calls.MAX_TRANSFERS),))
+    with pytest.raises(TooManyTransfers):
+        _transfer(world, mode=mode)
+    assert world.livekit.calls == [] and world.rate_limits.spent == []
+    assert len(world.calls.items["call_1"].transfers) == calls.MAX_TRANSFERS
+
+
+def test_a_fifth_warm_transfer_is_made():
+    world = World(_warm(), held=(_in_progress(transfers=[_earlier_transfer()] * 4),))
+    details = _transfer(world, mode="warm")
+    assert len(details.transfers) == calls.MAX_TRANSFERS and world.livekit.dials[0].identity == "transfer-call_1-5"
+
+
+def test_the_transfer_limit_holds_against_a_transfer_recorded_meanwhile():
+    # Given a call read with four transfers, to which a concurrent request adds a fifth before the leg is written
+    world = World(_warm(), held=(_in_progress(transfers=[_earlier_transfer()] * 4),))
+
+    class Concurrent(FakeCalls):
+        def add_leg(self, call: CallRecord, transfer: TransferRecord, **kw: Any) -> int:
+            stored = self.items["call_1"]
+            self.items["call_1"] = stored.model_copy(update={"transfers": [*stored.transfers, _earlier_transfer()]})
+            return super().add_leg(call, transfer, **kw)
+
+    world.calls = Concurrent(world.calls.items["call_1"], rate_limits=world.rate_limits)
+    world.store = fake_store(numbers=world.numbers, calls=world.calls)
+    # When Alice transfers it: then the write refuses a sixth, and nothing is dialled or spent
+    with pytest.raises(TooManyTransfers):
+        _transfer(world, mode="warm")
+    assert world.livekit.calls == [] and world.rate_limits.spent == []
+    assert len(world.calls.items["call_1"].transfers) == calls.MAX_TRANSFERS
 
 
 def test_a_warm_transfer_needs_a_phone_number_and_an_outbound_trunk():
@@ -554,19 +711,23 @@ def test_a_cold_transfer_answered_after_the_call_ended_records_the_end_as_transf
     assert [t.mode for t in details.transfers] == ["cold"]
 
 
-def test_a_warm_transfer_to_a_call_that_ended_meanwhile_records_nothing():
-    world = World(_transferable(warm_transfer_enabled=True), held=(_in_progress(),))
+def test_a_warm_transfer_to_a_call_that_ended_meanwhile_records_nothing_spends_nothing_and_dials_nothing():
+    world = World(held=(_in_progress(),))
 
-    class EndedMeanwhile(FakeLiveKit):
-        def dial(self, spec: lk.Dial) -> dict[str, str]:
+    class EndedMeanwhile(FakeNumbers):
+        def get(self, phone_number_id: str) -> Any:  # the callee hangs up while the number is read
             world.calls.items["call_1"] = world.calls.items["call_1"].model_copy(
                 update={"status": CallStatus.COMPLETED}
             )
-            return super().dial(spec)
+            return super().get(phone_number_id)
 
-    world.livekit = EndedMeanwhile()
-    details = _transfer(world, mode="warm")
-    assert details.status is CallStatus.COMPLETED and details.transfers == [] and details.end_reason is None
+    world.numbers = EndedMeanwhile(_warm(), rate_limits=world.rate_limits)
+    world.store = fake_store(numbers=world.numbers, calls=world.calls)
+    with pytest.raises(Conflict, match="ended meanwhile"):
+        _transfer(world, mode="warm")
+    stored = world.calls.items["call_1"]
+    assert stored.status is CallStatus.COMPLETED and stored.transfers == []
+    assert world.livekit.calls == [] and world.rate_limits.spent == [] and world.calls.totals[ALICE.user_id] == {}
 
 
 # ---------------------------------------------------------------- events
@@ -611,6 +772,28 @@ def test_segments_without_a_time_get_the_time_they_were_received(monkeypatch):
     world = World(held=(a_call(status="in_progress"),))
     _post(world, {"transcript": [{"role": "agent", "text": "Bye"}]})
     assert [s.at for s in world.calls.segments("call_1")] == ["2026-01-01T10:05:00.000Z"]
+
+
+def test_a_retried_post_without_times_reuses_the_time_of_the_first_and_stores_its_segments_once(monkeypatch):
+    clock = iter(["2026-01-01T10:05:00.000Z", "2026-01-01T10:05:09.000Z", "2026-01-01T10:06:00.000Z"])
+    monkeypatch.setattr(calls, "now_iso", lambda: next(clock))
+    world = World(held=(a_call(status="in_progress"),))
+    untimed = {"transcript": [{"role": "agent", "text": "Bye"}, {"role": "user", "text": "Bye", "at": after(1)}]}
+    _post(world, untimed)
+    _post(world, untimed)  # the retry, nine seconds later
+    assert [(s.text, s.at) for s in world.calls.segments("call_1")] == [
+        ("Bye", after(1)),
+        ("Bye", "2026-01-01T10:05:00.000Z"),
+    ]
+    # another post without times gets a time of its own
+    _post(world, {"transcript": [{"role": "agent", "text": "Bye again"}]})
+    assert world.calls.segments("call_1")[-1].at == "2026-01-01T10:06:00.000Z"
+
+
+def test_a_post_whose_segments_all_have_times_leaves_no_marker():
+    world = World(held=(a_call(status="in_progress"),))
+    _post(world, {"transcript": TRANSCRIPT})
+    assert world.calls.post_times == {}
 
 
 def test_events_on_another_users_call_are_not_found_and_store_nothing():
@@ -668,3 +851,13 @@ def test_stats_of_calls_made_and_ended_through_the_service_add_up():
     assert (stats.total_calls, stats.answered_calls, stats.answer_rate, stats.total_duration_seconds) == (1, 1, 1.0, 30)
     assert {k: v for k, v in stats.by_status.items() if v} == {"completed": 1}
     assert stats.last_24h["total_calls"] == 1 and stats.average_duration_seconds == 30.0
+
+
+def test_stats_count_the_legs_warm_transfers_dialled():
+    world = World(_warm(), held=(_in_progress(),))
+    _transfer(world, mode="warm")
+    world.livekit.fail("dial", lk.DialFailed("busy", "486 Busy Here", 486))
+    with pytest.raises(UpstreamError):
+        _transfer(world, mode="warm")  # a leg that failed was dialled, and spent, all the same
+    stats = calls.stats(principal=ALICE, store=world.store)
+    assert stats.transfer_legs == 2 and stats.total_calls == 0

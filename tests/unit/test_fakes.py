@@ -6,21 +6,28 @@ from __future__ import annotations
 import pytest
 
 from telephony.errors import (
+    AgentNameTaken,
+    AlreadyExists,
     BudgetSpent,
+    Conflict,
     EventAlreadyApplied,
+    KeyRevoked,
     LockLost,
     NotFound,
     NumberChanged,
     NumberLocked,
     NumberTaken,
     StatusChanged,
+    TooManyKeys,
+    TooManyTransfers,
     TranscriptFull,
 )
-from telephony.models.calls import CallChanges, CallStatus
+from telephony.models.calls import CallChanges, CallStatus, TransferRecord
 from telephony.models.numbers import ClaimRecord
+from telephony.models.principal import ApiKeyRecord
 from telephony.models.sip import ConfigLock
 from telephony.services import rate_limits
-from tests.unit.fakes import BOB, FakeCalls, FakeNumbers, FakeRateLimits, a_call, a_number
+from tests.unit.fakes import BOB, FakeApiKeys, FakeCalls, FakeNumbers, FakeRateLimits, a_call, a_number
 
 NOW = 1767261600
 
@@ -110,3 +117,103 @@ def test_calls_note_events_refusals():
         calls.note_events("call_1", "usr_alice", summary="s", chars=11, max_chars=100)
     calls.note_events("call_1", "usr_alice", summary="s", chars=10, max_chars=100)
     assert (calls.items["call_1"].transcript_chars, calls.items["call_1"].summary) == (100, "s")
+
+
+def test_numbers_agent_names_belong_to_their_first_owner():
+    numbers = FakeNumbers()
+    numbers.claim_agent_name("receptionist", "usr_alice")
+    numbers.claim_agent_name("receptionist", "usr_alice")  # one's own name again
+    with pytest.raises(AgentNameTaken):
+        numbers.claim_agent_name("receptionist", "usr_bob")
+    numbers.claim_agent_name("closer", "usr_bob")
+    assert numbers.agent_names == {"receptionist": "usr_alice", "closer": "usr_bob"}
+
+
+def test_calls_create_refuses_an_id_made_before():
+    calls = FakeCalls(a_call())
+    with pytest.raises(AlreadyExists):
+        calls.create(a_call(), charge=_charge(rate_limits.CALLS))
+    assert calls.rate_limits.spent == [] and calls.totals == {}
+
+
+def _leg(to: str = "tel:+14155550177") -> TransferRecord:
+    return TransferRecord(transfer_to=to, mode="warm", at="2026-01-01T10:00:05.000Z", status="dialing")
+
+
+def test_calls_add_leg_refusals_in_the_order_of_the_transaction():
+    limits = FakeRateLimits(full={"calls"})
+    calls = FakeCalls(a_call(status="ringing"), rate_limits=limits)
+    with pytest.raises(StatusChanged):  # not in progress (nor gone) comes first
+        calls.add_leg(a_call(status="in_progress"), _leg(), max_transfers=1, charge=_charge(rate_limits.CALLS))
+    with pytest.raises(StatusChanged):
+        calls.add_leg(a_call(call_id="call_9"), _leg(), max_transfers=1, charge=_charge(rate_limits.CALLS))
+    calls.items["call_1"] = a_call(status="in_progress", transfers=[_leg()])
+    with pytest.raises(TooManyTransfers):  # the stored transfers count, not those of the call given
+        calls.add_leg(a_call(status="in_progress"), _leg(), max_transfers=1, charge=_charge(rate_limits.CALLS))
+    with pytest.raises(BudgetSpent):
+        calls.add_leg(a_call(status="in_progress"), _leg(), max_transfers=2, charge=_charge(rate_limits.CALLS))
+    assert calls.items["call_1"].transfers == [_leg()] and calls.totals == {} and limits.spent == []
+
+
+def test_calls_add_leg_writes_the_leg_its_count_and_its_charge_together():
+    calls = FakeCalls(a_call(status="in_progress", transfers=[_leg()]))
+    read = calls.items["call_1"]
+    index = calls.add_leg(read, _leg("tel:+14155550178"), max_transfers=5, charge=_charge(rate_limits.CALLS))
+    assert index == 1 and [t.transfer_to for t in calls.items["call_1"].transfers][-1] == "tel:+14155550178"
+    assert calls.totals["usr_alice"] == {"transfer_legs": 1} and calls.rate_limits.budgets() == ["calls"]
+    calls.set_transfer_status("call_1", index, "failed")
+    assert [t.status for t in calls.items["call_1"].transfers] == ["dialing", "failed"]
+    with pytest.raises(ValueError, match="ValidationException"):  # no such element: DynamoDB refuses the path
+        calls.set_transfer_status("call_1", 2, "failed")
+
+
+def test_calls_post_time_keeps_the_first_time_per_post():
+    calls = FakeCalls(a_call())
+    assert calls.post_time("call_1", "d1", now="t1", expires_at=NOW) == "t1"
+    assert calls.post_time("call_1", "d1", now="t2", expires_at=NOW) == "t1"
+    assert calls.post_time("call_1", "d2", now="t3", expires_at=NOW) == "t3"
+
+
+def _api_key(n: int, **fields):
+    record = ApiKeyRecord(
+        key_id=f"ak_{n:026d}",
+        owner_id="usr_alice",
+        name="k",
+        role="user",
+        prefix="tpk_",
+        secret_hash="h",
+        created_at=f"2026-01-01T10:00:{n:02d}.000Z",
+    )
+    return ApiKeyRecord(**record, **fields)
+
+
+def test_api_keys_create_and_revoke_keep_the_owners_count():
+    limits = FakeRateLimits()
+    api_keys = FakeApiKeys(_api_key(1), _api_key(2, revoked_at="x"), rate_limits=limits)
+    assert api_keys.active["usr_alice"] == 1
+    with pytest.raises(TooManyKeys):
+        api_keys.create(_api_key(3), max_active=1)
+    api_keys.create(_api_key(3), max_active=2)
+    with pytest.raises(Conflict):  # the id exists
+        api_keys.create(_api_key(3), max_active=5)
+    with pytest.raises(NotFound):  # not an id of ours: refused before any read, as keys.api_key does
+        api_keys.create(_api_key(4) | {"key_id": "key_4"}, max_active=5)
+    api_keys.revoke(_api_key(1), revoked_at="now", usage_windows=[("api", 3600)])
+    with pytest.raises(NotFound):  # already revoked
+        api_keys.revoke(_api_key(1), revoked_at="later", usage_windows=[])
+    with pytest.raises(NotFound):  # gone
+        api_keys.revoke(_api_key(9), revoked_at="now", usage_windows=[])
+    assert api_keys.active["usr_alice"] == 1 and api_keys.items[_api_key(1)["key_id"]]["revoked_at"] == "now"
+    assert limits.revoked == {("api", f"key:{_api_key(1)['key_id']}", 3600)}
+
+
+def test_rate_limits_consume_refuses_a_revoked_window_first_then_a_full_one():
+    limits = FakeRateLimits()
+    charge = rate_limits.charge(rate_limits.CALLS, "usr_alice", now=NOW)._replace(limit=2)
+    assert [limits.consume(charge), limits.consume(charge)] == [1, 2]
+    with pytest.raises(BudgetSpent):
+        limits.consume(charge)
+    limits.revoked.add((charge.budget.name, charge.subject, charge.window_start))
+    with pytest.raises(KeyRevoked):
+        limits.consume(charge)
+    assert limits.hits[(charge.budget.name, charge.subject, charge.window_start)] == 2

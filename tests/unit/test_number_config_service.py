@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from telephony.errors import (
+    AgentNameTaken,
     BudgetSpent,
     Conflict,
     InvalidInput,
@@ -18,7 +19,7 @@ from telephony.errors import (
     UpstreamUnavailable,
 )
 from telephony.models.numbers import ClaimRecord, NumberRecord
-from telephony.models.sip import ConfigLock, ConfigureRequest
+from telephony.models.sip import ConfigLock, ConfigureRequest, Part
 from telephony.services import number_config
 from tests.unit.fakes import (
     ALICE,
@@ -118,6 +119,23 @@ def test_a_trunk_without_a_password_forgets_the_old_secret(monkeypatch):
     assert world.number.auth_secret_arn is None and world.secrets.values == {} and world.secrets.deleted == [old_arn]
 
 
+def test_configuring_a_rule_claims_its_agent_name(monkeypatch):
+    world = World(monkeypatch)
+    world.configure(dispatch_rule=RULE)
+    world.configure(dispatch_rule=RULE)  # one's own name again
+    assert world.numbers.agent_names == {"receptionist": ALICE.user_id}
+
+
+def test_an_agent_name_of_another_account_is_refused_before_the_lock(monkeypatch):
+    world = World(monkeypatch)
+    world.numbers.agent_names["receptionist"] = BOB.user_id
+    with pytest.raises(AgentNameTaken) as refused:
+        world.configure(sip_trunk=TRUNK, dispatch_rule=RULE)
+    assert refused.value.details == [{"field": "agent_name", "issue": "taken"}]
+    assert world.numbers.writes == [] and world.rate_limits.spent == [] and world.livekit.calls == []
+    assert world.secrets.values == {}
+
+
 def test_configuring_the_rule_alone_keeps_the_trunks_and_their_secret(monkeypatch):
     world = _configured(monkeypatch)
     before = world.number
@@ -171,13 +189,6 @@ def test_what_survives_a_failed_undo_is_recorded(monkeypatch):
     assert world.lock_taken_and_given_back() and world.numbers.writes[-1] == ("save", PID)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="number_config.configure forgets the new secret after any failure, and keep_survivors saves the number "
-    "with its old auth_secret_arn, even when a surviving trunk was made with the new password: the number then "
-    "names no secret (or the old one) for the password LiveKit holds, and a later undo of a replace of that trunk "
-    "puts it back with an empty (or the old) password",
-)
 def test_a_surviving_trunk_keeps_the_secret_of_its_password(monkeypatch):
     # Given a configuration whose outbound trunk fails and whose inbound trunk cannot be undone
     world = World(monkeypatch)
@@ -191,6 +202,46 @@ def test_a_surviving_trunk_keeps_the_secret_of_its_password(monkeypatch):
     assert password == "pw" and number.plan.inbound.has_password
     assert number.auth_secret_arn is not None
     assert world.secrets.values.get(number.auth_secret_arn, {}).get("inbound") == password
+    assert world.secrets.deleted == [] and world.lock_taken_and_given_back()
+
+
+def test_a_new_password_that_survives_beside_an_old_one_records_its_secret_and_keeps_the_old_one(monkeypatch):
+    # Given trunks with the password "old", changed to "pw": the inbound trunk replaced, the outbound one
+    # refused, and the inbound trunk's undo failing
+    world = _configured(monkeypatch)
+    old_arn = world.number.auth_secret_arn
+    world.livekit.fail("replace_outbound_trunk", DOWN)
+    world.livekit.fail("replace_inbound_trunk", DOWN, skip=1)
+    with pytest.raises(UpstreamUnavailable):
+        world.configure(sip_trunk=TRUNK)
+    # Then the number names the new secret, for the inbound trunk's password, and the old secret stays (the
+    # outbound trunk still holds its password)
+    number = world.number
+    passwords = {part: password for part, _, password in world.livekit.trunks.values()}
+    assert passwords == {Part.INBOUND: "pw", Part.OUTBOUND: "old"}
+    assert number.auth_secret_arn not in (None, old_arn)
+    assert world.secrets.values[number.auth_secret_arn]["inbound"] == "pw"
+    assert old_arn in world.secrets.values and world.secrets.deleted == []
+    assert world.lock_taken_and_given_back() and world.numbers.writes[-1] == ("save", PID)
+
+
+def test_an_old_password_no_surviving_part_holds_is_forgotten(monkeypatch):
+    # Given trunks with the password "old", changed to "pw" with a new rule: both trunks replaced, the rule
+    # refused, and neither trunk's undo going through
+    world = _configured(monkeypatch)
+    old_arn = world.number.auth_secret_arn
+    world.livekit.fail("replace_dispatch_rule", DOWN)
+    world.livekit.fail("replace_outbound_trunk", DOWN, skip=1)
+    world.livekit.fail("replace_inbound_trunk", DOWN, skip=1)
+    with pytest.raises(UpstreamUnavailable):
+        world.configure(sip_trunk=TRUNK, dispatch_rule={**RULE, "agent_name": "closer"})
+    # Then both trunks hold the new password, the number names its secret and the old one is forgotten
+    number = world.number
+    assert sorted(password for _, _, password in world.livekit.trunks.values()) == ["pw", "pw"]
+    assert world.secrets.values == {number.auth_secret_arn: {"inbound": "pw", "outbound": "pw"}}
+    assert world.secrets.deleted == [old_arn]
+    assert number.plan.rule.agent_name == "receptionist"  # the rule's undo went through
+    assert world.lock_taken_and_given_back()
 
 
 @pytest.mark.parametrize(

@@ -197,3 +197,57 @@ def test_await_review_hands_over_a_decision_that_arrived_first(current, sent):
 
 def test_phone_number_id_is_derived_from_the_request():
     assert phone_requests.phone_number_id_for("req_abc") == "pn_abc"
+
+
+# ---------------------------------------------------------------- a failed review
+
+
+class Closing(FakeRequests):
+    """Records each move and applies it to `current`, refusing one from a status the request has left."""
+
+    def __init__(self, current: RequestRecord) -> None:
+        super().__init__()
+        self.current = current
+        self.moves: list[tuple[RequestStatus, dict[str, Any]]] = []
+
+    def move(self, record: RequestRecord, to: RequestStatus, *, claims: ClaimChange | None = None, **kw: Any) -> Any:
+        assert self.current is not None
+        if record.status is not self.current.status:
+            raise StatusChanged(f"the request is no longer {record.status.value}")
+        self.moves.append((to, {"claims": claims, **kw}))
+        self.current = self.current.model_copy(update={"status": to, "failure": kw.get("failure")})
+        return self.current
+
+
+STACK_TRACE = "Traceback (most recent call last):\n  File \"/var/task/app.py\", line 9\nKeyError: 'arn:aws:secret'"
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        ("TransientError", "service_unavailable"),
+        ("States.Timeout", "service_unavailable"),
+        ("Conflict", "assignment_failed"),
+        ("KeyError", "review_failed"),  # anything else is ours
+        ("States.TaskFailed", "review_failed"),
+    ],
+)
+def test_a_failed_review_stores_a_code_and_a_message_never_the_cause(error, code):
+    requests = Closing(_request(status="approved", phone_number="+14155550123", task_token="tok"))
+
+    phone_requests.record_failure("req_1", error, STACK_TRACE, store=_store(requests))
+
+    ((to, written),) = requests.moves
+    failure = written["failure"]
+    assert to is RequestStatus.FAILED and failure.code == code and failure.message
+    stored = failure.model_dump_json()
+    assert "Traceback" not in stored and "arn:aws" not in stored and error not in stored
+    assert (written["claims"].claim, written["claims"].release) == ((), ("+14155550123",))  # the number goes back
+    assert written["forget"] == ("task_token",)
+    assert requests.current.view().failure == failure
+
+
+def test_a_failure_of_a_request_already_closed_changes_nothing():
+    requests = Closing(_request(status="rejected"))
+    phone_requests.record_failure("req_1", "TransientError", STACK_TRACE, store=_store(requests))
+    assert requests.moves == []

@@ -131,7 +131,7 @@ def test_a_failed_create_undoes_the_earlier_steps(failing, undone):
         _apply(EVERYTHING, NOTHING, livekit)
 
     assert isinstance(failed.value.cause, UpstreamError)
-    assert failed.value.survivors == NOTHING == _held(livekit)
+    assert failed.value.survivors == NOTHING == _held(livekit) and failed.value.kept == frozenset()
     made = livekit.calls
     failed_at = livekit.methods().index(failing)
     assert made[failed_at + 1][0] == "find"  # nothing of this number's left by the failed create
@@ -148,7 +148,7 @@ def test_a_failed_replace_puts_back_what_was_there_with_its_old_password(failing
     with pytest.raises(ProvisioningFailed) as failed:
         _apply(EVERYTHING, before, livekit, old={Part.INBOUND: "old-in", Part.OUTBOUND: "old-out"})
 
-    assert failed.value.survivors == before == _held(livekit)
+    assert failed.value.survivors == before == _held(livekit) and failed.value.kept == frozenset()
     assert (livekit.trunks, livekit.rules) == held_before  # old specs, old passwords
 
 
@@ -166,6 +166,8 @@ def test_an_undo_that_fails_leaves_its_resource_among_the_survivors_with_the_new
     assert survivors.plan == Plan(outbound=_marked(OUTBOUND, Part.OUTBOUND))
     assert survivors.ids.inbound is None and survivors.ids.outbound in livekit.trunks
     assert survivors.status == "partial"
+    assert failed.value.kept == {Part.OUTBOUND}  # as the saga made it, with its password
+    assert livekit.trunks[survivors.ids.outbound][2] == "new-out"
 
 
 def test_a_failed_undo_of_a_replace_records_the_new_spec():
@@ -180,6 +182,7 @@ def test_a_failed_undo_of_a_replace_records_the_new_spec():
     assert survivors.ids == before.ids
     assert survivors.plan == before.plan.with_part(Part.OUTBOUND, _marked(OUTBOUND, Part.OUTBOUND))
     assert livekit.trunks[before.ids.inbound][2] == "old-in"  # the inbound undo went through
+    assert failed.value.kept == {Part.OUTBOUND} and livekit.trunks[before.ids.outbound][2] == "new-out"
 
 
 def test_applied_undone_after_a_failed_save_removes_what_the_saga_made():
@@ -243,19 +246,29 @@ def test_a_failed_create_that_cannot_be_checked_fails_with_its_own_cause():
     assert failed.value.cause is DOWN
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="provisioning.apply records an undo step only after a replace answered: a replace LiveKit made but "
-    "whose answer was lost is never undone, and the survivors then describe the old spec while LiveKit holds "
-    "the new one",
-)
 def test_a_replace_whose_answer_was_lost_is_undone_too():
+    # Given LiveKit replaced the inbound trunk but its answer never came back
     livekit = FakeLiveKit()
     before = _existing(livekit)
     livekit.fail("replace_inbound_trunk", DOWN, after=True)
+    # When the saga fails on it
     with pytest.raises(ProvisioningFailed) as failed:
         _apply(Plan(inbound=INBOUND), before, livekit, old={Part.INBOUND: "old-in"})
-    assert failed.value.survivors == _held(livekit)
+    # Then the old spec and password are put back, and the survivors are what LiveKit holds
+    assert failed.value.cause is DOWN
+    assert failed.value.survivors == before == _held(livekit)
+    assert livekit.trunks[before.ids.inbound][2] == "old-in"
+
+
+def test_a_replace_refused_outright_is_put_back_harmlessly():
+    livekit = FakeLiveKit()
+    before = _existing(livekit)
+    livekit.fail("replace_outbound_trunk", DOWN)  # refused before LiveKit changed anything
+    with pytest.raises(ProvisioningFailed) as failed:
+        _apply(Plan(outbound=OUTBOUND), before, livekit, old={Part.OUTBOUND: "old-out"})
+    assert livekit.methods() == ["replace_outbound_trunk", "replace_outbound_trunk"]
+    assert failed.value.survivors == before == _held(livekit)
+    assert livekit.trunks[before.ids.outbound][2] == "old-out"
 
 
 # ---------------------------------------------------------------- remove

@@ -295,13 +295,15 @@ def register(
             raise applied.undone(failure) from failure
     except DomainError as failure:
         count("ProvisioningFailures")
+        kept_arn = number_config.surviving_secret(failure, passwords, arn)
         if isinstance(failure, ProvisioningFailed) and failure.survivors != Provisioned.of(number):
-            number_config.keep_survivors(db, token, number, failure)  # the number stays, with what LiveKit holds
+            # the number stays, with what LiveKit holds and the secret of the passwords it holds
+            number_config.keep_survivors(db, token, number, failure, secret_arn=kept_arn)
         elif created:
             db.numbers.delete(number, token=token)
         else:
             provisioning.release(db, pid, token)
-        if arn:
+        if arn and not kept_arn:
             provisioning.forget_secret(arn)
         if isinstance(failure, ProvisioningFailed):
             raise failure.cause from failure

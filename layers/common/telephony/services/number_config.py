@@ -198,6 +198,7 @@ def configure(
         phone_number_id, principal, token=token, db=db, prepare=lambda n: _plan(body, n, principal, db)
     )
     new_arn = None
+    old_passwords: Passwords = {}
     try:
         old_passwords = provisioning.read_passwords(number)
         new_passwords = passwords if body.sip_trunk is not None else old_passwords
@@ -218,9 +219,12 @@ def configure(
             raise applied.undone(failure) from failure
     except DomainError as failure:
         count("ProvisioningFailures")
-        keep_survivors(db, token, number, failure)
-        if new_arn:
+        kept_arn = surviving_secret(failure, passwords, new_arn)
+        keep_survivors(db, token, number, failure, secret_arn=kept_arn)
+        if new_arn and not kept_arn:
             provisioning.forget_secret(new_arn)
+        if kept_arn and number.auth_secret_arn and not _old_passwords_in_use(failure, old_passwords):
+            provisioning.forget_secret(number.auth_secret_arn)
         if isinstance(failure, ProvisioningFailed):
             raise failure.cause from failure
         raise
@@ -229,12 +233,32 @@ def configure(
     return view(saved)
 
 
-def keep_survivors(db: Store, token: str, number: NumberRecord, failure: DomainError) -> None:
-    """After a failed saga the table must say exactly what LiveKit still holds (the lock given back either way)."""
-    if not isinstance(failure, ProvisioningFailed) or failure.survivors == Provisioned.of(number):
+def surviving_secret(failure: DomainError, passwords: Passwords, new_arn: str | None) -> str | None:
+    """`new_arn` when a part that survives the failed saga was made with its `passwords` (LiveKit holds them, so
+    the number must say where they are kept); None when no surviving part uses them."""
+    if new_arn and isinstance(failure, ProvisioningFailed) and any(p in passwords for p in failure.kept):
+        return new_arn
+    return None
+
+
+def _old_passwords_in_use(failure: DomainError, old_passwords: Passwords) -> bool:
+    """Whether a part that survives the failed saga still holds its old password (untouched, or put back)."""
+    if not isinstance(failure, ProvisioningFailed):
+        return bool(old_passwords)
+    return any(failure.survivors.ids.get(p) and p not in failure.kept for p in old_passwords)
+
+
+def keep_survivors(
+    db: Store, token: str, number: NumberRecord, failure: DomainError, *, secret_arn: str | None = None
+) -> None:
+    """After a failed saga the table must say exactly what LiveKit still holds (the lock given back either way),
+    and where the passwords of what it holds are kept: `secret_arn` when a surviving part was made with new ones."""
+    survivors = failure.survivors if isinstance(failure, ProvisioningFailed) else Provisioned.of(number)
+    arn = secret_arn or number.auth_secret_arn
+    if survivors == Provisioned.of(number) and arn == number.auth_secret_arn:
         provisioning.release(db, number.phone_number_id, token)
         return
-    db.numbers.save(failure.survivors.on(number, updated_at=now_iso()), token=token)
+    db.numbers.save(survivors.on(number, auth_secret_arn=arn, updated_at=now_iso()), token=token)
 
 
 def delete(

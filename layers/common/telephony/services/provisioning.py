@@ -53,12 +53,14 @@ class Provisioned(NamedTuple):
 
 class ProvisioningFailed(DomainError):
     """A saga failed: `cause` is why, `survivors` what LiveKit holds after the undo (normally what it held
-    before; more when an undo failed too)."""
+    before; more when an undo failed too), `kept` the parts whose undo failed: LiveKit may hold them as the saga
+    made them, with its passwords."""
 
-    def __init__(self, cause: DomainError, survivors: Provisioned) -> None:
+    def __init__(self, cause: DomainError, survivors: Provisioned, kept: frozenset[Part] = frozenset()) -> None:
         super().__init__(cause.message, details=cause.details)
         self.cause = cause
         self.survivors = survivors
+        self.kept = kept
 
 
 def lock_token() -> str:
@@ -116,16 +118,18 @@ class Applied:
         """Undo every step, newest first; the failure to raise, with what survives."""
         ids = self.result.ids
         plan = self.before.plan
+        kept: set[Part] = set()
         for step in reversed(self._steps):
             try:
                 step.undo()
             except DomainError:
                 plan = plan.with_part(step.part, self.result.plan.get(step.part))  # it stays as this saga made it
+                kept.add(step.part)
                 logger().error("undo failed; the resource is kept on record", extra={"part": step.part.value})
                 continue
             ids = ids.with_part(step.part, self.before.ids.get(step.part))
-        kept = Plan(**{p.value: plan.get(p) for p in Part if ids.get(p)})
-        return ProvisioningFailed(cause, Provisioned(kept, ids))
+        survivors = Plan(**{p.value: plan.get(p) for p in Part if ids.get(p)})
+        return ProvisioningFailed(cause, Provisioned(survivors, ids), frozenset(kept))
 
 
 class _Step(NamedTuple):
@@ -161,8 +165,10 @@ def apply(
             if existing:
                 old = current.plan.get(part)
                 assert old is not None
-                _replace(livekit, existing, spec, password)
+                # undone even if its answer is lost: LiveKit may have made it (putting the old spec back is
+                # harmless if it did not)
                 steps.append(_Step(part, _bind(_replace, livekit, existing, old, old_passwords.get(part, ""))))
+                _replace(livekit, existing, spec, password)
             else:
                 created = _create(livekit, spec, password, number)
                 result = Provisioned(result.plan, result.ids.with_part(part, created))
