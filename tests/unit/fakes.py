@@ -462,10 +462,10 @@ class FakeCalls(Failing):
             update.update(summary=summary, summary_source="agent")
         self.items[call_id] = stored.model_copy(update=update)
 
-    def add_leg(self, call: CallRecord, transfer: TransferRecord, *, max_transfers: int, charge: Charge) -> int:
+    def add_leg(self, call: CallRecord, transfer: TransferRecord, *, max_transfers: int, charge: Charge) -> None:
         """CallsRepository.add_leg: the transfer appended, `transfer_legs` counted and the charge spent together;
         StatusChanged unless the stored call is in progress, TooManyTransfers when it holds `max_transfers`, then
-        BudgetSpent. Returns the number of transfers `call` (as the service read it) had, as the real one does."""
+        BudgetSpent."""
         self._failing("add_leg")
         stored = self.items.get(call.call_id)
         if stored is None or stored.status is not CallStatus.IN_PROGRESS:
@@ -479,17 +479,16 @@ class FakeCalls(Failing):
         self._count(call, {"transfer_legs": 1})
         self.rate_limits.spend(charge)
         self._failing("add_leg", after=True)
-        return len(call.transfers)
 
-    def set_transfer_status(self, call_id: str, index: int, status: str) -> None:
-        """CallsRepository.set_transfer_status: an unconditional update of the transfer at `index` (DynamoDB
-        refuses a path to an element that does not exist with a ValidationException, not a domain error)."""
-        self._failing("set_transfer_status")
+    def set_leg_status(self, call_id: str, leg_identity: str, status: str) -> None:
+        """CallsRepository.set_leg_status: the transfer that dialled `leg_identity` (nothing when there is none)."""
+        self._failing("set_leg_status")
         stored = self.items.get(call_id)
-        if stored is None or not 0 <= index < len(stored.transfers):
-            raise ValueError("ValidationException: the document path provided in the update expression is invalid")
-        transfers = list(stored.transfers)
-        transfers[index] = transfers[index].model_copy(update={"status": status})
+        if stored is None:
+            return
+        transfers = [
+            t.model_copy(update={"status": status}) if t.leg_identity == leg_identity else t for t in stored.transfers
+        ]
         self.items[call_id] = stored.model_copy(update={"transfers": transfers})
 
     def append_transfer(

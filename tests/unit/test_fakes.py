@@ -158,13 +158,14 @@ def test_calls_add_leg_refusals_in_the_order_of_the_transaction():
 def test_calls_add_leg_writes_the_leg_its_count_and_its_charge_together():
     calls = FakeCalls(a_call(status="in_progress", transfers=[_leg()]))
     read = calls.items["call_1"]
-    index = calls.add_leg(read, _leg("tel:+14155550178"), max_transfers=5, charge=_charge(rate_limits.CALLS))
-    assert index == 1 and [t.transfer_to for t in calls.items["call_1"].transfers][-1] == "tel:+14155550178"
+    leg = _leg("tel:+14155550178").model_copy(update={"leg_identity": "transfer-call_1-x"})
+    calls.add_leg(read, leg, max_transfers=5, charge=_charge(rate_limits.CALLS))
+    assert [t.transfer_to for t in calls.items["call_1"].transfers][-1] == "tel:+14155550178"
     assert calls.totals["usr_alice"] == {"transfer_legs": 1} and calls.rate_limits.budgets() == ["calls"]
-    calls.set_transfer_status("call_1", index, "failed")
+    calls.set_leg_status("call_1", "transfer-call_1-x", "failed")
     assert [t.status for t in calls.items["call_1"].transfers] == ["dialing", "failed"]
-    with pytest.raises(ValueError, match="ValidationException"):  # no such element: DynamoDB refuses the path
-        calls.set_transfer_status("call_1", 2, "failed")
+    calls.set_leg_status("call_1", "transfer-call_1-unknown", "failed")  # no such leg: nothing changes
+    assert [t.status for t in calls.items["call_1"].transfers] == ["dialing", "failed"]
 
 
 def test_calls_post_time_keeps_the_first_time_per_post():

@@ -123,7 +123,7 @@ def test_the_requests_carry_every_setting_in_livekits_terms() -> None:
     assert rule.rule.dispatch_rule_individual.room_prefix == "call-"
     assert [(a.agent_name, a.metadata) for a in rule.room_config.agents] == [("agent-7", '{"a": 1}')]
     # an inbound trunk without timeouts leaves them unset (LiveKit's defaults), as before
-    bare = lk._inbound_info(InboundTrunk(name="n", numbers=["+14155550100"]))
+    bare = lk._inbound_info(InboundTrunk(name="n", numbers=["+14155550100"]), "")
     assert "ringing_timeout" not in bare and "max_call_duration" not in bare
 
 
@@ -195,8 +195,8 @@ def test_the_layer_never_imports_protobuf() -> None:
         "from telephony.models.sip import DispatchRule, InboundTrunk, OutboundTrunk\n"
         "lk.dial_request(lk.Dial('ST_a', '+14155550123', 'call_1', 'sip-call_1'))\n"
         "lk._rule_info(DispatchRule(name='n', room_prefix='call-', agent_name='agent'))\n"
-        "lk._inbound_info(InboundTrunk(name='n', numbers=['+14155550100'], ringing_timeout_seconds=5))\n"
-        "lk._outbound_info(OutboundTrunk(name='n', address='sip.example.com', numbers=['+14155550100']))\n"
+        "lk._inbound_info(InboundTrunk(name='n', numbers=['+14155550100'], ringing_timeout_seconds=5), '')\n"
+        "lk._outbound_info(OutboundTrunk(name='n', address='sip.example.com', numbers=['+14155550100']), '')\n"
         "lk.WebhookEvent.parse(json.dumps({'event': 'participant_left', 'participant': {'disconnectReason': 1}}))\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('google', 'livekit')))\n"
     )

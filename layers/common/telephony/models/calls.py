@@ -88,6 +88,7 @@ class TransferRecord(Out):
     mode: str
     at: str
     status: str
+    leg_identity: str | None = Field(default=None, description="The participant a warm transfer dialled")
 
 
 class CallDetails(Out):

@@ -38,10 +38,6 @@ class NumberRecord(Record):
     def settings(self) -> CallSettings:
         return self.call_settings or CallSettings()
 
-    @property
-    def can_call_out(self) -> bool:
-        return bool(self.livekit.outbound)
-
 
 class ClaimRecord(Record):
     """One item per E.164 number, held by its open request or by its owner's number."""

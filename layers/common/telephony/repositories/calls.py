@@ -278,10 +278,10 @@ class CallsRepository:
                 details=[{"field": "transcript", "issue": "full"}],
             ) from None
 
-    def add_leg(self, call: CallRecord, transfer: TransferRecord, *, max_transfers: int, charge: Charge) -> int:
+    def add_leg(self, call: CallRecord, transfer: TransferRecord, *, max_transfers: int, charge: Charge) -> None:
         """Record a transfer that dials a new leg on a call in progress, with the leg's charge and its count, together.
         StatusChanged when the call is no longer in progress, TooManyTransfers when it has `max_transfers`,
-        BudgetSpent. Returns the transfer's place in the call's list."""
+        BudgetSpent."""
 
         def refused(old: dict[str, Any] | None) -> DomainError:
             if old is None or old.get("status") != CallStatus.IN_PROGRESS.value:
@@ -311,17 +311,23 @@ class CallsRepository:
         )
         counted = _counters(call.owner_id, hour_of(call.created_epoch), {"transfer_legs": 1})
         dynamo.transact([append, *counted, rate_limits.spend(charge)])
-        return len(call.transfers)
 
-    def set_transfer_status(self, call_id: str, index: int, status: str) -> None:
-        """The outcome of a transfer recorded at `index` (its leg could not be dialled, say)."""
+    def set_leg_status(self, call_id: str, leg_identity: str, status: str) -> None:
+        """The outcome of the transfer that dialled `leg_identity` (its leg could not be dialled, say): found in
+        the call's list as it is now, and written only while it is still at that place."""
+        call = self.get(call_id)
+        places = [i for i, t in enumerate(call.transfers if call else []) if t.leg_identity == leg_identity]
+        if not places:
+            return
+        index = places[0]
         dynamo.call(
             aws.dynamodb().update_item,
             TableName=_TABLE.name,
             Key=dynamo.marshal(keys.call(call_id)),
-            UpdateExpression=f"SET transfers[{int(index)}].#status = :status",
+            UpdateExpression=f"SET transfers[{index}].#status = :status",
+            ConditionExpression=f"transfers[{index}].leg_identity = :leg",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=dynamo.values(status=status),
+            ExpressionAttributeValues=dynamo.values(status=status, leg=leg_identity),
         )
 
     def append_transfer(

@@ -33,15 +33,14 @@ def _item(number: NumberRecord) -> dict[str, Any]:
         **number.model_dump(mode="json", exclude_none=True),
     }
     if number.agent_id:
-        item.update(_agent_keys(number))
+        item.update(_agent_keys(number, number.agent_id))
     return item
 
 
-def _agent_keys(number: NumberRecord) -> dict[str, str]:
+def _agent_keys(number: NumberRecord, agent_id: str) -> dict[str, str]:
     """Set while the number is registered to an agent (the sparse `by_agent` index), newest registration first."""
-    assert number.agent_id
     registered = number.registered_at or number.updated_at
-    return keys.number_agent(number.owner_id, number.agent_id, registered, number.phone_number_id)
+    return keys.number_agent(number.owner_id, agent_id, registered, number.phone_number_id)
 
 
 def _number(item: dict[str, Any]) -> NumberRecord:
@@ -231,7 +230,7 @@ class NumbersRepository:
         }
         removed = [name for name in _OPTIONAL if getattr(number, name) is None and name not in _FIXED]
         if number.agent_id:
-            sets.update(_agent_keys(number))
+            sets.update(_agent_keys(number, number.agent_id))
         else:
             removed += keys.AGENT_KEYS
         return self._update(number.phone_number_id, token, sets, removed)

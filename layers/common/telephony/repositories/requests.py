@@ -156,12 +156,11 @@ class RequestsRepository:
     def assign(self, record: RequestRecord, number: NumberRecord, *, updated_at: str) -> None:
         """The approved request's number is made: the number item, the claim handed over to it, and the request
         `assigned`, together (StatusChanged when the request is no longer approved)."""
-        assert record.phone_number is not None
         dynamo.transact(
             [
                 numbers.put_assigned(number),
                 numbers.hand_claim_to_number(
-                    record.phone_number,
+                    number.phone_number,
                     request_id=record.request_id,
                     phone_number_id=number.phone_number_id,
                     owner_id=record.user_id,

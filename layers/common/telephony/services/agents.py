@@ -171,8 +171,7 @@ def _sip_domain() -> str:
     return settings().livekit_sip_domain or "sip.livekit.invalid"
 
 
-def view(number: NumberRecord, *, with_providers: bool = True) -> RegisteredPhoneNumber:
-    assert number.agent_id is not None
+def view(number: NumberRecord, agent_id: str, *, with_providers: bool = True) -> RegisteredPhoneNumber:
     provider = providers.get(number.provider or "custom")
     domain = _sip_domain()
     e164 = number.phone_number
@@ -190,7 +189,7 @@ def view(number: NumberRecord, *, with_providers: bool = True) -> RegisteredPhon
         "agent_name": rule.agent_name if rule else None,
     }
     return RegisteredPhoneNumber(
-        agent_id=number.agent_id,
+        agent_id=agent_id,
         phone_number=e164,
         provider=provider.name,
         sip_uri=sip_uri,
@@ -308,7 +307,7 @@ def register(
         if isinstance(failure, ProvisioningFailed):
             raise failure.cause from failure
         raise
-    return view(saved)
+    return view(saved, agent)
 
 
 def list_for_agent(
@@ -318,7 +317,7 @@ def list_for_agent(
     items, token = (store or default_store()).numbers.list_by_agent(
         principal.user_id, agent, limit=limit, token=next_token
     )
-    return Page[RegisteredPhoneNumber](items=[view(i, with_providers=False) for i in items], next_token=token)
+    return Page[RegisteredPhoneNumber](items=[view(i, agent, with_providers=False) for i in items], next_token=token)
 
 
 def unregister(

@@ -136,23 +136,24 @@ def end_fields(call: CallRecord, ended_at: datetime, *, end_reason: str, answere
 # ---------------------------------------------------------------- create
 
 
-def _outbound_number(principal: Principal, number_id: str | None, db: Store) -> NumberRecord:
+def _outbound_number(principal: Principal, number_id: str | None, db: Store) -> tuple[NumberRecord, str]:
+    """The number to call from, and its outbound trunk."""
     if number_id:
         number = db.numbers.get(number_id)
         if number is None or number.owner_id != principal.user_id:
             raise NotFound("no such phone number")
-        if not number.can_call_out:
+        if not number.livekit.outbound:
             raise Conflict(
                 f"{number.phone_number} cannot place calls: configure a sip_trunk on it or register it with "
                 "enable_outbound"
             )
-        return number
+        return number, number.livekit.outbound
     token: str | None = None
     while True:  # newest first; every page, not only the first: an account may hold hundreds of inbound numbers
         items, token = db.numbers.list_by_owner(principal.user_id, limit=100, token=token)
         for number in items:
-            if number.can_call_out:
-                return number
+            if number.livekit.outbound:
+                return number, number.livekit.outbound
         if not token:
             break
     raise Conflict(
@@ -183,7 +184,7 @@ def create(
         raise InvalidInput(
             "premium-rate numbers cannot be called", details=[{"field": "phone_number", "issue": "premium"}]
         )
-    number = _outbound_number(principal, body.from_phone_number_id, db)
+    number, trunk_id = _outbound_number(principal, body.from_phone_number_id, db)
     settings = number.settings
     rule_agent = number.plan.rule.agent_name if number.plan.rule else None
     agent_name = body.agent_name or rule_agent
@@ -193,7 +194,6 @@ def create(
         )
     if agent_name != rule_agent:  # the number's own agent was claimed when its rule was made
         db.numbers.claim_agent_name(agent_name, principal.user_id)
-    assert number.livekit.outbound is not None
     created = now()
     call_id = derived_id("call", principal.user_id, idempotency_key) if idempotency_key else new_id("call")
     call = CallRecord(
@@ -234,7 +234,7 @@ def create(
         client.create_dispatch(call_id, agent_name, metadata)
         dialled = client.dial(
             lk.Dial(
-                trunk_id=number.livekit.outbound,
+                trunk_id=trunk_id,
                 to=callee,
                 room=call_id,
                 identity=identity_of(call_id),
@@ -411,9 +411,8 @@ def transfer(
         raise TooManyTransfers(f"a call may be transferred {MAX_TRANSFERS} times at most")
     client = _livekit(livekit)
     if body.mode == "warm":
-        if config is None or not config.warm_transfer_enabled:
+        if number is None or config is None or not config.warm_transfer_enabled:
             raise Forbidden("warm transfers are disabled for this number")
-        assert number is not None
         return _details(_warm_transfer(call, number, target, body, client, db))
     if config is not None and not config.cold_transfer_enabled:
         raise Forbidden("cold transfers are disabled for this number")
@@ -441,9 +440,10 @@ def _warm_transfer(
     trunk_id = number.livekit.outbound
     if not trunk_id:
         raise Conflict("the number has no outbound trunk any more: a warm transfer dials out through it")
-    entry = TransferRecord(transfer_to=target, mode=body.mode, at=now_iso(), status="dialing")
+    leg = f"transfer-{call.call_id}-{new_id('leg').removeprefix('leg_')[-8:]}"  # unique even for concurrent ones
+    entry = TransferRecord(transfer_to=target, mode=body.mode, at=now_iso(), status="dialing", leg_identity=leg)
     try:
-        index = db.calls.add_leg(
+        db.calls.add_leg(
             call,
             entry,
             max_transfers=MAX_TRANSFERS,
@@ -458,7 +458,7 @@ def _warm_transfer(
                 trunk_id=trunk_id,
                 to=target[4:],
                 room=call.room_name,
-                identity=f"transfer-{call.call_id}-{index + 1}",
+                identity=leg,
                 from_number=call.from_number,
                 name=target[4:],
                 attributes={"call_id": call.call_id, "transfer": "warm"},
@@ -470,8 +470,8 @@ def _warm_transfer(
             )
         )
     except (DomainError, lk.DialFailed) as failure:
-        with contextlib.suppress(DomainError):  # the transfer stays recorded as dialling: what was spent is
-            db.calls.set_transfer_status(call.call_id, index, "failed")
+        with contextlib.suppress(DomainError):  # else it stays recorded as dialling; the budget stays spent
+            db.calls.set_leg_status(call.call_id, leg, "failed")
         if isinstance(failure, lk.DialFailed | InvalidInput | Conflict | NotFound):
             raise UpstreamError(
                 f"LiveKit could not dial the transfer: {failure}", details=_details_of(failure)

@@ -163,11 +163,15 @@ def apply(
             password = passwords.get(part, "")
             existing = result.ids.get(part)
             if existing:
-                old = current.plan.get(part)
-                assert old is not None
                 # undone even if its answer is lost: LiveKit may have made it (putting the old spec back is
-                # harmless if it did not)
-                steps.append(_Step(part, _bind(_replace, livekit, existing, old, old_passwords.get(part, ""))))
+                # harmless if it did not); a resource whose spec was never recorded is removed instead
+                old = current.plan.get(part)
+                undo = (
+                    _bind(_replace, livekit, existing, old, old_passwords.get(part, ""))
+                    if old is not None
+                    else _bind(_delete_part, livekit, part, existing)
+                )
+                steps.append(_Step(part, undo))
                 _replace(livekit, existing, spec, password)
             else:
                 created = _create(livekit, spec, password, number)
