@@ -28,6 +28,7 @@ _applied = False
 def adjust_dynamodb() -> None:
     """Every DynamoDB adjustment below, for the moto of the local stack, the tests and the benchmarks."""
     serialise_dynamodb()
+    dynamodb_refuses_oversized_keys()
     transactions_back_up_their_items()
     dynamodb_items_untracked()
     dynamodb_answers_as_json()
@@ -234,3 +235,39 @@ def sqs_checks_message_bytes() -> None:
 
     _validate_message.__in_bytes__ = True  # type: ignore[attr-defined]
     SQSBackend._validate_message = _validate_message  # type: ignore[method-assign]
+
+
+def dynamodb_refuses_oversized_keys() -> None:
+    """DynamoDB refuses a key over its limits (2,048 bytes of partition key, 1,024 of sort key) in every request
+    that names one, with a ValidationException; moto checks them only when an item is written. A read by such a
+    key must fail here as it fails on AWS, or the product's answer to it would go untested."""
+    from moto.dynamodb.exceptions import HashKeyTooLong
+    from moto.dynamodb.limits import HASH_KEY_MAX_LENGTH
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if getattr(DynamoDBBackend.get_item, "__checks_key_sizes__", False):
+        return
+
+    def checked(original: Any, key_argument: str, position: int) -> Any:
+        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            table_name = kwargs.get("table_name", args[0] if args else None)
+            key = kwargs.get(key_argument, args[position] if len(args) > position else None)
+            if table_name and isinstance(key, dict):
+                self.get_table(table_name)._validate_key_sizes(key)
+            return original(self, *args, **kwargs)
+
+        method.__checks_key_sizes__ = True  # type: ignore[attr-defined]
+        return method
+
+    DynamoDBBackend.get_item = checked(DynamoDBBackend.get_item, "keys", 1)  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = checked(DynamoDBBackend.update_item, "key", 1)  # type: ignore[method-assign]
+    DynamoDBBackend.delete_item = checked(DynamoDBBackend.delete_item, "key", 1)  # type: ignore[method-assign]
+    original_query = DynamoDBBackend.query
+
+    def query(self: Any, table_name: str, hash_key_dict: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(hash_key_dict, dict) and DynamoType(hash_key_dict).size() > HASH_KEY_MAX_LENGTH:
+            raise HashKeyTooLong
+        return original_query(self, table_name, hash_key_dict, *args, **kwargs)
+
+    DynamoDBBackend.query = query  # type: ignore[method-assign]

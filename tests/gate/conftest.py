@@ -235,6 +235,7 @@ def relaxed_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
     from telephony.services import rate_limits
 
     monkeypatch.setattr(rate_limits, "API", rate_limits.Budget("api", 100_000, "API requests per hour"))
+    monkeypatch.setattr(rate_limits, "API_USER", rate_limits.Budget("api_user", 100_000, "API requests per user"))
     monkeypatch.setattr(rate_limits, "CONFIGURATIONS", rate_limits.Budget("configurations", 10_000, "configurations"))
     monkeypatch.setattr(rate_limits, "CALLS", rate_limits.Budget("calls", 10_000, "outbound calls per hour"))
 

@@ -90,8 +90,8 @@ def test_events_of_other_participants_or_kinds_are_ignored(event):
 @pytest.mark.parametrize(
     ("reason", "status", "code", "end_reason"),
     [
-        ("USER_REJECTED", CallStatus.BUSY, 486, "busy"),
-        ("USER_UNAVAILABLE", CallStatus.NO_ANSWER, 480, "no_answer"),
+        ("USER_REJECTED", CallStatus.BUSY, None, "rejected"),
+        ("USER_UNAVAILABLE", CallStatus.NO_ANSWER, None, "no_answer"),
         ("ROOM_DELETED", CallStatus.CANCELED, 487, "hangup"),
         ("PARTICIPANT_REMOVED", CallStatus.CANCELED, 487, "removed"),
         ("SIP_TRUNK_FAILURE", CallStatus.FAILED, None, "sip_failure: sip_trunk_failure"),

@@ -18,10 +18,13 @@ from telephony.repositories.store import Store, default_store
 from telephony.services import calls, summaries
 from telephony.util import iso
 
-# disconnect reason of a call that was never answered -> (status, implied SIP code, end reason)
+# disconnect reason of a call that was never answered -> (status, SIP code, end reason). LiveKit's SIP service gives
+# one reason for several answers: USER_REJECTED for busy (486), declined (603, any 6xx), not acceptable (488) and
+# refused credentials (401/403); USER_UNAVAILABLE for 404, 408, 480, other 4xx and no answer in time. The webhook
+# carries no SIP code, so none is recorded for them: the end reason says what is known. Our own hangup is a CANCEL.
 _UNANSWERED = {
-    "USER_REJECTED": (CallStatus.BUSY, 486, "busy"),
-    "USER_UNAVAILABLE": (CallStatus.NO_ANSWER, 480, "no_answer"),
+    "USER_REJECTED": (CallStatus.BUSY, None, "rejected"),
+    "USER_UNAVAILABLE": (CallStatus.NO_ANSWER, None, "no_answer"),
     "ROOM_DELETED": (CallStatus.CANCELED, 487, "hangup"),
     "PARTICIPANT_REMOVED": (CallStatus.CANCELED, 487, "removed"),
 }
