@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -289,11 +290,16 @@ def _body_routes() -> list[tuple[str, str]]:
                 isinstance(v, type) and issubclass(v, Body)
                 for name, obj in vars(module).items()
                 if inspect.isfunction(obj) and obj.__module__ == module.__name__ and name != "lambda_handler"
-                for v in inspect.get_annotations(obj, eval_str=True).values()
+                for v in map(_unannotated, inspect.get_annotations(obj, eval_str=True).values())
             )
             if takes_body:
                 found.append((method, path))
     return sorted(found)
+
+
+def _unannotated(hint: Any) -> Any:
+    """`CreateCall` of `Annotated[CreateCall, Body(...)]`, the way a route declares its body."""
+    return typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Annotated else hint
 
 
 BODY_ROUTES = _body_routes()

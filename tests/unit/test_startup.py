@@ -23,7 +23,7 @@ states = {"before": gc.isenabled(), "frozen_at_start": gc.get_freeze_count()}
 import functions.get_docs.app as app
 states["imported"] = gc.isenabled()
 event = {"version": "2.0", "routeKey": "GET /docs", "rawPath": "/docs", "headers": {},
-         "requestContext": {"http": {"method": "GET", "path": "/docs"}, "requestId": "r1"}}
+         "requestContext": {"http": {"method": "GET", "path": "/docs"}, "requestId": "r1", "stage": "$default"}}
 first = app.lambda_handler(event, None)
 states["served"] = gc.isenabled()
 states["frozen"] = gc.get_freeze_count()
