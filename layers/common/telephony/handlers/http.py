@@ -131,7 +131,8 @@ class Api(APIGatewayHttpResolver):
     local/runtime.py) each serve their own."""
 
     def __init__(self, *, public: bool = False, agents: bool = False) -> None:
-        super().__init__(enable_validation=True, json_body_deserializer=strict_json)
+        # debug off whatever POWERTOOLS_DEV says: in debug mode Powertools prints every event, credentials included
+        super().__init__(enable_validation=True, json_body_deserializer=strict_json, debug=False)
         self.public = public
         self.agents = agents  # an `agent` credential may call this route (it posts its owner's call events)
         self.declared: list[tuple[str, str, Callable[..., Any]]] = []  # (method, path as OpenAPI writes it, handler)

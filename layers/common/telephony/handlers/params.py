@@ -15,6 +15,7 @@ CallId = Annotated[str, Path(description="A call id (`call_...`)")]
 IdempotencyKey = Annotated[
     str | None,
     Header(
+        alias="Idempotency-Key",
         description="Send the same key again (with the same body) to get the first answer instead of a second "
         "call, for 24 hours. The same key with another body is 422.",
         min_length=1,
