@@ -57,6 +57,8 @@ class Gateway:
     def __init__(
         self, stack: Stack, runtime: Runtime, local_routes: dict[str, Callable[[str], Any]] | None = None
     ) -> None:
+        """`local_routes`: what the local stack serves beside the template's routes, by path prefix: a callable
+        taking the path and giving a Reply, a JSON document, or None (404)."""
         self.runtime = runtime
         self.routes = sorted(
             (Route.build(m, p, f.logical_id, public) for f in runtime.functions.values() for m, p, public in f.routes),
@@ -145,8 +147,10 @@ class Gateway:
         path = url.path or "/"
         for prefix, serve in self.local_routes.items():
             if path.startswith(prefix):
-                doc = serve(path)
-                return _json_reply(200, doc) if doc is not None else _json_reply(404, {"message": "Not Found"})
+                found = serve(path)
+                if found is None:
+                    return _json_reply(404, {"message": "Not Found"})
+                return found if isinstance(found, tuple) else _json_reply(200, found)
         if len(body) > MAX_BODY:
             return _json_reply(413, {"message": "Request Entity Too Large"})
         matched = self._match(method, path)
