@@ -204,7 +204,7 @@ def _warm(report: Report, out: list[str], passes: int) -> None:
         "It includes botocore's client work (serialise, sign, parse: shown apart; DynamoDB's data answers are handed "
         "over as sent, not parsed against the model, and its requests are not validated client-side), routing and "
         "validation "
-        "(`handlers/http.py`, ADR 0008), logging and EMF metrics, and the service code. Times in ms.\n"
+        "(`handlers/http.py` on Powertools' resolver, ADR 0014), logging and EMF metrics, and the service code. Times in ms.\n"
     )
     out.append(
         "| endpoint | own p50 | own p99 | of which botocore p50 | total p50 | AWS wait p50 | LiveKit wait p50 "
