@@ -68,6 +68,9 @@ class Runtime:
         self._idle: dict[str, list[Container]] = {}
         self.loaded: dict[str, int] = {}  # containers made per function, for tests and the curious
         self._lock = threading.Lock()
+        # One container loads at a time. Python refuses two threads importing modules that import each other
+        # (Powertools' event handler does) with a deadlock error; a Lambda environment is a process of its own.
+        self._loading = threading.Lock()
 
     def function(self, key: str) -> Function:
         if key in self.functions:
@@ -81,7 +84,8 @@ class Runtime:
             if idle:
                 return idle.pop()
             self.loaded[function.logical_id] = self.loaded.get(function.logical_id, 0) + 1
-        return Container(function)  # loaded outside the lock: other functions' invocations need not wait for it
+        with self._loading:  # not under _lock: a load must not hold up invocations served by idle containers
+            return Container(function)
 
     def _give_back(self, function: Function, container: Container) -> None:
         with self._lock:

@@ -217,7 +217,7 @@ class Api(APIGatewayHttpResolver):
 
     def _error(self, status: int, error: DomainError, headers: dict[str, str] | None = None) -> Response:
         body = json.dumps(error_body(error.code, error.message, self.request_id, error.details))
-        return Response(status, JSON, body, headers=headers)
+        return Response(int(status), JSON, body, headers=headers)
 
     def _refused(self, error: DomainError) -> Response:
         status = status_of(error)
