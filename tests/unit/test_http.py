@@ -111,9 +111,33 @@ def test_json_that_breaks_parsers_is_a_400(app, raw):
     assert _details(app, _event("POST", "/calls/c/configure", body=raw)) == [{"field": "body", "issue": "invalid_json"}]
 
 
-def test_a_body_that_is_not_json_is_a_400(app):
-    event = _event("POST", "/calls/c/configure", body="sip_trunk=x", headers={"content-type": "text/plain"})
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "multipart/form-data; boundary=x",
+        "Application/JSON",  # Powertools tells JSON by this prefix, in lower case
+    ],
+)
+@pytest.mark.parametrize("body", [{"sip_trunk": TRUNK}, "sip_trunk=x", None])
+def test_a_body_that_is_not_json_by_its_content_type_is_a_400(app, content_type, body):
+    """schemathesis: `multipart/form-data` without a boundary, which Powertools reads as multipart, was a 500."""
+    event = _event("POST", "/calls/c/configure", body=body, headers={"content-type": content_type})
     assert [d["field"] for d in _details(app, event)] == ["body"]
+
+
+def test_json_may_say_its_charset_and_a_route_without_a_body_ignores_the_content_type(app):
+    json_utf8 = {"content-type": "application/json; charset=utf-8"}
+    assert _answer(app, _event("POST", "/calls/c/configure", body={"sip_trunk": TRUNK}, headers=json_utf8))[0] == 200
+    bodiless = make_app(public=True)  # a function's one route, which takes no body
+
+    @bodiless.get("/stats")
+    def stats() -> dict[str, Any]:
+        return {}
+
+    assert _answer(bodiless, _event("GET", "/stats", headers={"content-type": "multipart/form-data"}))[0] == 200
 
 
 def test_a_domain_error_has_its_status_and_code(app):

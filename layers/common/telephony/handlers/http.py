@@ -10,17 +10,17 @@ import json
 import math
 import re
 import time
+import typing
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from pydantic import BaseModel
 
 from telephony.errors import (
     Conflict,
@@ -81,7 +81,9 @@ def principal_from_event(event: Mapping[str, Any]) -> Principal:
 
 # ---------------------------------------------------------------- the body: standard JSON only
 
-_NOT_JSON = InvalidInput("the body is not valid JSON", details=[{"field": "body", "issue": "invalid_json"}])
+
+def _not_json() -> InvalidInput:
+    return InvalidInput("the body is not valid JSON", details=[{"field": "body", "issue": "invalid_json"}])
 
 
 def _constant(name: str) -> Any:
@@ -101,7 +103,7 @@ def strict_json(text: str | bytes) -> Any:
     try:
         return json.loads(text, parse_constant=_constant, parse_float=_finite)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise InvalidInput(_NOT_JSON.message, details=_NOT_JSON.details) from None
+        raise _not_json() from None
 
 
 def _check_body(event: Mapping[str, Any]) -> None:
@@ -113,8 +115,31 @@ def _check_body(event: Mapping[str, Any]) -> None:
     try:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body
     except binascii.Error:
-        raise InvalidInput(_NOT_JSON.message, details=_NOT_JSON.details) from None
+        raise _not_json() from None
     strict_json(raw)
+
+
+def _check_content_type(event: Mapping[str, Any]) -> None:
+    """A route that takes a JSON body takes it as JSON only: Powertools would read a form or a multipart body as
+    such (and fail on a multipart one without a boundary)."""
+    content_type = str((event.get("headers") or {}).get("content-type") or "").strip()
+    if content_type and not content_type.startswith(JSON):  # as Powertools tells JSON from the rest
+        issue = "the body must be JSON (Content-Type: application/json)"
+        raise InvalidInput("the request is not valid", details=[{"field": "body", "issue": issue}])
+
+
+def _takes_body(handler: Callable[..., Any]) -> bool:
+    """Whether Powertools reads the request's body for this handler: a parameter marked `Body()`, or a model that
+    is not marked as anything else."""
+    for name, hint in typing.get_type_hints(handler, include_extras=True).items():
+        if name == "return":
+            continue
+        if typing.get_origin(hint) is typing.Annotated:
+            if any(isinstance(mark, Body) for mark in typing.get_args(hint)[1:]):
+                return True
+        elif inspect.isclass(hint) and issubclass(hint, BaseModel):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- the resolver
@@ -136,6 +161,7 @@ class Api(APIGatewayHttpResolver):
         self.public = public
         self.agents = agents  # an `agent` credential may call this route (it posts its owner's call events)
         self.declared: list[tuple[str, str, Callable[..., Any]]] = []  # (method, path as OpenAPI writes it, handler)
+        self.takes_body = False  # its route takes a JSON body (a function has one route)
         self._event: APIGatewayProxyEventV2 | None = None
         self._context: Any = None
         if not public:
@@ -145,7 +171,6 @@ class Api(APIGatewayHttpResolver):
 
             self._budget = rate_limits
         self.exception_handler(RequestValidationError)(self._invalid_request)
-        self.exception_handler(RequestUnsupportedContentType)(self._unsupported_body)
         self.exception_handler(NotFoundError)(self._no_route)
         self.exception_handler(DomainError)(self._refused)
         self.exception_handler(Exception)(self._failed)
@@ -188,6 +213,8 @@ class Api(APIGatewayHttpResolver):
                     raise Forbidden("an agent key may only post the events of its owner's calls")
                 _check_body(event)
                 self.append_context(principal=principal)
+            if self.takes_body:
+                _check_content_type(event)
             answer = super().resolve(event, context)
         except DomainError as error:
             self.clear_context()
@@ -246,10 +273,6 @@ class Api(APIGatewayHttpResolver):
         problems = [{"field": _field(e["loc"]), "issue": e["msg"]} for e in error.errors()]
         return self._error(400, InvalidInput("the request is not valid", details=problems))
 
-    def _unsupported_body(self, error: RequestUnsupportedContentType) -> Response:
-        issue = "the body must be JSON (Content-Type: application/json)"
-        return self._error(400, InvalidInput("the request is not valid", details=[{"field": "body", "issue": issue}]))
-
     # -------------------------------------------------------------- declaring a route
 
     def route(  # type: ignore[override]
@@ -285,6 +308,7 @@ class Api(APIGatewayHttpResolver):
             takes_input = any(f"<{name}>" not in rule for name in inspect.signature(handler).parameters)
             answers = documented.answers(status_code, responses or {}, public=self.public, takes_input=takes_input)
             self.declared.append((str(method).upper(), re.sub(r"<(\w+)>", r"{\1}", rule), handler))
+            self.takes_body = self.takes_body or _takes_body(handler)
             return super(Api, self).route(
                 rule,
                 method,
