@@ -1,7 +1,8 @@
 # The project's vocabulary: make dev | test | lint | typecheck | template | build | bench | clean
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help dev demo test lint typecheck template build unit integration e2e bench bench-quick static verify clean
+.PHONY: help dev demo test lint typecheck template build unit integration e2e bench bench-quick static verify clean \
+	openapi vendor
 
 VENV := .venv
 SAM_VENV := .venv-sam
@@ -21,6 +22,7 @@ help:
 	@echo "make dev    run the whole product locally (API on 127.0.0.1:$${API_PORT:-3000})"
 	@echo "make test   install what is missing, then run every check"
 	@echo "make verify the reliability gate's deeper run (1,000 fuzz examples per operation; docs/RELIABILITY.md)"
+	@echo "make openapi  rewrite functions/get_openapi/openapi.json from the functions' routes"
 	@echo "make lint | typecheck | template | build | static | bench | clean"
 
 python312:
@@ -49,8 +51,17 @@ $(CHECKOV_VENV)/.installed: | python312
 
 venv: $(VENV)/.installed
 
-dev: $(VENV)/.installed
+# Swagger UI's files for the local stack's /docs (offline), from the npm registry, checked against their integrity.
+vendor: $(VENV)/.installed
+	@$(PY) -m local.swagger_ui
+
+dev: $(VENV)/.installed vendor
 	$(PY) -m local.stack
+
+# GET /openapi.json serves a file written from every function's route declaration (docs/adr/0014); a test fails
+# when it is stale.
+openapi: $(VENV)/.installed
+	$(PY) -m local.openapi
 
 # Every flow of both API documents against the local stack (the running `make dev` one, or its own).
 demo: $(VENV)/.installed
@@ -96,7 +107,7 @@ static: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=TRUE \
 	  $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f .aws-sam/transformed.json
 
-test: lint typecheck template static
+test: lint typecheck template static vendor
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory bench-quick
 

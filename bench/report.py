@@ -207,8 +207,8 @@ def _warm(report: Report, out: list[str], passes: int) -> None:
         "`before-send` hooks placed first and last around moto's stubber) and minus the time inside `LiveKit._run`. "
         "It includes botocore's client work (serialise, sign, parse: shown apart; DynamoDB's data answers are handed "
         "over as sent, not parsed against the model, and its requests are not validated client-side), routing and "
-        "validation "
-        "(`handlers/http.py`, ADR 0008), logging and EMF metrics, and the service code. Times in ms.\n"
+        "validation (`handlers/http.py` on Powertools' resolver, ADR 0016), logging and EMF metrics, and the service "
+        "code. Times in ms.\n"
     )
     out.append(
         "| endpoint | own p50 | own p99 | of which botocore p50 | total p50 | AWS wait p50 | LiveKit wait p50 "

@@ -24,6 +24,7 @@ from local.template import ACCOUNT, REGION, Stack
 
 MAX_BODY = 10 * 1024 * 1024  # HTTP API's payload limit
 MAX_HEAD = 10240  # HTTP API's quota on the request line and header values together
+BODY_TIMEOUT = 5.0  # seconds a client may pause while sending the body it announced
 API_ID = "local"
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -56,6 +57,8 @@ class Gateway:
     def __init__(
         self, stack: Stack, runtime: Runtime, local_routes: dict[str, Callable[[str], Any]] | None = None
     ) -> None:
+        """`local_routes`: what the local stack serves beside the template's routes, by path prefix: a callable
+        taking the path and giving a Reply, a JSON document, or None (404)."""
         self.runtime = runtime
         self.routes = sorted(
             (Route.build(m, p, f.logical_id, public) for f in runtime.functions.values() for m, p, public in f.routes),
@@ -144,8 +147,10 @@ class Gateway:
         path = url.path or "/"
         for prefix, serve in self.local_routes.items():
             if path.startswith(prefix):
-                doc = serve(path)
-                return _json_reply(200, doc) if doc is not None else _json_reply(404, {"message": "Not Found"})
+                found = serve(path)
+                if found is None:
+                    return _json_reply(404, {"message": "Not Found"})
+                return found if isinstance(found, tuple) else _json_reply(200, found)
         if len(body) > MAX_BODY:
             return _json_reply(413, {"message": "Request Entity Too Large"})
         matched = self._match(method, path)
@@ -189,8 +194,7 @@ class Gateway:
         return _to_reply(result)
 
     def serve(self, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
-        server = ThreadingHTTPServer((host, port), _handler_for(self))
-        server.daemon_threads = True
+        server = _Server((host, port), _handler_for(self))
         threading.Thread(target=server.serve_forever, name="gateway", daemon=True).start()
         return server
 
@@ -206,6 +210,21 @@ def _to_reply(result: Any) -> Reply:
     return int(result["statusCode"]), headers, body
 
 
+def _content_length(value: str | None) -> int | None:
+    """The announced body's length; None when it is not a length (API Gateway answers 400 Bad Request)."""
+    if value is None:
+        return 0
+    value = value.strip()
+    return int(value) if value.isdigit() else None
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a burst of clients overflowed it and saw their connections reset
+    # or dropped. The kernel caps this at net.core.somaxconn.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 def _handler_for(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -214,29 +233,51 @@ def _handler_for(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
+            length = _content_length(self.headers.get("Content-Length"))
+            if length is None:
+                status, headers, body = _json_reply(400, {"message": "Bad Request"})
+                self.close_connection = True
+            elif length > MAX_BODY:
                 status, headers, body = _json_reply(413, {"message": "Request Entity Too Large"})
                 self.close_connection = True
             else:
-                data = self.rfile.read(length) if length else b""
-                merged: dict[str, str] = {}
-                for name, value in self.headers.items():
-                    key = name.lower()
-                    merged[key] = f"{merged[key]},{value}" if key in merged else value
-                status, headers, body = gateway.handle(self.command, self.path, merged, data)
+                data = self._body(length)
+                if data is None:  # the body did not come: what follows on this connection cannot be read either
+                    status, headers, body = _json_reply(400, {"message": "Bad Request"})
+                    self.close_connection = True
+                else:
+                    merged: dict[str, str] = {}
+                    for name, value in self.headers.items():
+                        key = name.lower()
+                        merged[key] = f"{merged[key]},{value}" if key in merged else value
+                    status, headers, body = gateway.handle(self.command, self.path, merged, data)
             try:
                 self.send_response(status)
                 for name, value in headers.items():
                     if name.lower() not in ("content-length", "connection"):
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
+                if self.close_connection:
+                    self.send_header("Connection", "close")
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up first (a sender's timeout)
                 self.close_connection = True
                 _log.warning("%s %s: the client left before its %d answer", self.command, self.path, status)
+
+        def _body(self, length: int) -> bytes | None:
+            """The announced body, or None when the client stops sending it for BODY_TIMEOUT seconds (a worker
+            would otherwise wait for the client's own timeout, or forever)."""
+            if not length:
+                return b""
+            self.connection.settimeout(BODY_TIMEOUT)
+            try:
+                return self.rfile.read(length)
+            except TimeoutError:
+                return None
+            finally:
+                self.connection.settimeout(None)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
 

@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     request = urllib.request.Request(f"{moto_url}/moto-api/config", data=config, method="POST")  # noqa: S310 - loopback
     urllib.request.urlopen(request, timeout=10).read()  # noqa: S310 - moto on loopback  # nosec B310
 
+    from local import swagger_ui
     from local.gateway import Gateway
     from local.issuer import Issuer
     from local.livekit_emulator import Emulator
@@ -138,10 +139,19 @@ def main(argv: list[str] | None = None) -> None:
     livekit = Emulator(api_key="devkey", api_secret=secrets.token_urlsafe(32), webhook_url=f"{api_url}/livekit/webhook")
     livekit.start(HOST, args.livekit_port)
     issuer = Issuer(f"{api_url}/_local/issuer")
-    parameters = {"JwtIssuer": issuer.url, "JwtAudience": issuer.audience, **livekit_parameters(livekit)}
+    parameters = {
+        "JwtIssuer": issuer.url,
+        "JwtAudience": issuer.audience,
+        "DocsAssetsUrl": swagger_ui.ROUTE.rstrip("/"),  # /docs works offline: Swagger UI from this stack
+        **livekit_parameters(livekit),
+    }
     parameters.update(dict(p.split("=", 1) for p in args.param))
     stack, runtime = prepare(parameters, endpoint_url=moto_url)
-    gateway = Gateway(stack, runtime, local_routes={"/_local/issuer/": issuer.document})
+    gateway = Gateway(
+        stack, runtime, local_routes={"/_local/issuer/": issuer.document, swagger_ui.ROUTE: swagger_ui.serve}
+    )
+    if not swagger_ui.installed():
+        print("Swagger UI is not installed (`make dev` installs it): /docs shows a blank page", file=sys.stderr)
     server = gateway.serve(HOST, args.api_port)
     from local.event_sources import EventSources
 

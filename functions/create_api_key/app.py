@@ -1,13 +1,22 @@
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
 from telephony.handlers.http import current_principal, make_app
 from telephony.models.auth import ApiKeyCreated, CreateApiKey
 from telephony.observability import observed
+from telephony.openapi import examples
 from telephony.services import api_keys
 
 app = make_app()
 
 
-@app.post("/api-keys", status_code=201)
-def create_api_key(body: CreateApiKey) -> ApiKeyCreated:
+@app.post("/api-keys", status_code=201, tags=["API keys"])
+def create_api_key(body: Annotated[CreateApiKey, Body(openapi_examples=examples.CREATE_API_KEY)]) -> ApiKeyCreated:
+    """Create an API key
+
+    The key is in the answer once; only its hash is stored. Only admins create `admin` keys.
+    """
     return api_keys.create(body, principal=current_principal(app))
 
 

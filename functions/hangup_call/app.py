@@ -1,13 +1,19 @@
 from telephony.handlers.http import current_principal, make_app
+from telephony.handlers.params import CallId
 from telephony.models.calls import CallDetails
 from telephony.observability import observed
+from telephony.openapi.responses import errors
 from telephony.services import calls
 
 app = make_app()
 
 
-@app.post("/outbound-calls/{call_id}/hangup")
-def hangup_call(call_id: str) -> CallDetails:
+@app.post("/outbound-calls/<call_id>/hangup", tags=["Calls"], responses=errors(404, 409, 502))
+def hangup_call(call_id: CallId) -> CallDetails:
+    """Hang up a call
+
+    Deletes the LiveKit room. 409 when the call already ended.
+    """
     return calls.hangup(call_id, principal=current_principal(app))
 
 

@@ -1,3 +1,7 @@
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
 from telephony.handlers.http import current_principal, make_app
 from telephony.models.calls import CallDetails, CallsQuery
 from telephony.models.common import Page
@@ -7,8 +11,9 @@ from telephony.services import calls
 app = make_app()
 
 
-@app.get("/outbound-calls")
-def list_calls(query: CallsQuery) -> Page[CallDetails]:
+@app.get("/outbound-calls", tags=["Calls"])
+def list_calls(query: Annotated[CallsQuery, Query()]) -> Page[CallDetails]:
+    """List your calls, newest first"""
     return calls.list_calls(
         principal=current_principal(app), status=query.status, limit=query.limit, next_token=query.next_token
     )

@@ -1,3 +1,7 @@
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
 from telephony.handlers.http import current_principal, make_app
 from telephony.models.common import Page, PageQuery
 from telephony.models.requests import PhoneNumberRequest
@@ -7,8 +11,9 @@ from telephony.services import phone_requests
 app = make_app()
 
 
-@app.get("/telephony/phone-number-requests")
-def list_phone_number_requests(query: PageQuery) -> Page[PhoneNumberRequest]:
+@app.get("/telephony/phone-number-requests", tags=["Phone-number requests"])
+def list_phone_number_requests(query: Annotated[PageQuery, Query()]) -> Page[PhoneNumberRequest]:
+    """List your phone-number requests"""
     return phone_requests.list_own(principal=current_principal(app), limit=query.limit, next_token=query.next_token)
 
 

@@ -1,13 +1,25 @@
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
 from telephony.handlers.http import current_principal, make_app
+from telephony.handlers.params import CallId
 from telephony.models.calls import CallDetails, Transfer
 from telephony.observability import observed
+from telephony.openapi import examples
+from telephony.openapi.responses import errors
 from telephony.services import calls
 
 app = make_app()
 
 
-@app.post("/outbound-calls/{call_id}/transfer")
-def transfer_call(call_id: str, body: Transfer) -> CallDetails:
+@app.post("/outbound-calls/<call_id>/transfer", tags=["Calls"], responses=errors(404, 409, 502))
+def transfer_call(call_id: CallId, body: Annotated[Transfer, Body(openapi_examples=examples.TRANSFER)]) -> CallDetails:
+    """Transfer a call
+
+    `cold` (SIP REFER) or `warm` (dial the destination into the room). 403 unless the destination is in the
+    number's `transfer_config.allowed_destinations` and the mode is enabled; 409 unless the call is in progress.
+    """
     return calls.transfer(call_id, body, principal=current_principal(app))
 
 

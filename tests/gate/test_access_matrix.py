@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -67,6 +68,11 @@ class Seeds:
         made = self.world.client.post("/api-keys", token=self.keys.alice, json_body={"name": "matrix"})
         return str(made.json()["key_id"])
 
+    @property
+    def key_owner(self) -> str:
+        assert self.key_id
+        return "usr_alice"
+
 
 # (path, body) a principal sends; bodies differ per principal where each creates its own resource
 Request = Callable[[Seeds, str], tuple[str, Any]]
@@ -100,6 +106,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api-keys"): Case(lambda s, p: ("/api-keys", {"name": f"by {p}"}), 201, 201, 201),
     ("GET", "/api-keys"): Case(lambda s, p: ("/api-keys", None), 200, 200, 200, invisible=lambda s: s.key_id),
     ("DELETE", "/api-keys/{key_id}"): Case(lambda s, p: (f"/api-keys/{s.key_id}", None), 200, 404, 404),
+    ("GET", "/admin/api-keys"): Case(lambda s, p: (f"/admin/api-keys?user_id={s.key_owner}", None), 403, 403, 200),
+    ("DELETE", "/admin/api-keys/{key_id}"): Case(lambda s, p: (f"/admin/api-keys/{s.key_id}", None), 403, 403, 200),
     ("POST", "/telephony/phone-number-requests"): Case(
         lambda s, p: ("/telephony/phone-number-requests", {"phone_number": NUMBERS[p], "country": "US"}), 201, 201, 201
     ),
@@ -290,11 +298,16 @@ def _body_routes() -> list[tuple[str, str]]:
                 isinstance(v, type) and issubclass(v, Body)
                 for name, obj in vars(module).items()
                 if inspect.isfunction(obj) and obj.__module__ == module.__name__ and name != "lambda_handler"
-                for v in inspect.get_annotations(obj, eval_str=True).values()
+                for v in map(_unannotated, inspect.get_annotations(obj, eval_str=True).values())
             )
             if takes_body:
                 found.append((method, path))
     return sorted(found)
+
+
+def _unannotated(hint: Any) -> Any:
+    """`CreateCall` of `Annotated[CreateCall, Body(...)]`, the way a route declares its body."""
+    return typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Annotated else hint
 
 
 BODY_ROUTES = _body_routes()

@@ -18,7 +18,7 @@ _CHILD = """
 import json, sys
 import functions.{name}.app as app
 event = {{"version": "2.0", "routeKey": "GET {path}", "rawPath": "{path}", "headers": {{}},
-         "requestContext": {{"http": {{"method": "GET", "path": "{path}"}}, "requestId": "r1"}}}}
+         "requestContext": {{"http": {{"method": "GET", "path": "{path}"}}, "requestId": "r1", "stage": "$default"}}}}
 answer = app.lambda_handler(event, None)
 aws = sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "s3transfer") or m.startswith("botocore."))
 print(json.dumps({{"status": answer["statusCode"], "aws": aws}}))

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 _CHILD = """
 import functions.get_docs.app as app
 event = {"version": "2.0", "routeKey": "GET /docs", "rawPath": "/docs", "headers": {},
-         "requestContext": {"http": {"method": "GET", "path": "/docs"}, "requestId": "r1"}}
+         "requestContext": {"http": {"method": "GET", "path": "/docs"}, "requestId": "r1", "stage": "$default"}}
 print(app.lambda_handler(event, None)["statusCode"])
 """
 

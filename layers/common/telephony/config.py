@@ -35,6 +35,7 @@ class Settings(NamedTuple):
     livekit_sip_domain: str = ""
     livekit_inbound_addresses: str = ""
     sip_secrets_prefix: str = "telephony/sip"
+    docs_assets_url: str = "https://cdn.jsdelivr.net/npm"  # where GET /docs loads Swagger UI from
 
     def require(self, name: str) -> str:
         """A setting this function cannot work without; a clear error when the template forgot it."""

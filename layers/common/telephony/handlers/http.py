@@ -1,19 +1,26 @@
-"""The HTTP side of every endpoint: authentication context, the API budget, and the one error mapping."""
+"""The HTTP side of every endpoint: Powertools' resolver with the caller from the authorizer, the API budget, the
+strict JSON body, and the one error mapping (docs/adr/0016-routes-declared-once.md)."""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import inspect
 import json
 import math
 import re
-import threading
 import time
+import typing
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from pydantic import BaseModel
 
 from telephony.errors import (
     Conflict,
@@ -31,6 +38,8 @@ from telephony.models.principal import Principal, Role
 from telephony.observability import count, logger
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
     from telephony.services import rate_limits
 
 STATUS: dict[type[DomainError], HTTPStatus] = {
@@ -45,6 +54,8 @@ STATUS: dict[type[DomainError], HTTPStatus] = {
     UpstreamUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
+JSON = "application/json"
+
 
 def status_of(error: DomainError) -> HTTPStatus:
     for cls in type(error).__mro__:
@@ -57,15 +68,7 @@ def error_body(code: str, message: str, request_id: str, details: list[dict[str,
     return {"error": {"code": code, "message": message, "request_id": request_id, "details": details or []}}
 
 
-def _limit_headers(error: RateLimited) -> dict[str, str]:
-    return {
-        "Retry-After": str(error.retry_after),
-        "RateLimit-Policy": f'"{error.budget}";q={error.limit};w={error.window_seconds}',
-        "RateLimit": f'"{error.budget}";r=0;t={error.retry_after}',
-    }
-
-
-def principal_from_event(event: dict[str, Any]) -> Principal:
+def principal_from_event(event: Mapping[str, Any]) -> Principal:
     """The caller as the authorizer described it; refuses what the authorizer marked as not authenticated."""
     context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
     if not context.get("user_id"):
@@ -76,205 +79,15 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
     return principal
 
 
-# The records below are NamedTuples, not frozen dataclasses: see models/budgets.py.
+# ---------------------------------------------------------------- the body: standard JSON only
 
 
-class Request(NamedTuple):
-    """What a handler may read of the request it serves (headers named in lower case, the body as text)."""
-
-    headers: Mapping[str, str]
-    body: str
-    request_id: str
+def _not_json() -> InvalidInput:
+    return InvalidInput("the body is not valid JSON", details=[{"field": "body", "issue": "invalid_json"}])
 
 
-class Response(NamedTuple):
-    """An answer that is not JSON (the Swagger page): returned by a handler as it is."""
-
-    status: int
-    content_type: str
-    body: str
-
-
-class Route(NamedTuple):
-    """One operation: the handler and what the router hands it, read from its signature once, at import.
-
-    A parameter named `body` is the JSON body validated by its model, one named `query` the query string
-    validated by its model, every other one a segment of the path (`/calls/{call_id}`)."""
-
-    method: str
-    path: str  # as template.yaml and the OpenAPI document write it
-    handler: Callable[..., Any]
-    status: int
-    body: type[BaseModel] | None
-    query: type[BaseModel] | None
-    response: Any  # the return annotation
-    path_params: tuple[str, ...]
-    pattern: re.Pattern[str]
-
-
-def route_of(method: str, path: str, status: int, handler: Callable[..., Any]) -> Route:
-    signature = inspect.signature(handler, eval_str=True)
-    in_path = tuple(re.findall(r"\{(\w+)\}", path))
-    models: dict[str, type[BaseModel] | None] = {"body": None, "query": None}
-    for name, parameter in signature.parameters.items():
-        if name in models:
-            models[name] = parameter.annotation
-        elif name not in in_path:
-            raise TypeError(f"{handler.__name__}: {name} is neither body, query nor a segment of {path}")
-    if set(in_path) - set(signature.parameters):
-        raise TypeError(f"{handler.__name__} does not take every segment of {path}")
-    segments = (f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("{") else re.escape(part) for part in path.split("/"))
-    return Route(
-        method=method,
-        path=path,
-        handler=handler,
-        status=status,
-        body=models["body"],
-        query=models["query"],
-        response=signature.return_annotation,
-        path_params=in_path,
-        pattern=re.compile("/".join(segments)),
-    )
-
-
-class Api:
-    """The routes of one function: authenticates and spends the caller's API budget, validates the path, query
-    and body with the handler's models, and answers JSON; every failure has the one error body.
-
-    State of the request being served is per thread: one event per process on Lambda, many threads in the
-    local stack."""
-
-    def __init__(self, *, public: bool = False, agents: bool = False) -> None:
-        self.public = public
-        self.agents = agents  # an `agent` credential may call this route (DESIGN 3: it posts call events)
-        self.routes: list[Route] = []
-        self._serving = threading.local()
-        if not public:
-            # The API budget lives in DynamoDB, so spending it needs botocore (~180 ms to import): imported here,
-            # at init, by the functions that authenticate; a public one (the OpenAPI document, Swagger UI)
-            # never talks to AWS and does not import it at all.
-            from telephony.services import rate_limits
-
-            self._budget = rate_limits
-
-    def get(self, path: str, status_code: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        return self._register("GET", path, status_code)
-
-    def post(self, path: str, status_code: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        return self._register("POST", path, status_code)
-
-    def delete(self, path: str, status_code: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        return self._register("DELETE", path, status_code)
-
-    def _register(self, method: str, path: str, status: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
-            self.routes.append(route_of(method, path, status, handler))
-            return handler
-
-        return register
-
-    @property
-    def principal(self) -> Principal | None:
-        return getattr(self._serving, "principal", None)
-
-    @property
-    def current_event(self) -> Request:
-        return self._serving.request  # type: ignore[no-any-return]
-
-    @property
-    def lambda_context(self) -> Any:
-        return getattr(self._serving, "context", None)
-
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        request_id = str((event.get("requestContext") or {}).get("requestId", ""))
-        serving = self._serving
-        serving.principal, serving.context = None, context
-        usage: rate_limits.Usage | None = None
-        document: Any = None  # the JSON body, parsed once
-        try:
-            if not self.public:
-                principal = serving.principal = principal_from_event(event)
-                usage = self._budget.consume_api(principal)  # refused requests count too, and say what is left
-                if principal.role is Role.AGENT and not self.agents:
-                    raise Forbidden("an agent key may only post the events of its owner's calls")
-                document = _json_body(event)
-            response = self._serve(event, request_id, document)
-        except DomainError as error:
-            response = _error_response(error, request_id)
-        except Exception:
-            logger().exception("unhandled error")
-            response = _error_response(DomainError("an unexpected error occurred"), request_id)
-        finally:
-            serving.principal = serving.context = serving.request = None
-        if usage is not None:
-            for name, value in usage.headers().items():
-                response["headers"].setdefault(name, value)
-        return response
-
-    def _serve(self, event: dict[str, Any], request_id: str, document: Any) -> dict[str, Any]:
-        method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
-        path = str(event.get("rawPath") or "/")
-        for route in self.routes:
-            found = route.pattern.fullmatch(path) if route.method == method else None
-            if found is not None:
-                break
-        else:
-            raise NotFound("no such route")
-        body = _text(event)
-        self._serving.request = Request(
-            headers={str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()},
-            body=body,
-            request_id=request_id,
-        )
-        arguments: dict[str, Any] = found.groupdict()
-        problems: list[dict[str, Any]] = []
-        if route.query is not None:
-            arguments["query"] = _validated(route.query, event.get("queryStringParameters") or {}, "query", problems)
-        if route.body is not None:
-            if body:
-                if document is None:  # a public route's body is not read before routing
-                    document = _json_body(event)
-                arguments["body"] = _validated(route.body, document, "body", problems)
-            else:
-                problems.append({"field": "body", "issue": "Field required"})
-        if problems:
-            raise InvalidInput("the request is not valid", details=problems)
-        return _answer(route.status, route.handler(**arguments))
-
-
-def _validated(model: type[BaseModel], value: Any, where: str, problems: list[dict[str, Any]]) -> Any:
-    """The value as the model reads it; its errors, if any, are added to `problems` (`field` is a dotted
-    path: `to_number`, `sip_trunk.auth_username`, `query.limit`; `body` for the body as a whole)."""
-    try:
-        return model.model_validate(value)
-    except ValidationError as invalid:
-        for error in invalid.errors(include_url=False, include_input=False):
-            place = [str(p) for p in error["loc"]]
-            field = ".".join(place if where == "body" else [where, *place])
-            problems.append({"field": field or where, "issue": error["msg"]})
-        return None
-
-
-def _text(event: dict[str, Any]) -> str:
-    body = event.get("body") or ""
-    if body and event.get("isBase64Encoded"):
-        # A JSON body was checked by _json_body; the webhook's is checked against its signature, which
-        # bytes that are not UTF-8 (replaced here) cannot match: 401, as for any body LiveKit did not sign.
-        return base64.b64decode(body).decode(errors="replace")
-    return str(body)
-
-
-def _answer(status: int, result: Any) -> dict[str, Any]:
-    if isinstance(result, Response):
-        status, content_type, body = result.status, result.content_type, result.body
-    else:
-        content_type = "application/json"
-        body = result.model_dump_json() if isinstance(result, BaseModel) else json.dumps(result, separators=(",", ":"))
-    return {"statusCode": status, "headers": {"Content-Type": content_type}, "body": body, "isBase64Encoded": False}
-
-
-def _not_json(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _finite(text: str) -> float:
@@ -284,34 +97,253 @@ def _finite(text: str) -> float:
     return value
 
 
-def _json_body(event: Any) -> Any:
-    """The body as standard JSON only (None without one), read before any handler: NaN, Infinity, numbers
-    that overflow to infinity, invalid UTF-8 and nesting deeper than the parser's recursion limit are a 400,
-    not a 500."""
+def strict_json(text: str | bytes) -> Any:
+    """Standard JSON only: NaN, Infinity, numbers that overflow to infinity, invalid UTF-8 and nesting deeper than
+    the parser's recursion limit are a 400, not a 500 (nor values nobody can store or send on)."""
+    try:
+        return json.loads(text, parse_constant=_constant, parse_float=_finite)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise _not_json() from None
+
+
+def _check_body(event: Mapping[str, Any]) -> None:
+    """Every authenticated request's body, if it has one, is standard JSON, read before routing (Powertools reads
+    it only for a route that takes a body, and decodes a base64 one without a check of its UTF-8)."""
     body = event.get("body")
     if not body:
-        return None
+        return
     try:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body
-        return json.loads(raw, parse_constant=_not_json, parse_float=_finite)
-    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError and binascii.Error are ValueErrors
-        raise InvalidInput("the body is not valid JSON", details=[{"field": "body", "issue": "invalid_json"}]) from None
+    except binascii.Error:
+        raise _not_json() from None
+    strict_json(raw)
 
 
-def _error_response(error: DomainError, request_id: str) -> dict[str, Any]:
-    status = status_of(error)
-    if status >= 500:
-        logger().warning("request failed", extra={"error": error.code, "reason": error.message})
-    headers = {"Content-Type": "application/json"}
-    if isinstance(error, RateLimited):
-        count("RateLimitHits")
-        headers.update(_limit_headers(error))
-    return {
-        "statusCode": status.value,
-        "headers": headers,
-        "body": json.dumps(error_body(error.code, error.message, request_id, error.details)),
-        "isBase64Encoded": False,
-    }
+def _check_content_type(event: Mapping[str, Any]) -> None:
+    """A route that takes a JSON body takes it as JSON only: Powertools would read a form or a multipart body as
+    such (and fail on a multipart one without a boundary)."""
+    content_type = str((event.get("headers") or {}).get("content-type") or "").strip()
+    if content_type and not content_type.startswith(JSON):  # as Powertools tells JSON from the rest
+        issue = "the body must be JSON (Content-Type: application/json)"
+        raise InvalidInput("the request is not valid", details=[{"field": "body", "issue": issue}])
+
+
+def _takes_body(handler: Callable[..., Any]) -> bool:
+    """Whether Powertools reads the request's body for this handler: a parameter marked `Body()`, or a model that
+    is not marked as anything else."""
+    for name, hint in typing.get_type_hints(handler, include_extras=True).items():
+        if name == "return":
+            continue
+        if typing.get_origin(hint) is typing.Annotated:
+            if any(isinstance(mark, Body) for mark in typing.get_args(hint)[1:]):
+                return True
+        elif inspect.isclass(hint) and issubclass(hint, BaseModel):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- the resolver
+
+
+class Api(APIGatewayHttpResolver):
+    """One function's route, served by Powertools with our contract around it: the caller authenticated and its
+    API budget spent before anything else (refused requests count too), agent keys refused unless the route
+    takes them, every answer to an authenticated request with the budget's RateLimit headers, and every failure
+    in the one error body.
+
+    Powertools keeps the event being served on its BaseRouter class, one per process, which is all Lambda runs;
+    here it is held by the resolver itself, so that resolvers loaded side by side (the local stack's containers,
+    local/runtime.py) each serve their own."""
+
+    def __init__(self, *, public: bool = False, agents: bool = False) -> None:
+        # debug off whatever POWERTOOLS_DEV says: in debug mode Powertools prints every event, credentials included
+        super().__init__(enable_validation=True, json_body_deserializer=strict_json, debug=False)
+        self.public = public
+        self.agents = agents  # an `agent` credential may call this route (it posts its owner's call events)
+        self.declared: list[tuple[str, str, Callable[..., Any]]] = []  # (method, path as OpenAPI writes it, handler)
+        self.takes_body = False  # its route takes a JSON body (a function has one route)
+        self._event: APIGatewayProxyEventV2 | None = None
+        self._context: Any = None
+        if not public:
+            # The API budget lives in DynamoDB: imported by the functions that authenticate, never by a public one
+            # (the OpenAPI document, Swagger UI, LiveKit's webhook).
+            from telephony.services import rate_limits
+
+            self._budget = rate_limits
+        self.exception_handler(RequestValidationError)(self._invalid_request)
+        self.exception_handler(NotFoundError)(self._no_route)
+        self.exception_handler(DomainError)(self._refused)
+        self.exception_handler(Exception)(self._failed)
+
+    # -------------------------------------------------------------- the request being served, per resolver
+
+    @property  # type: ignore[override]
+    def current_event(self) -> APIGatewayProxyEventV2:
+        if self._event is None:
+            raise RuntimeError("no request is being served")
+        return self._event
+
+    @current_event.setter
+    def current_event(self, value: APIGatewayProxyEventV2) -> None:
+        self._event = value
+
+    @property  # type: ignore[override]
+    def lambda_context(self) -> Any:
+        return self._context
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self._context = value
+
+    @property
+    def request_id(self) -> str:
+        return str((self.current_event.get("requestContext") or {}).get("requestId", ""))
+
+    # -------------------------------------------------------------- serving
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        self.current_event = APIGatewayProxyEventV2(dict(event), strict_json)
+        self.lambda_context = context
+        usage: rate_limits.Usage | None = None
+        try:
+            if not self.public:
+                principal = principal_from_event(event)
+                usage = self._budget.consume_api(principal)
+                if principal.role is Role.AGENT and not self.agents:
+                    raise Forbidden("an agent key may only post the events of its owner's calls")
+                _check_body(event)
+                self.append_context(principal=principal)
+            if self.takes_body:
+                _check_content_type(event)
+            answer = super().resolve(event, context)
+        except DomainError as error:
+            self.clear_context()
+            answer = self._answer(self._refused(error))
+        except Exception as error:  # raised outside the route (its own failures are answered by _failed)
+            self.clear_context()
+            answer = self._answer(self._failed(error))
+        if usage is not None:
+            headers = answer.setdefault("headers", {})
+            for name, value in usage.headers().items():
+                headers.setdefault(name, value)
+        return answer
+
+    @staticmethod
+    def _answer(response: Response) -> dict[str, Any]:
+        """An answer made before Powertools' resolver ran, shaped as its answers are (payload format 2.0)."""
+        headers = {
+            name: value if isinstance(value, str) else ", ".join(value) for name, value in response.headers.items()
+        }
+        return {
+            "statusCode": response.status_code,
+            "body": response.body,
+            "isBase64Encoded": False,
+            "headers": headers,
+            "cookies": [],
+        }
+
+    def _error(self, status: int, error: DomainError, headers: dict[str, str] | None = None) -> Response:
+        body = json.dumps(error_body(error.code, error.message, self.request_id, error.details))
+        return Response(int(status), JSON, body, headers=headers)
+
+    def _refused(self, error: DomainError) -> Response:
+        status = status_of(error)
+        if status >= 500:
+            logger().warning("request failed", extra={"error": error.code, "reason": error.message})
+        headers = None
+        if isinstance(error, RateLimited):
+            count("RateLimitHits")
+            headers = {
+                "Retry-After": str(error.retry_after),
+                "RateLimit-Policy": f'"{error.budget}";q={error.limit};w={error.window_seconds}',
+                "RateLimit": f'"{error.budget}";r=0;t={error.retry_after}',
+            }
+        return self._error(status, error, headers)
+
+    def _failed(self, error: Exception) -> Response:
+        logger().exception("unhandled error", exc_info=error)
+        return self._error(500, DomainError("an unexpected error occurred"))
+
+    def _no_route(self, error: NotFoundError) -> Response:
+        return self._error(404, NotFound("no such route"))
+
+    def _invalid_request(self, error: RequestValidationError) -> Response:
+        if any(str(e["loc"][0]) == "response" for e in error.errors()):  # Powertools' check of what we answer
+            return self._failed(error)
+        problems = [{"field": _field(e["loc"]), "issue": e["msg"]} for e in error.errors()]
+        return self._error(400, InvalidInput("the request is not valid", details=problems))
+
+    # -------------------------------------------------------------- declaring a route
+
+    def route(  # type: ignore[override]
+        self,
+        rule: str,
+        method: Any,
+        cors: bool | None = None,
+        compress: bool = False,
+        cache_control: str | None = None,
+        summary: str | None = None,
+        description: str | None = None,
+        responses: dict[int, OpenAPIResponse] | None = None,
+        response_description: str | None = None,
+        tags: list[str] | None = None,
+        operation_id: str | None = None,
+        include_in_schema: bool = True,
+        security: list[dict[str, list[str]]] | None = None,
+        openapi_extensions: dict[str, Any] | None = None,
+        deprecated: bool = False,
+        enable_validation: bool | None = None,
+        custom_response_validation_http_code: Any = None,
+        status_code: int = 200,
+        middlewares: list[Callable[..., Any]] | None = None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Powertools' route, documented from the declaration itself: operationId is the function's name (its
+        folder's), summary and description its docstring, and its answers those of every route of this kind (the
+        success with the RateLimit headers, 400 when it takes input, 401/403/429/503 when authenticated, 413)
+        plus the `responses` it names (`errors(404, 409)`)."""
+        from telephony.openapi import responses as documented
+
+        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+            head, _, rest = (inspect.getdoc(handler) or "").partition("\n\n")
+            takes_input = any(f"<{name}>" not in rule for name in inspect.signature(handler).parameters)
+            answers = documented.answers(status_code, responses or {}, public=self.public, takes_input=takes_input)
+            self.declared.append((str(method).upper(), re.sub(r"<(\w+)>", r"{\1}", rule), handler))
+            self.takes_body = self.takes_body or _takes_body(handler)
+            return super(Api, self).route(
+                rule,
+                method,
+                cors,
+                compress,
+                cache_control,
+                summary or " ".join(head.split()) or None,
+                description or " ".join(rest.split()) or None,
+                answers,
+                response_description or "",
+                tags,
+                operation_id or handler.__name__,
+                include_in_schema,
+                security,
+                openapi_extensions,
+                deprecated,
+                enable_validation,
+                custom_response_validation_http_code,
+                status_code,
+                middlewares,
+            )(handler)
+
+        return register
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A validation error's place as `details` names it: body fields without a prefix (`phone_number`,
+    `sip_trunk.auth_username`), `body` for the body as a whole, `query.<name>`, `header.<name>`. A query model's
+    own name (`query` in `query: Annotated[CallsQuery, Query()]`) is not part of a parameter's."""
+    where, *place = (str(part) for part in loc)
+    if where == "query" and len(place) > 1:
+        place = place[1:]
+    if where == "body":
+        return ".".join(place) or "body"
+    return ".".join([where, *place])
 
 
 def make_app(*, public: bool = False, agents: bool = False) -> Api:
@@ -319,6 +351,17 @@ def make_app(*, public: bool = False, agents: bool = False) -> Api:
 
 
 def current_principal(app: Api) -> Principal:
-    if app.principal is None:
+    principal = app.context.get("principal")
+    if not isinstance(principal, Principal):
         raise Unauthenticated("missing or invalid credentials")
-    return app.principal
+    return principal
+
+
+def raw_body(app: Api) -> str:
+    """The body as sent, for a route that reads it itself (LiveKit's signed webhook). Bytes that are not UTF-8 are
+    replaced: a signature over the body they were cannot match, so the route refuses it as unsigned."""
+    event = app.current_event
+    body = event.body or ""
+    if body and event.is_base64_encoded:
+        return base64.b64decode(body).decode(errors="replace")
+    return body

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from telephony.models.common import Body, JsonObject, Out, Query, Record
 
@@ -72,7 +72,31 @@ class RemovedConfiguration(Out):
     configuration_status: str
 
 
+# The seed's own examples of the three nested objects of Register Phone Number, shown in the OpenAPI document.
+DTMF_CONFIG_EXAMPLE: dict[str, Any] = {
+    "auto_navigate_ivr": True,
+    "dtmf_sequence": "*123#ww456",
+    "dtmf_timeout": 30,
+    "ivr_detection": True,
+}
+TRANSFER_CONFIG_EXAMPLE: dict[str, Any] = {
+    "allowed_destinations": ["tel:+15105550100"],
+    "cold_transfer_enabled": True,
+    "requires_confirmation": True,
+    "supervisor_phone": "tel:+15105550100",
+    "warm_transfer_enabled": False,
+}
+AGENT_FEATURES_EXAMPLE: dict[str, Any] = {
+    "call_screening": False,
+    "recording_enabled": True,
+    "sentiment_analysis": True,
+    "transcription_enabled": True,
+}
+
+
 class DtmfConfig(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [DTMF_CONFIG_EXAMPLE]})
+
     auto_navigate_ivr: bool = True
     dtmf_sequence: str | None = Field(default=None, max_length=64, pattern=r"^[0-9*#wW]*$")
     dtmf_timeout: int = Field(default=30, ge=1, le=300)
@@ -80,6 +104,8 @@ class DtmfConfig(Body):
 
 
 class TransferConfig(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [TRANSFER_CONFIG_EXAMPLE]})
+
     allowed_destinations: list[str] = Field(default_factory=list, max_length=50)
     cold_transfer_enabled: bool = True
     requires_confirmation: bool = True
@@ -88,6 +114,8 @@ class TransferConfig(Body):
 
 
 class AgentFeatures(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [AGENT_FEATURES_EXAMPLE]})
+
     call_screening: bool = False
     recording_enabled: bool = True
     sentiment_analysis: bool = True

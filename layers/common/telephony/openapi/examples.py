@@ -1,39 +1,12 @@
-"""Request examples of the document, from the seeds (the Register Phone Number API) and DESIGN section 4.
-
-Each is a named OpenAPI Example Object; tests validate every one against its model and its schema.
-"""
+"""Request examples of the OpenAPI document, from the seeds (the Register Phone Number API): named OpenAPI
+Example Objects, given to each route's `Body(openapi_examples=...)`. Tests validate every one against its model
+and its schema, and post the seeds' to the API."""
 
 from __future__ import annotations
 
 from typing import Any
 
-# The seed's own examples of the three nested objects of Register Phone Number.
-DTMF_CONFIG: dict[str, Any] = {
-    "auto_navigate_ivr": True,
-    "dtmf_sequence": "*123#ww456",
-    "dtmf_timeout": 30,
-    "ivr_detection": True,
-}
-TRANSFER_CONFIG: dict[str, Any] = {
-    "allowed_destinations": ["tel:+15105550100"],
-    "cold_transfer_enabled": True,
-    "requires_confirmation": True,
-    "supervisor_phone": "tel:+15105550100",
-    "warm_transfer_enabled": False,
-}
-AGENT_FEATURES: dict[str, Any] = {
-    "call_screening": False,
-    "recording_enabled": True,
-    "sentiment_analysis": True,
-    "transcription_enabled": True,
-}
-
-# component schema name -> its examples
-SCHEMAS: dict[str, list[dict[str, Any]]] = {
-    "DtmfConfig": [DTMF_CONFIG],
-    "TransferConfig": [TRANSFER_CONFIG],
-    "AgentFeatures": [AGENT_FEATURES],
-}
+from telephony.models.sip import AGENT_FEATURES_EXAMPLE, DTMF_CONFIG_EXAMPLE, TRANSFER_CONFIG_EXAMPLE
 
 REGISTER_PHONE_NUMBER: dict[str, Any] = {
     "twilio": {
@@ -58,9 +31,9 @@ REGISTER_PHONE_NUMBER: dict[str, Any] = {
             "hide_phone_number": False,
             "custom_headers": {"X-Customer": "acme"},
             "headers_to_attributes": {"X-Customer": "customer"},
-            "dtmf_config": DTMF_CONFIG,
-            "transfer_config": TRANSFER_CONFIG,
-            "agent_features": AGENT_FEATURES,
+            "dtmf_config": DTMF_CONFIG_EXAMPLE,
+            "transfer_config": TRANSFER_CONFIG_EXAMPLE,
+            "agent_features": AGENT_FEATURES_EXAMPLE,
             "metadata": {"team": "support"},
             "provider_config": {},
         },
