@@ -17,8 +17,10 @@ app = make_app()
 def transfer_call(call_id: CallId, body: Annotated[Transfer, Body(openapi_examples=examples.TRANSFER)]) -> CallDetails:
     """Transfer a call
 
-    `cold` (SIP REFER) or `warm` (dial the destination into the room). 403 unless the destination is in the
-    number's `transfer_config.allowed_destinations` and the mode is enabled; 409 unless the call is in progress.
+    `cold` (SIP REFER) or `warm` (dial the destination into the room, with the number's ringing and duration
+    settings: the leg spends your budget of outbound calls, 429 past it). 403 unless the destination is in the
+    number's `transfer_config.allowed_destinations` and the mode is enabled; 409 unless the call is in progress,
+    or once it was transferred 5 times.
     """
     return calls.transfer(call_id, body, principal=current_principal(app))
 

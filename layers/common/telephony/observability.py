@@ -43,8 +43,7 @@ def _masked(value: Any) -> Any:
 def logger() -> Any:
     """The process-wide Powertools logger (JSON, request id as correlation id, secrets masked).
 
-    Made when something is first logged, not by every invocation: a request that logs nothing and counts no
-    metric never imports Powertools (~10 ms of a read's cold start). Made during an invocation, it takes that
+    Made when something is first logged, not by every invocation. Made during an invocation, it takes that
     invocation's keys at once."""
     global _logger
     if _logger is None:

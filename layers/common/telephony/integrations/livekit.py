@@ -3,13 +3,11 @@
 LiveKit's server API is Twirp: requests POSTed to `/twirp/livekit.<Service>/<Method>` with an
 HS256 access token carrying the method's grants, errors as JSON `{code, msg, meta}`. We speak
 Twirp's JSON form of LiveKit's protobuf messages (proto field names, enums by name, durations as
-"30s"), which LiveKit's server reads and answers like protobuf; the `livekit-protocol` and
-`protobuf` packages cost ~55 ms of a cold start only to build and read a few messages (ADR 0010).
-The tests hold every request we build equal to the message `livekit-protocol` makes of it. The
-transport is urllib3 (which the Lambda runtime ships with botocore), synchronous like the handlers,
-one pool per warm container. The async `livekit-api` SDK (aiohttp) cost about 0.45 s of every
-LiveKit function's cold start and 10 MB of the layer for the same requests (ADR 0007); the tests
-still drive the emulator with it.
+"30s"), which LiveKit's server reads and answers like protobuf, rather than shipping the
+`livekit-protocol` and `protobuf` packages to build and read a few messages (ADR 0010). The tests hold every
+request we build equal to the message `livekit-protocol` makes of it. The transport is urllib3 (which the Lambda
+runtime ships with botocore), synchronous like the handlers, one pool per warm container, rather than the async
+`livekit-api` SDK and its aiohttp (ADR 0007); the tests still drive the emulator with the SDK.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Outbound calls (seed 004 "Outbound Calling" + DESIGN section 4)."""
+"""Outbound calls: the bodies, answers and stored records of the Outbound Calling API."""
 
 from __future__ import annotations
 

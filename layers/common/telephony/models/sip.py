@@ -1,4 +1,4 @@
-"""Bodies of number configuration (seed 004) and agent registration (seed 000), and what is stored."""
+"""Bodies of number configuration and of agent registration (the Register Phone Number API), and what is stored."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ class AgentFeatures(Body):
 
 
 class RegisterPhoneNumber(Body):
-    """Every field of seed 000, with its defaults, ranges and patterns."""
+    """Every field of the Register Phone Number API, with its defaults, ranges and patterns."""
 
     phone_number: str = Field(max_length=32, description="E.164 format phone number (e.g., +15551234567)")
     provider: str = Field(max_length=32, description="livekit, twilio, vonage, telnyx, bandwidth, plivo or custom")
@@ -159,7 +159,7 @@ class SupportedProvider(Out):
 
 
 class RegisteredPhoneNumber(Out):
-    """Every response field of seed 000, plus the ids needed to manage the registration."""
+    """Every response field of the Register Phone Number API, plus the ids needed to manage the registration."""
 
     agent_id: str
     phone_number: str

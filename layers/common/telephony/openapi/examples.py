@@ -1,6 +1,6 @@
-"""Request examples of the OpenAPI document, from the seeds (the Register Phone Number API): named OpenAPI
+"""Request examples of the OpenAPI document, those of the Register Phone Number API among them: named OpenAPI
 Example Objects, given to each route's `Body(openapi_examples=...)`. Tests validate every one against its model
-and its schema, and post the seeds' to the API."""
+and its schema, and post them to the API."""
 
 from __future__ import annotations
 

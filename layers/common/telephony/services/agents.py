@@ -1,4 +1,4 @@
-"""Register a phone number for an agent (seed 000): the number, its trunks and its dispatch rule."""
+"""Register a phone number for an agent (the Register Phone Number API): the number, its trunks and its dispatch rule."""
 
 from __future__ import annotations
 

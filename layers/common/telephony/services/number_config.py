@@ -1,4 +1,4 @@
-"""Configure a number the caller owns (seed 004): SIP trunks and a dispatch rule in LiveKit."""
+"""Configure a number the caller owns (the Phone Number Management API): SIP trunks and a dispatch rule in LiveKit."""
 
 from __future__ import annotations
 
