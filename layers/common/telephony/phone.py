@@ -51,6 +51,3 @@ def region_of(e164: str) -> str | None:
 def is_country_code(code: str) -> bool:
     """An ISO 3166-1 alpha-2 code of a region with a numbering plan."""
     return code in _phonenumbers().SUPPORTED_REGIONS
-
-
-

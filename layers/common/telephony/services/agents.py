@@ -1,4 +1,4 @@
-"""Register a phone number for an agent (the Register Phone Number API): the number, its trunks and its dispatch rule."""
+"""Register a phone number for an agent (the Register Phone Number API): the number, its trunks, its rule."""
 
 from __future__ import annotations
 
