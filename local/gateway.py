@@ -36,6 +36,26 @@ def _json_reply(status: int, body: Any) -> Reply:
     return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
+class _Bucket:
+    """A token bucket, as API Gateway throttles a route: `burst` requests at once, refilled at `rate` a second."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.at = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens < 1:
+                return False
+            self.tokens -= 1
+            return True
+
+
 @dataclass
 class Route:
     method: str
@@ -44,6 +64,10 @@ class Route:
     public: bool
     pattern: re.Pattern[str]
     static_segments: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
 
     @classmethod
     def build(cls, method: str, path: str, function: str, public: bool) -> Route:
@@ -65,6 +89,8 @@ class Gateway:
             key=lambda r: (-r.static_segments, r.path),
         )
         self.authorizer = stack.authorizer()
+        throttle = stack.throttling()
+        self._buckets = {r.key: _Bucket(throttle.rate, throttle.burst) for r in self.routes} if throttle else {}
         self.local_routes = local_routes or {}
         self._cache: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
@@ -157,6 +183,9 @@ class Gateway:
         if matched is None:
             return _json_reply(404, {"message": "Not Found"})
         route, path_parameters = matched
+        bucket = self._buckets.get(route.key)
+        if bucket is not None and not bucket.take():  # the stage refuses it before the authorizer or the function
+            return _json_reply(429, {"message": "Too Many Requests"})
         lowered = {k.lower(): v for k, v in headers.items()}
         query: dict[str, str] = {}
         for name, value in parse_qsl(url.query, keep_blank_values=True):

@@ -142,6 +142,14 @@ class Authorizer:
     cache_ttl: int
 
 
+@dataclass
+class Throttle:
+    """The stage's default route throttling: requests per second, and at once above that rate, per route."""
+
+    rate: float
+    burst: int
+
+
 class Stack:
     """A template with its parameters resolved, as the local stack deploys it."""
 
@@ -406,6 +414,14 @@ class Stack:
             identity = spec.get("Identity") or {}
             ttl = int(self.resolve(identity.get("ReauthorizeEvery", 300)))
             return Authorizer(function, [h.lower() for h in identity.get("Headers", [])], ttl)
+        return None
+
+    def throttling(self) -> Throttle | None:
+        for logical_id in self.of_type("AWS::Serverless::HttpApi"):
+            settings = (self.resources[logical_id].get("Properties") or {}).get("DefaultRouteSettings") or {}
+            if "ThrottlingRateLimit" in settings or "ThrottlingBurstLimit" in settings:
+                rate = float(self.resolve(settings.get("ThrottlingRateLimit", 10000)))
+                return Throttle(rate, int(self.resolve(settings.get("ThrottlingBurstLimit", 5000))))
         return None
 
     def environment(self) -> dict[str, str]:

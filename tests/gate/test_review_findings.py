@@ -215,6 +215,30 @@ def test_07_the_stage_throttles_every_request_before_the_authorizer():
     }
 
 
+class TestThrottledStage:
+    """The stage's limits as the local gateway applies them, set low for the test."""
+
+    @pytest.fixture
+    def parameters(self) -> dict[str, str]:
+        return {"ApiThrottlingRateLimit": "1", "ApiThrottlingBurstLimit": "5"}
+
+    def test_07_a_flood_of_varied_credentials_is_refused_before_the_authorizer(self, world, monkeypatch):
+        invoked: list[str] = []
+        invoke = world.runtime.invoke
+
+        def counting(key: str, event: Any) -> Any:
+            invoked.append(key)
+            return invoke(key, event)
+
+        monkeypatch.setattr(world.runtime, "invoke", counting)
+        replies = [world.client.get("/outbound-calls", token=f"tpk_forged{i:040d}_x") for i in range(20)]
+        figure("review.07.flood_of_20_forged_keys", statuses(replies))
+        assert statuses(replies) == {401: 5, 429: 15}
+        assert next(r.json() for r in replies if r.status == 429) == {"message": "Too Many Requests"}
+        # the five let through ran the authorizer (and the function, which answers its 401); the fifteen others nothing
+        assert invoked == ["AuthorizerFunction", "ListCallsFunction"] * 5
+
+
 # ---------------------------------------------------------------- 8. no upstream text and no stack trace to users
 
 
