@@ -214,7 +214,7 @@ def sqs_record(world, message_id: str, body: str) -> dict[str, Any]:
 
 def test_a_bedrock_outage_fails_only_its_message(world, keys, number, bedrock):
     """The handler's answer to a batch: the message Bedrock failed is named, for the queue to bring back later; the
-    other is summarised. (Redelivery and the dead-letter queue are the queue's: tests/unit/test_event_sources.py.)"""
+    other is summarised. (Redelivery and the dead-letter queue are the queue's: tests/tooling/test_event_sources.py.)"""
     calls = []
     for callee, words in (("+14155550199", "the first call"), ("+14155550198", "the second call")):
         world.livekit.set_outcome(callee, "answer", after_ms=30, talk_ms=600_000)
