@@ -15,22 +15,22 @@ import hmac
 import secrets as _random
 from collections.abc import Sequence
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
-SECRET_BYTES = 32
+PREFIX = "whsec_"  # of every signing secret: receivers' libraries strip it
+KEY_BYTES = 32
 VERSION = "v1"
 
 
 def new_secret() -> str:
     """A new signing secret: shown to the customer once, at creation or rotation."""
-    return SECRET_PREFIX + base64.b64encode(_random.token_bytes(SECRET_BYTES)).decode("ascii")
+    return PREFIX + base64.b64encode(_random.token_bytes(KEY_BYTES)).decode("ascii")
 
 
 def _key(secret: str) -> bytes:
     """The HMAC key a secret stands for. A malformed secret is a bug of ours (we make them all), never input."""
-    if not secret.startswith(SECRET_PREFIX):
-        raise ValueError(f"a signing secret starts with {SECRET_PREFIX}")
+    if not secret.startswith(PREFIX):
+        raise ValueError(f"a signing secret starts with {PREFIX}")
     try:
-        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+        key = base64.b64decode(secret[len(PREFIX) :], validate=True)
     except binascii.Error as exc:
         raise ValueError("a signing secret is whsec_ followed by base64") from exc
     if not key:
