@@ -224,11 +224,12 @@ class Stack:
         return f"{self.name}-{logical_id}"
 
     def kms_key_id(self, logical_id: str) -> str:
-        """The key's id: a UUID of the stack and the key (a multi-Region key's: `mrk-` and 32 hex digits)."""
+        """The key's id: a UUID of the stack and the key (a multi-Region key's prefixed `mrk-`, with the UUID's dashes
+        that moto expects where AWS writes 32 hex digits)."""
         derived = uuid.uuid5(uuid.NAMESPACE_URL, f"arn:aws:kms:{REGION}:{ACCOUNT}:{self.name}/{logical_id}")
         props = self.resources[logical_id].get("Properties") or {}
         if str(self.resolve(props.get("MultiRegion", False))).lower() == "true":
-            return f"mrk-{derived.hex}"
+            return f"mrk-{derived}"
         return str(derived)
 
     def queue_url(self, name: str) -> str:
