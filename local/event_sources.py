@@ -620,11 +620,11 @@ class StreamPoller(Source):
         batch) fails the whole batch, as Lambda reads it."""
         if answer is None or answer == [] or answer == {}:
             return None
-        items = answer.get("batchItemFailures") if isinstance(answer, dict) else "unreadable"
-        if not items:
+        items = answer.get("batchItemFailures") if isinstance(answer, dict) else None
+        if isinstance(answer, dict) and not items:
             return None
         sequence = [r["dynamodb"]["SequenceNumber"] for r in records]
-        named = [item.get("itemIdentifier") if isinstance(item, dict) else None for item in items]
+        named = [item.get("itemIdentifier") if isinstance(item, dict) else None for item in items or []]
         if not isinstance(items, list) or not all(isinstance(n, str) and n in sequence for n in named):
             log.error("%s answered %r: the whole batch failed", self.spec.function, answer)
             return 0
