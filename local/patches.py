@@ -11,14 +11,20 @@
 - `list_moto_modules_once`: a cost of every request to moto's server.
 - `sqs_checks_message_bytes`: SQS refuses a message longer than the queue's MaximumMessageSize in bytes, and
   characters outside XML's; moto counts characters and takes any.
+- `stream_records_as_dynamodb_writes`, `expire_dynamodb_items`, `stream_iterators_expire`: a table's stream holds
+  what DynamoDB Streams would hold (see each), and TTL deletes what has expired.
+- `adjust_kms`: the template's keys take the ids the template resolved for them, and an encryption context is
+  matched whole, as KMS matches it.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
 import threading
+import time
 from typing import Any
 
 _lock = threading.RLock()
@@ -32,22 +38,30 @@ def adjust_dynamodb() -> None:
     transactions_back_up_their_items()
     dynamodb_items_untracked()
     dynamodb_answers_as_json()
+    stream_records_as_dynamodb_writes()
+    stream_iterators_expire()
 
 
 def serialise_dynamodb() -> None:
+    """Every DynamoDB request, and every DynamoDB Streams request: a stream's reader sees a write whole, and never
+    the records of a transaction that is still being applied (and may yet be undone)."""
     global _applied
     if _applied:
         return
     from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
-    original = DynamoHandler.call_action
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        handler.call_action = _serialised(handler.call_action)  # type: ignore[method-assign]
+    _applied = True
 
+
+def _serialised(original: Any) -> Any:
     def call_action(self: Any) -> Any:
         with _lock:
             return original(self)
 
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    _applied = True
+    return call_action
 
 
 def list_moto_modules_once() -> None:
@@ -86,11 +100,14 @@ def transactions_back_up_their_items() -> None:
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         saved = _items_named(self, transact_items)
+        streams = _stream_lengths(self, transact_items)
         _in_transaction.active = True
         try:
             original(self, transact_items)
         except Exception:
             _put_back(saved)  # item by item: no table is copied here
+            for shard, length in streams:  # a transaction that failed wrote nothing, to its streams neither
+                del shard.items[length:]
             raise
         finally:
             _in_transaction.active = False
@@ -133,6 +150,17 @@ def _item_named(backend: Any, element: dict[str, Any]) -> tuple[Any, Any, Any, A
     except Exception:  # moto reports this element's problem itself
         return None
     return table, hash_key, range_key, copy.deepcopy(current) if current is not None else None
+
+
+def _stream_lengths(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, int]]:
+    """(stream shard, its number of records) of each streamed table a transaction names."""
+    shards = {}
+    for element in transact_items:
+        operation = next(iter(element.values()), None)
+        table = backend.tables.get(operation.get("TableName")) if isinstance(operation, dict) else None
+        if table is not None and table.stream_shard is not None:
+            shards[id(table.stream_shard)] = (table.stream_shard, len(table.stream_shard.items))
+    return list(shards.values())
 
 
 def _put_back(saved: list[tuple[Any, Any, Any, Any]]) -> None:
@@ -271,3 +299,246 @@ def dynamodb_refuses_oversized_keys() -> None:
         return original_query(self, table_name, hash_key_dict, *args, **kwargs)
 
     DynamoDBBackend.query = query  # type: ignore[method-assign]
+
+
+_stream_writes = threading.local()
+
+
+def stream_records_as_dynamodb_writes() -> None:
+    """A table's stream records each write as DynamoDB Streams does, where moto records otherwise:
+    - a PutItem or UpdateItem that changes nothing writes no record (moto writes a MODIFY whose images are equal);
+    - an UpdateItem that creates its item writes one INSERT with the whole new item (moto writes two: the bare
+      key, then the item);
+    - a record's SizeBytes is the size of its keys and images as DynamoDB counts an item's (moto's counts the
+      record's JSON, timestamps and all), and its eventVersion is the one DynamoDB writes, 1.1.
+    A transaction that fails writes no record (`transactions_back_up_their_items`)."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import StreamShard
+
+    original_add = StreamShard.add
+    if getattr(original_add, "__as_dynamodb__", False):
+        return
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        pending = getattr(_stream_writes, "pending", None)
+        if pending is not None:  # an UpdateItem under way: its record is written once it is done
+            pending.append((self, old, new))
+            return
+        if old is not None and new is not None and old.attrs == new.attrs:
+            return
+        before = len(self.items)
+        original_add(self, old, new)
+        if len(self.items) > before:
+            _as_dynamodb_writes_it(self.items[-1].record)
+
+    original_update = DynamoDBBackend.update_item
+
+    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _stream_writes.pending = []
+        try:
+            result = original_update(self, *args, **kwargs)
+            pending = _stream_writes.pending
+        finally:
+            _stream_writes.pending = None
+        firsts: dict[int, tuple[Any, Any]] = {}
+        lasts: dict[int, Any] = {}
+        for shard, old, new in pending:
+            firsts.setdefault(id(shard), (shard, old))
+            lasts[id(shard)] = new
+        for key, (shard, old) in firsts.items():
+            if old is not None or lasts[key] is not None:
+                add(shard, old, lasts[key])
+        return result
+
+    add.__as_dynamodb__ = True  # type: ignore[attr-defined]
+    StreamShard.add = add  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+
+
+def _as_dynamodb_writes_it(record: dict[str, Any]) -> None:
+    change = record["dynamodb"]
+    images = [change.get(part) or {} for part in ("Keys", "NewImage", "OldImage")]
+    change["SizeBytes"] = sum(
+        len(name.encode()) + _attribute_size(value) for image in images for name, value in image.items()
+    )
+    record["eventVersion"] = "1.1"
+
+
+def _attribute_size(value: dict[str, Any]) -> int:
+    """An attribute value's size in bytes, as DynamoDB counts it for an item's size."""
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return len(str(inner).encode())
+    if kind == "B":
+        return len(inner) if isinstance(inner, bytes) else len(base64.b64decode(inner))
+    if kind == "N":
+        digits = str(inner).lstrip("+-").replace(".", "").split("e")[0].split("E")[0].strip("0")
+        return (len(digits) + 1) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(_attribute_size({kind[0]: member}) for member in inner)
+    if kind == "L":
+        return 3 + sum(1 + _attribute_size(member) for member in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(name.encode()) + _attribute_size(member) for name, member in inner.items())
+    return len(json.dumps(inner).encode())
+
+
+# DynamoDB's TTL deletes an expired item as the DynamoDB service, and says so in the stream record.
+_TTL_IDENTITY = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
+# Expiry times further in the past than this are not acted on by TTL (five years, as DynamoDB documents).
+_TTL_HORIZON = 5 * 365 * 24 * 3600
+
+
+def expire_dynamodb_items(now: float | None = None) -> int:
+    """Delete the items whose TTL attribute (a Number, in epoch seconds) is past, in every table of moto's
+    DynamoDB with TTL enabled, as DynamoDB's TTL process does: each deletion writes a REMOVE stream record whose
+    userIdentity names the DynamoDB service. moto never expires an item. Returns how many were deleted.
+
+    DynamoDB deletes an expired item within days, and a read may still find it until then; here they are deleted
+    when this runs (`local/event_sources.py` runs it on a period in `make dev`)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    moment = time.time() if now is None else now
+    deleted = 0
+    with _lock:
+        for account in list(dynamodb_backends.values()):
+            for backend in list(account.values()):
+                for table in list(backend.tables.values()):
+                    deleted += _expire(table, moment)
+    return deleted
+
+
+def _expire(table: Any, now: float) -> int:
+    ttl = getattr(table, "ttl", None) or {}
+    attribute = ttl.get("AttributeName")
+    if ttl.get("TimeToLiveStatus") != "ENABLED" or not attribute:
+        return 0
+    expired = []
+    for item in table.all_items():
+        value = item.attrs.get(attribute)
+        if value is None or value.type != "N":
+            continue
+        try:
+            at = float(value.value)
+        except ValueError:
+            continue
+        if now - _TTL_HORIZON <= at < now:
+            expired.append(item)
+    for item in expired:
+        shard = table.stream_shard
+        before = len(shard.items) if shard is not None else 0
+        table.delete_item(item.hash_key, item.range_key)
+        if shard is not None and len(shard.items) > before:
+            shard.items[-1].record["userIdentity"] = dict(_TTL_IDENTITY)
+    return len(expired)
+
+
+# A shard iterator expires this long after it was handed out, as DynamoDB Streams documents.
+ITERATOR_LIFETIME = 15 * 60.0
+
+
+def stream_iterators_expire() -> None:
+    """A shard iterator expires after 15 minutes (GetRecords then refuses it with ExpiredIteratorException), as in
+    DynamoDB Streams. moto keeps every iterator it ever made, and every GetRecords makes one: a poller asking four
+    times a second filled the process at ~1 KB each for as long as the stack ran."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    original_get_records = DynamoDBStreamsBackend.get_records
+    if getattr(original_get_records, "__expire__", False):
+        return
+    original_get_shard_iterator = DynamoDBStreamsBackend.get_shard_iterator
+
+    def forget_expired(backend: Any) -> None:
+        born = backend.__dict__.setdefault("_local_iterators_born", {})
+        oldest = time.monotonic() - ITERATOR_LIFETIME
+        for arn in [arn for arn, at in born.items() if at < oldest]:
+            born.pop(arn, None)
+            backend.shard_iterators.pop(arn, None)
+
+    def remember(backend: Any, arn: str) -> None:
+        backend.__dict__.setdefault("_local_iterators_born", {})[arn] = time.monotonic()
+
+    def get_shard_iterator(self: Any, *args: Any, **kwargs: Any) -> Any:
+        forget_expired(self)
+        iterator = original_get_shard_iterator(self, *args, **kwargs)
+        remember(self, iterator.arn)
+        return iterator
+
+    def get_records(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+        forget_expired(self)
+        if iterator_arn not in self.shard_iterators:
+            raise JsonRESTError(
+                "ExpiredIteratorException", "Iterator expired. The iterator was created over 15 min ago"
+            )
+        answer = original_get_records(self, iterator_arn, limit)
+        remember(self, answer["NextShardIterator"])
+        return answer
+
+    get_records.__expire__ = True  # type: ignore[attr-defined]
+    DynamoDBStreamsBackend.get_shard_iterator = get_shard_iterator  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]
+
+
+# The tag that gives a KMS key the id the template resolved for it (moto's name for a chosen id elsewhere).
+CUSTOM_KEY_ID_TAG = "_custom_id_"
+
+
+def adjust_kms() -> None:
+    kms_keys_take_custom_ids()
+    kms_matches_encryption_context_whole()
+
+
+def kms_keys_take_custom_ids() -> None:
+    """CreateKey with a `_custom_id_` tag makes the key with that id (the tag itself is not kept), so that the
+    template's `!Ref Key` can be known before the key exists, as every other name of the local stack is. moto
+    honours that tag for other resources but draws every KMS key id at random."""
+    from moto.kms.exceptions import ValidationException
+    from moto.kms.models import KmsBackend
+
+    original = KmsBackend.create_key
+    if getattr(original, "__custom_ids__", False):
+        return
+
+    def create_key(
+        self: Any, policy: Any, key_usage: Any, key_spec: Any, description: Any, tags: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        chosen = next((t.get("TagValue") for t in tags or [] if t.get("TagKey") == CUSTOM_KEY_ID_TAG), None)
+        kept = [t for t in tags or [] if t.get("TagKey") != CUSTOM_KEY_ID_TAG]
+        if chosen is not None and chosen in self.keys:
+            raise ValidationException(f"A key with id {chosen} already exists")
+        key = original(self, policy, key_usage, key_spec, description, kept, *args, **kwargs)
+        if chosen is None:
+            return key
+        del self.keys[key.id]
+        drawn_arn = key.arn
+        key.id = chosen
+        key.arn = drawn_arn.rsplit("/", 1)[0] + "/" + chosen
+        if key.multi_region:
+            key.multi_region_configuration["PrimaryKey"]["Arn"] = key.arn
+        self.keys[chosen] = key
+        if kept:
+            self.tagger.delete_all_tags_for_resource(drawn_arn.rsplit("/", 1)[1])
+            self.tagger.tag_resource(chosen, kept)
+        return key
+
+    create_key.__custom_ids__ = True  # type: ignore[attr-defined]
+    KmsBackend.create_key = create_key  # type: ignore[method-assign]
+
+
+def kms_matches_encryption_context_whole() -> None:
+    """Decrypt refuses a ciphertext whose encryption context differs from the one it was encrypted with, as KMS
+    does. moto authenticates the context as its keys and values written one after the other, so {"ab": "c"} and
+    {"a": "bc"} (or {"a": "b", "c": "d"} and {"a": "bcd"}) were the same context."""
+    from moto.kms import utils
+
+    if getattr(utils._serialize_encryption_context, "__whole__", False):
+        return
+
+    def _serialize_encryption_context(encryption_context: dict[str, str]) -> bytes:
+        return json.dumps(sorted(encryption_context.items()), ensure_ascii=False).encode()
+
+    _serialize_encryption_context.__whole__ = True  # type: ignore[attr-defined]
+    utils._serialize_encryption_context = _serialize_encryption_context

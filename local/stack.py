@@ -1,6 +1,6 @@
-"""The whole product on one machine: moto (DynamoDB, SQS, Step Functions executing the real task
-handlers), the template's event sources (queues, schedules), the LiveKit emulator, a dev OIDC issuer
-and the HTTP gateway. `make dev` runs this.
+"""The whole product on one machine: moto (DynamoDB, SQS, KMS, Step Functions executing the real task
+handlers), the template's event sources (queues, streams, schedules) and its tables' TTL, the LiveKit
+emulator, a dev OIDC issuer and the HTTP gateway. `make dev` runs this.
 
     python -m local.stack [--api-port 3000] [--moto-port 5000] [--livekit-port 7880]
                           [--state-dir .local] [--param ReviewTimeoutSeconds=60 ...]
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
+# How often `make dev` deletes the items whose TTL has passed (DynamoDB does within days; sooner is as valid).
+TTL_PERIOD = 60.0
 
 
 def aws_environment(endpoint_url: str | None) -> None:
@@ -36,11 +38,12 @@ def aws_environment(endpoint_url: str | None) -> None:
 
 def prepare(parameters: dict[str, str], *, endpoint_url: str | None = None) -> Any:
     """Deploy the template into moto and make its functions runnable here; returns the Runtime."""
-    from local.patches import adjust_dynamodb, sqs_checks_message_bytes
+    from local.patches import adjust_dynamodb, adjust_kms, sqs_checks_message_bytes
     from local.resources import deploy
     from local.runtime import Runtime, patch_moto_lambda
 
     adjust_dynamodb()
+    adjust_kms()
     sqs_checks_message_bytes()
     from local import iam
     from local.template import Stack
@@ -155,7 +158,9 @@ def main(argv: list[str] | None = None) -> None:
     server = gateway.serve(HOST, args.api_port)
     from local.event_sources import EventSources
 
-    events = EventSources(stack, runtime.invoke, endpoint_url=moto_url, schedule_speed=args.schedule_speed)
+    events = EventSources(
+        stack, runtime.invoke, endpoint_url=moto_url, schedule_speed=args.schedule_speed, ttl_period=TTL_PERIOD
+    )
     events.start()
 
     credentials = seed(issuer, api_url)

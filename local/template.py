@@ -1,12 +1,17 @@
-"""Reads template.yaml and resolves what the local stack needs from it: tables, queues, state machines,
-functions with their environment, HTTP routes, the authorizer and the functions' other event sources (queues,
-schedules). There is no second list.
+"""Reads template.yaml and resolves what the local stack needs from it: tables (and their streams), queues, KMS
+keys, state machines, functions with their environment, HTTP routes, the authorizer and the functions' other event
+sources (queues, schedules, streams). There is no second list.
+
+Names are known before anything is created: CloudFormation's physical names where the template gives none, and a
+KMS key's id, which AWS draws at random, derived from the stack's name and the key's logical id (the local stack
+creates the key with that id: `local/resources.py`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +101,24 @@ class Queue:
     url: str
     arn: str
     attributes: dict[str, str]  # CreateQueue's attributes, from the resource's properties
+
+
+@dataclass
+class Stream:
+    """A table's DynamoDB stream."""
+
+    table_logical_id: str
+    table: str  # the table's name
+    arn: str  # as `!GetAtt Table.StreamArn` resolves it
+    view_type: str
+
+
+@dataclass
+class KmsKey:
+    logical_id: str
+    key_id: str
+    arn: str
+    properties: dict[str, Any]  # resolved
 
 
 @dataclass
@@ -200,6 +223,15 @@ class Stack:
             return f"{self.name}-{logical_id}" + (".fifo" if fifo else "")
         return f"{self.name}-{logical_id}"
 
+    def kms_key_id(self, logical_id: str) -> str:
+        """The key's id: a UUID of the stack and the key (a multi-Region key's prefixed `mrk-`, with the UUID's dashes
+        that moto expects where AWS writes 32 hex digits)."""
+        derived = uuid.uuid5(uuid.NAMESPACE_URL, f"arn:aws:kms:{REGION}:{ACCOUNT}:{self.name}/{logical_id}")
+        props = self.resources[logical_id].get("Properties") or {}
+        if str(self.resolve(props.get("MultiRegion", False))).lower() == "true":
+            return f"mrk-{derived}"
+        return str(derived)
+
     def queue_url(self, name: str) -> str:
         return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
 
@@ -225,6 +257,10 @@ class Stack:
             return self.physical_name(name)  # SecretId takes a name as well as an ARN
         if kind == "AWS::SQS::Queue":
             return self.queue_url(self.physical_name(name))
+        if kind == "AWS::KMS::Key":
+            return self.kms_key_id(name)
+        if kind == "AWS::KMS::Alias":
+            return str(self.resolve(self.resources[name]["Properties"]["AliasName"]))
         if kind in ("AWS::SNS::Topic", "AWS::Serverless::LayerVersion"):
             return f"arn:aws:local:{REGION}:{ACCOUNT}:{self.physical_name(name)}"
         return self.physical_name(name)
@@ -239,6 +275,9 @@ class Stack:
                 "QueueUrl": self.queue_url(name),
             }
             return attributes[attribute]
+        if kind == "AWS::KMS::Key":
+            key_id = self.kms_key_id(logical_id)
+            return {"KeyId": key_id, "Arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}"}[attribute]
         if kind == "AWS::DynamoDB::Table" and attribute == "StreamArn":
             # moto labels a stream with the time it was made; the local stack finds it by its table's name
             return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}/stream/local"
@@ -345,6 +384,36 @@ class Stack:
         for queue in found.values():
             add(queue)
         return ordered
+
+    def streams(self) -> dict[str, Stream]:
+        """The tables' streams, by ARN."""
+        found = {}
+        for logical_id, props in self.tables().items():
+            spec = props.get("StreamSpecification")
+            if spec:
+                arn = self._get_att(logical_id, "StreamArn")
+                found[arn] = Stream(logical_id, self.physical_name(logical_id), arn, spec["StreamViewType"])
+        return found
+
+    def kms_keys(self) -> list[KmsKey]:
+        return [
+            KmsKey(
+                logical_id,
+                self.kms_key_id(logical_id),
+                self._get_att(logical_id, "Arn"),
+                self.resolve(self.resources[logical_id].get("Properties") or {}),
+            )
+            for logical_id in self.of_type("AWS::KMS::Key")
+        ]
+
+    def kms_aliases(self) -> dict[str, str]:
+        """alias name -> the id of the key it points to."""
+        aliases = {}
+        for logical_id in self.of_type("AWS::KMS::Alias"):
+            props = self.resolve(self.resources[logical_id]["Properties"])
+            target = str(props["TargetKeyId"])
+            aliases[str(props["AliasName"])] = target.rsplit(":key/", 1)[-1]
+        return aliases
 
     def secrets(self) -> dict[str, str]:
         """name -> secret string."""

@@ -1,6 +1,6 @@
 """The local stack's event sources (local/event_sources.py) against moto's SQS, from a small template: batches,
 partial failures, redelivery after the visibility timeout, the dead-letter queue, schedules; and what the local
-stand-ins refuse because AWS refuses it."""
+stand-ins refuse because AWS refuses it. DynamoDB streams: tests/tooling/test_event_streams.py."""
 
 from __future__ import annotations
 
@@ -83,6 +83,9 @@ Resources:
         Changes:
           Type: DynamoDB
           Properties: {Stream: !GetAtt Table.StreamArn, StartingPosition: LATEST}
+        Uploads:
+          Type: SNS
+          Properties: {Topic: "arn:aws:sns:us-east-1:123456789012:uploads"}
   Table:
     Type: AWS::DynamoDB::Table
     Properties:
@@ -146,7 +149,7 @@ def sources(stack: Stack, functions: Functions) -> Iterator[EventSources]:
     running = EventSources(stack, functions.invoke).start()
     yield running
     running.stop()
-    assert not [t for t in threading.enumerate() if t.name.endswith((".Queue", ".Every", ".Nightly"))]
+    assert not [t for t in threading.enumerate() if t.name.endswith((".Queue", ".Every", ".Nightly", ".Changes"))]
 
 
 def url(stack: Stack, logical_id: str) -> str:
@@ -391,7 +394,8 @@ def test_the_sources_say_what_they_run_and_what_they_do_not(stack, functions):
     assert "WorkFunction <- SQS events-test-WorkQueue (batch 5, partial batch failures)" in lines
     assert "GatherFunction <- SQS events-test-GatherQueue (batch 25, window 1 s)" in lines
     assert "SweepFunction <- ScheduleV2 cron(0 3 * * ? *)" in lines
-    assert "SweepFunction <- DynamoDB events are not run by the local stack" in lines
+    assert "SweepFunction <- DynamoDB stream of events-test-Table (LATEST, batch 100)" in lines
+    assert "SweepFunction <- SNS events are not run by the local stack" in lines
     assert isinstance(EventSources(stack, functions.invoke).find("SweepFunction", "Every"), ScheduledInvoker)
 
 

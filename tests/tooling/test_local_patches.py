@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -213,3 +215,188 @@ def test_dynamodb_answers_skip_the_serializer_unless_they_hold_binaries(
         dynamodb.get_item(TableName=TABLE, Key=binary_key)
     monkeypatch.undo()
     assert dynamodb.get_item(TableName=TABLE, Key=binary_key)["Item"]["b"] == {"B": b"\x00\xff"}
+
+
+# ---------------------------------------------------------------- streams: what DynamoDB Streams records
+
+STREAMED = "streamed"
+
+
+@pytest.fixture
+def streamed() -> Iterator[Any]:
+    """A table with a stream (new and old images) and TTL on `expires_at`, every DynamoDB adjustment applied."""
+    from local.patches import adjust_dynamodb
+
+    adjust_dynamodb()
+    with moto.mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=STREAMED,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        client.update_time_to_live(
+            TableName=STREAMED, TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": True}
+        )
+        yield client
+
+
+def _streams() -> Any:
+    from botocore.config import Config
+
+    return boto3.client("dynamodbstreams", region_name="us-east-1", config=Config(account_id_endpoint_mode="disabled"))
+
+
+def _stream_arn(client: Any) -> str:
+    return str(client.describe_table(TableName=STREAMED)["Table"]["LatestStreamArn"])
+
+
+def _iterator(client: Any) -> str:
+    arn = _stream_arn(client)
+    shard = _streams().describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    return str(
+        _streams().get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    )
+
+
+def _records(client: Any) -> list[dict[str, Any]]:
+    return list(_streams().get_records(ShardIterator=_iterator(client))["Records"])
+
+
+def _changes(client: Any) -> list[tuple[str, str | None, str | None]]:
+    """(event, the old image's `v`, the new image's `v`) of each record of the stream."""
+    found = []
+    for record in _records(client):
+        change = record["dynamodb"]
+        old, new = change.get("OldImage", {}).get("v"), change.get("NewImage", {}).get("v")
+        found.append((record["eventName"], old and old["S"], new and new["S"]))
+    return found
+
+
+def _set(client: Any, sk: str, value: str) -> None:
+    client.update_item(
+        TableName=STREAMED,
+        Key=_key(sk),
+        UpdateExpression="SET v = :v",
+        ExpressionAttributeValues={":v": {"S": value}},
+    )
+
+
+def test_a_write_that_changes_nothing_writes_no_stream_record(streamed: Any) -> None:
+    streamed.put_item(TableName=STREAMED, Item={**_key("a"), "v": {"S": "1"}})
+    streamed.put_item(TableName=STREAMED, Item={**_key("a"), "v": {"S": "1"}})  # the same item
+    _set(streamed, "a", "1")  # the same value
+    _set(streamed, "a", "2")
+    streamed.delete_item(TableName=STREAMED, Key=_key("absent"))
+    assert _changes(streamed) == [("INSERT", None, "1"), ("MODIFY", "1", "2")]
+
+
+def test_an_update_that_creates_its_item_writes_one_insert_with_the_whole_item(streamed: Any) -> None:
+    _set(streamed, "new", "1")
+    (record,) = _records(streamed)
+    assert record["eventName"] == "INSERT"
+    assert record["dynamodb"]["NewImage"] == {**_key("new"), "v": {"S": "1"}}
+    assert "OldImage" not in record["dynamodb"]
+
+
+def test_a_transaction_writes_its_records_and_a_failed_one_none(streamed: Any) -> None:
+    streamed.put_item(TableName=STREAMED, Item={**_key("a"), "v": {"S": "1"}})
+    writes = [
+        {"Put": {"TableName": STREAMED, "Item": {**_key("b"), "v": {"S": "b"}}}},
+        {
+            "Update": {
+                "TableName": STREAMED,
+                "Key": _key("c"),
+                "UpdateExpression": "SET v = :v",
+                "ExpressionAttributeValues": {":v": {"S": "c"}},
+            }
+        },
+        {"Delete": {"TableName": STREAMED, "Key": _key("a")}},
+    ]
+    refused = {"ConditionCheck": {"TableName": STREAMED, "Key": _key("z"), "ConditionExpression": "v = :x"}}
+    refused["ConditionCheck"]["ExpressionAttributeValues"] = {":x": {"S": "other"}}
+    with pytest.raises(streamed.exceptions.TransactionCanceledException):
+        streamed.transact_write_items(TransactItems=[*writes, refused])
+    assert _changes(streamed) == [("INSERT", None, "1")]  # neither its writes nor their undoing
+
+    streamed.transact_write_items(TransactItems=writes)
+    assert _changes(streamed) == [
+        ("INSERT", None, "1"),
+        ("INSERT", None, "b"),
+        ("INSERT", None, "c"),
+        ("REMOVE", "1", None),
+    ]
+
+
+def test_a_stream_record_counts_its_size_and_version_as_dynamodb(streamed: Any) -> None:
+    item = {**_key("size"), "s": {"S": "é"}, "b": {"B": b"foobar"}, "n": {"N": "12345"}, "l": {"L": [{"BOOL": True}]}}
+    streamed.put_item(TableName=STREAMED, Item=item)
+    (record,) = _records(streamed)
+    keys = (2 + 1) + (2 + 4)  # pk "p", sk "size"
+    image = keys + (1 + 2) + (1 + 6) + (1 + 4) + (1 + 3 + 1 + 1)  # é is 2 bytes; 5 digits: 4 bytes; a list: 3 + 1 each
+    assert record["dynamodb"]["SizeBytes"] == keys + image
+    assert record["eventVersion"] == "1.1"
+
+
+def test_ttl_deletes_expired_items_with_the_services_remove_record(streamed: Any) -> None:
+    from local.patches import expire_dynamodb_items
+
+    now = 1_800_000_000.0
+    expiring = {
+        "past": {"N": str(int(now) - 1)},
+        "future": {"N": str(int(now) + 60)},
+        "not-a-number": {"S": str(int(now) - 1)},
+        "ancient": {"N": str(int(now) - 6 * 365 * 24 * 3600)},  # TTL ignores times over five years past
+    }
+    for sk, expires_at in expiring.items():
+        streamed.put_item(TableName=STREAMED, Item={**_key(sk), "expires_at": expires_at})
+    streamed.delete_item(TableName=STREAMED, Key=_key("future"))  # a user's delete: no identity
+    assert expire_dynamodb_items(now) == 1
+    assert expire_dynamodb_items(now) == 0
+
+    remaining = {item["sk"]["S"] for item in streamed.scan(TableName=STREAMED)["Items"]}
+    assert remaining == {"not-a-number", "ancient"}
+    removes = [r for r in _records(streamed) if r["eventName"] == "REMOVE"]
+    assert [(r["dynamodb"]["Keys"]["sk"]["S"], r.get("userIdentity")) for r in removes] == [
+        ("future", None),
+        ("past", {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}),
+    ]
+
+
+def test_shard_iterators_expire_and_are_not_kept(streamed: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    from local import patches
+
+    iterator = _iterator(streamed)
+    for _ in range(20):  # each answer holds a new iterator
+        iterator = _streams().get_records(ShardIterator=iterator)["NextShardIterator"]
+    monkeypatch.setattr(patches, "ITERATOR_LIFETIME", 0.0)
+    time.sleep(0.01)
+    with pytest.raises(ClientError, match="ExpiredIteratorException"):
+        _streams().get_records(ShardIterator=iterator)
+    assert len(dynamodbstreams_backends["123456789012"]["us-east-1"].shard_iterators) == 0
+
+
+def test_a_stream_is_read_between_dynamodb_writes_never_during_one(streamed: Any) -> None:
+    from local import patches
+
+    iterator = _iterator(streamed)
+    answered = threading.Event()
+
+    def read() -> None:
+        _streams().get_records(ShardIterator=iterator)
+        answered.set()
+
+    with patches._lock:  # a DynamoDB request under way
+        reader = threading.Thread(target=read)
+        reader.start()
+        assert not answered.wait(0.3)
+    assert answered.wait(5)
+    reader.join()
