@@ -314,7 +314,7 @@ def test_a_server_answering_a_byte_at_a_time_is_cut_at_the_total_timeout(receive
     stop = threading.Event()
 
     def drip(conn: socket.socket, request: Request) -> None:
-        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 300:  # 15 s in all, far past the deadline
             if stop.wait(0.05):
                 return
             conn.sendall(bytes([byte]))
@@ -415,6 +415,19 @@ def test_a_closed_port_is_connection_refused():
     assert (result.status, result.error) == (None, "connection refused")
 
 
+def test_a_host_that_does_not_accept_hits_the_connect_timeout():
+    # A listener whose accept queue is full drops further SYNs: the connection neither opens nor fails
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as listener:
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=1):  # fills the queue
+            started = time.monotonic()
+            result = send(f"http://127.0.0.1:{port}/", connect_timeout=0.5, total_timeout=5.0)
+            elapsed = time.monotonic() - started
+
+    assert (result.status, result.error) == (None, "connect timeout")
+    assert 0.4 <= elapsed < 2.0
+
+
 def test_a_server_that_hangs_up_without_answering(receiver):
     hook = receiver(lambda conn, request: None)
 
@@ -455,6 +468,8 @@ def test_when_the_first_address_fails_the_next_checked_one_is_tried(receiver, ne
         allow_loopback=False,
         resolve=lambda host, port: [first, "127.0.0.1"],
         allow=lambda address: address == LOOPBACK or is_public(address),
+        connect_timeout=0.5,
+        total_timeout=1.0,
     )
 
     # (the receiver speaks plain HTTP: what matters is that the second address was reached)

@@ -170,7 +170,9 @@ def _parse(url: str) -> _Parts:
     # leaves one reading of the URL, ours.
     if not url.isascii() or any(c <= " " or c in "\\\x7f" for c in url):
         raise _refuse(
-            "invalid", "url must be ASCII without spaces, control characters or backslashes (percent-encode them)"
+            "invalid",
+            "url must be ASCII without spaces, control characters or backslashes: write an international host name "
+            "in its xn-- form and percent-encode the rest",
         )
     try:
         parts = urlsplit(url)
