@@ -291,6 +291,20 @@ def test_a_past_retry_after_date_is_zero():
     assert webhook_http._retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
 
 
+def test_a_retry_after_date_without_a_zone_is_utc_whatever_the_local_zone(monkeypatch):
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=60)
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        seconds = webhook_http._retry_after(soon.strftime("%a, %d %b %Y %H:%M:%S -0000"))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+    assert seconds is not None
+    assert 55 <= seconds <= 61
+
+
 # ---------------------------------------------------------------- time and size bounds
 
 
@@ -329,6 +343,42 @@ def test_a_server_answering_a_byte_at_a_time_is_cut_at_the_total_timeout(receive
 
     assert (result.status, result.error) == (None, "timeout")
     assert 0.9 <= elapsed < 2.5
+
+
+def test_a_tls_handshake_answered_a_byte_at_a_time_is_bounded_by_the_connect_timeout():
+    # Python's TLS handshake takes the socket's timeout as its total: the deadline's watch need not cover it
+    stop = threading.Event()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def drip() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)  # the client's hello
+                conn.sendall(b"\x16\x03\x03\x40\x00")  # a handshake record of 16 KB, then one byte at a time
+                while not stop.wait(0.05):
+                    conn.sendall(b"\x00")
+
+        server = threading.Thread(target=drip, daemon=True)
+        server.start()
+        try:
+            started = time.monotonic()
+            result = post(
+                f"https://{HOOKS}:{listener.getsockname()[1]}/",
+                b"{}",
+                {},
+                allow_loopback=False,
+                resolve=loopback_resolver(HOOKS),
+                allow=loopback_allowed,
+                connect_timeout=0.5,
+                total_timeout=5.0,
+            )
+            elapsed = time.monotonic() - started
+        finally:
+            stop.set()
+            server.join(5)
+
+    assert (result.status, result.error) == (None, "timeout")
+    assert 0.4 <= elapsed < 1.5
 
 
 def test_a_slow_body_after_the_status_keeps_the_status(receiver):

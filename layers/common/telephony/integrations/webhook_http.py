@@ -15,6 +15,7 @@ A customer names the URL and our function sends to it from inside AWS: server-si
 from __future__ import annotations
 
 import contextlib
+import datetime
 import http.client
 import ipaddress
 import math
@@ -385,6 +386,8 @@ def _retry_after(value: str | None) -> int | None:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # "-0000": a time in UTC from a source that does not say where
+        when = when.replace(tzinfo=datetime.UTC)
     return max(0, math.ceil(when.timestamp() - time.time()))
 
 
