@@ -242,19 +242,24 @@ class Network:
 
 @pytest.fixture
 def network(monkeypatch: pytest.MonkeyPatch) -> Network:
-    """Records every connect and name lookup; nothing connects outside 127.0.0.1 and no name but localhost is
-    looked up in the system's resolver (both fail as the network would, without a packet)."""
+    """Records every connect and name lookup of the test's thread: nothing connects outside 127.0.0.1, and no name
+    but localhost is looked up in the system's resolver (both fail as the network would, without a packet)."""
     seen = Network()
     real_connect = socket.socket.connect
     real_lookup = socket.getaddrinfo
+    owner = threading.get_ident()  # post() sends from the calling thread
 
     def connect(self: socket.socket, address: Any) -> None:
+        if threading.get_ident() != owner:  # the suite's own servers and pollers, not the code under test
+            return real_connect(self, address)
         seen.connects.append(address)
         if address[0] != "127.0.0.1":
             raise ConnectionRefusedError("the gate connects to 127.0.0.1 only")
         real_connect(self, address)
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != owner:
+            return real_lookup(host, *args, **kwargs)
         name = host.decode() if isinstance(host, bytes) else str(host)
         seen.lookups.append(name)
         try:

@@ -40,19 +40,25 @@ class Network:
 
 @pytest.fixture(autouse=True)
 def network(monkeypatch: pytest.MonkeyPatch) -> Network:
-    """Every connect and name lookup the code under test makes: connects go to 127.0.0.1 only (others fail as
-    refused, without a packet), lookups of anything but an address or localhost fail as unknown names."""
+    """Every connect and name lookup the code under test makes from the test's thread: connects go to 127.0.0.1
+    only (others fail as refused, without a packet); lookups of anything but an address or localhost fail as unknown
+    names."""
     seen = Network()
     real_connect = socket.socket.connect
     real_lookup = socket.getaddrinfo
+    owner = threading.get_ident()  # post() sends from the calling thread
 
     def connect(self: socket.socket, address: Any) -> None:
+        if threading.get_ident() != owner:  # the suite's own servers and pollers, not the code under test
+            return real_connect(self, address)
         seen.connects.append(address)
         if address[0] != "127.0.0.1":
             raise ConnectionRefusedError(f"the tests connect to 127.0.0.1 only, not {address[0]}")
         real_connect(self, address)
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != owner:
+            return real_lookup(host, *args, **kwargs)
         name = host.decode() if isinstance(host, bytes) else str(host)
         seen.lookups.append(name)
         try:
