@@ -1,7 +1,7 @@
 """The only code that sends HTTP to a customer's webhook endpoint, and the check of an endpoint's URL.
 
 A customer names the URL and our function sends to it from inside AWS: server-side request forgery is the risk
-(DESIGN.md section 9, ADR 0020). So:
+(docs/adr/0020-account-webhooks.md). So:
 - only `https` (the local stack alone may allow `http://127.0.0.1:<port>` and `http://[::1]:<port>`);
 - the host is resolved and every address it resolves to must be public; a host written as a number in any form but
   four decimal parts is refused outright (resolvers read `127.1`, `2130706433` or `0x7f.1` as 127.0.0.1);
