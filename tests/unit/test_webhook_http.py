@@ -40,19 +40,25 @@ class Network:
 
 @pytest.fixture(autouse=True)
 def network(monkeypatch: pytest.MonkeyPatch) -> Network:
-    """Every connect and name lookup the code under test makes: connects go to 127.0.0.1 only (others fail as
-    refused, without a packet), lookups of anything but an address or localhost fail as unknown names."""
+    """Every connect and name lookup the code under test makes from the test's thread: connects go to 127.0.0.1
+    only (others fail as refused, without a packet); lookups of anything but an address or localhost fail as unknown
+    names."""
     seen = Network()
     real_connect = socket.socket.connect
     real_lookup = socket.getaddrinfo
+    owner = threading.get_ident()  # post() sends from the calling thread
 
     def connect(self: socket.socket, address: Any) -> None:
+        if threading.get_ident() != owner:  # the suite's own servers and pollers, not the code under test
+            return real_connect(self, address)
         seen.connects.append(address)
         if address[0] != "127.0.0.1":
             raise ConnectionRefusedError(f"the tests connect to 127.0.0.1 only, not {address[0]}")
         real_connect(self, address)
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != owner:
+            return real_lookup(host, *args, **kwargs)
         name = host.decode() if isinstance(host, bytes) else str(host)
         seen.lookups.append(name)
         try:
@@ -291,6 +297,20 @@ def test_a_past_retry_after_date_is_zero():
     assert webhook_http._retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
 
 
+def test_a_retry_after_date_without_a_zone_is_utc_whatever_the_local_zone(monkeypatch):
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=60)
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        seconds = webhook_http._retry_after(soon.strftime("%a, %d %b %Y %H:%M:%S -0000"))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+    assert seconds is not None
+    assert 55 <= seconds <= 61
+
+
 # ---------------------------------------------------------------- time and size bounds
 
 
@@ -314,7 +334,7 @@ def test_a_server_answering_a_byte_at_a_time_is_cut_at_the_total_timeout(receive
     stop = threading.Event()
 
     def drip(conn: socket.socket, request: Request) -> None:
-        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 300:  # 15 s in all, far past the deadline
             if stop.wait(0.05):
                 return
             conn.sendall(bytes([byte]))
@@ -329,6 +349,42 @@ def test_a_server_answering_a_byte_at_a_time_is_cut_at_the_total_timeout(receive
 
     assert (result.status, result.error) == (None, "timeout")
     assert 0.9 <= elapsed < 2.5
+
+
+def test_a_tls_handshake_answered_a_byte_at_a_time_is_bounded_by_the_connect_timeout():
+    # Python's TLS handshake takes the socket's timeout as its total: the deadline's watch need not cover it
+    stop = threading.Event()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def drip() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)  # the client's hello
+                conn.sendall(b"\x16\x03\x03\x40\x00")  # a handshake record of 16 KB, then one byte at a time
+                while not stop.wait(0.05):
+                    conn.sendall(b"\x00")
+
+        server = threading.Thread(target=drip, daemon=True)
+        server.start()
+        try:
+            started = time.monotonic()
+            result = post(
+                f"https://{HOOKS}:{listener.getsockname()[1]}/",
+                b"{}",
+                {},
+                allow_loopback=False,
+                resolve=loopback_resolver(HOOKS),
+                allow=loopback_allowed,
+                connect_timeout=0.5,
+                total_timeout=5.0,
+            )
+            elapsed = time.monotonic() - started
+        finally:
+            stop.set()
+            server.join(5)
+
+    assert (result.status, result.error) == (None, "timeout")
+    assert 0.4 <= elapsed < 1.5
 
 
 def test_a_slow_body_after_the_status_keeps_the_status(receiver):
@@ -415,6 +471,19 @@ def test_a_closed_port_is_connection_refused():
     assert (result.status, result.error) == (None, "connection refused")
 
 
+def test_a_host_that_does_not_accept_hits_the_connect_timeout():
+    # A listener whose accept queue is full drops further SYNs: the connection neither opens nor fails
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as listener:
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=1):  # fills the queue
+            started = time.monotonic()
+            result = send(f"http://127.0.0.1:{port}/", connect_timeout=0.5, total_timeout=5.0)
+            elapsed = time.monotonic() - started
+
+    assert (result.status, result.error) == (None, "connect timeout")
+    assert 0.4 <= elapsed < 2.0
+
+
 def test_a_server_that_hangs_up_without_answering(receiver):
     hook = receiver(lambda conn, request: None)
 
@@ -455,6 +524,8 @@ def test_when_the_first_address_fails_the_next_checked_one_is_tried(receiver, ne
         allow_loopback=False,
         resolve=lambda host, port: [first, "127.0.0.1"],
         allow=lambda address: address == LOOPBACK or is_public(address),
+        connect_timeout=0.5,
+        total_timeout=1.0,
     )
 
     # (the receiver speaks plain HTTP: what matters is that the second address was reached)

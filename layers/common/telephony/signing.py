@@ -1,4 +1,4 @@
-"""Standard Webhooks v1 signatures (DESIGN.md section 9): what a receiver's Standard Webhooks library verifies.
+"""Standard Webhooks v1 signatures (docs/adr/0020-account-webhooks.md), as receivers' Standard Webhooks libraries check.
 
 A secret is `whsec_` + base64 of 32 random bytes; the HMAC key is the decoded bytes. The signed content is
 `{webhook-id}.{webhook-timestamp}.{body}` with the body exactly as sent. While a rotated secret overlaps the new one,

@@ -1,7 +1,7 @@
 """The only code that sends HTTP to a customer's webhook endpoint, and the check of an endpoint's URL.
 
 A customer names the URL and our function sends to it from inside AWS: server-side request forgery is the risk
-(DESIGN.md section 9, ADR 0020). So:
+(docs/adr/0020-account-webhooks.md). So:
 - only `https` (the local stack alone may allow `http://127.0.0.1:<port>` and `http://[::1]:<port>`);
 - the host is resolved and every address it resolves to must be public; a host written as a number in any form but
   four decimal parts is refused outright (resolvers read `127.1`, `2130706433` or `0x7f.1` as 127.0.0.1);
@@ -15,6 +15,7 @@ A customer names the URL and our function sends to it from inside AWS: server-si
 from __future__ import annotations
 
 import contextlib
+import datetime
 import http.client
 import ipaddress
 import math
@@ -170,7 +171,9 @@ def _parse(url: str) -> _Parts:
     # leaves one reading of the URL, ours.
     if not url.isascii() or any(c <= " " or c in "\\\x7f" for c in url):
         raise _refuse(
-            "invalid", "url must be ASCII without spaces, control characters or backslashes (percent-encode them)"
+            "invalid",
+            "url must be ASCII without spaces, control characters or backslashes: write an international host name "
+            "in its xn-- form and percent-encode the rest",
         )
     try:
         parts = urlsplit(url)
@@ -383,6 +386,8 @@ def _retry_after(value: str | None) -> int | None:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # "-0000": a time in UTC from a source that does not say where
+        when = when.replace(tzinfo=datetime.UTC)
     return max(0, math.ceil(when.timestamp() - time.time()))
 
 
