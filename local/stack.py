@@ -60,6 +60,10 @@ def prepare(parameters: dict[str, str], *, endpoint_url: str | None = None) -> A
 SIP_DOMAIN = "dev.sip.livekit.local"
 
 
+# What the local stack sets besides the template's defaults: webhooks may go to a receiver on this machine.
+LOCAL_PARAMETERS = {"AllowLoopbackWebhooks": "true"}
+
+
 def livekit_parameters(livekit: Any) -> dict[str, str]:
     """The template parameters that point the functions at a LiveKit (here: the emulator)."""
     return {
@@ -147,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         "JwtAudience": issuer.audience,
         "DocsAssetsUrl": swagger_ui.ROUTE.rstrip("/"),  # /docs works offline: Swagger UI from this stack
         **livekit_parameters(livekit),
+        **LOCAL_PARAMETERS,
     }
     parameters.update(dict(p.split("=", 1) for p in args.param))
     stack, runtime = prepare(parameters, endpoint_url=moto_url)

@@ -72,7 +72,7 @@ def parameters() -> dict[str, str]:
 def world(issuer: Any, emulator: Any, parameters: dict[str, str]) -> Iterator[World]:
     from local.event_sources import EventSources
     from local.gateway import Gateway
-    from local.stack import livekit_parameters, prepare
+    from local.stack import LOCAL_PARAMETERS, livekit_parameters, prepare
     from tests.support import GatewayClient
 
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -82,7 +82,13 @@ def world(issuer: Any, emulator: Any, parameters: dict[str, str]) -> Iterator[Wo
         emulator.reset()
         emulator.webhook_url = None
         stack, runtime = prepare(
-            {"JwtIssuer": issuer.url, "JwtAudience": issuer.audience, **livekit_parameters(emulator), **parameters}
+            {
+                "JwtIssuer": issuer.url,
+                "JwtAudience": issuer.audience,
+                **livekit_parameters(emulator),
+                **LOCAL_PARAMETERS,
+                **parameters,
+            }
         )
         _reset_caches()  # a workflow thread of an earlier test may have read the environment meanwhile
         gateway = Gateway(stack, runtime)

@@ -21,3 +21,27 @@ def own_number(
     )
     default_store().numbers.create(number, charge=None)
     return pid
+
+
+def delivery(owner_id: str, webhook_id: str, *, event_id: str, event_type: str = "webhook.test") -> str:
+    """A finished delivery of `webhook_id`, as the deliverer leaves one, for routes that name a delivery."""
+    from telephony.models.webhooks import DeliveryRecord
+    from telephony.repositories.store import default_store
+    from telephony.util import new_id, now_iso
+
+    at = now_iso()
+    record = DeliveryRecord(
+        delivery_id=new_id("dl"),
+        webhook_id=webhook_id,
+        owner_id=owner_id,
+        event_id=event_id,
+        type=event_type,
+        attempt=1,
+        status="succeeded",
+        response_status=200,
+        duration_ms=12,
+        created_at=at,
+        updated_at=at,
+    )
+    default_store().webhooks.add_delivery(record)
+    return record.delivery_id

@@ -53,6 +53,9 @@ class GatewayClient:
     def delete(self, path: str, **kw: Any) -> Reply:
         return self.request("DELETE", path, **kw)
 
+    def patch(self, path: str, **kw: Any) -> Reply:
+        return self.request("PATCH", path, **kw)
+
 
 def assert_error(reply: Reply, status: int, code: str | None = None) -> dict[str, Any]:
     assert reply.status == status, (reply.status, reply.body)

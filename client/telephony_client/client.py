@@ -217,6 +217,41 @@ class TelephonyClient:
     def stats(self) -> Json:
         return self.request("GET", "/outbound-calls/stats")  # type: ignore[no-any-return]
 
+    # ------------------------------------------------------------ webhooks
+    def create_webhook(self, url: str, events: list[str], *, description: str | None = None) -> Json:
+        """Register an endpoint; the answer's `secret` is shown this once."""
+        body = {"url": url, "events": events, "description": description}
+        return self.request("POST", "/webhooks", json={k: v for k, v in body.items() if v is not None})  # type: ignore[no-any-return]
+
+    def list_webhooks(self) -> list[Json]:
+        return self.request("GET", "/webhooks")["items"]  # type: ignore[no-any-return]
+
+    def get_webhook(self, webhook_id: str) -> Json:
+        return self.request("GET", f"/webhooks/{webhook_id}")  # type: ignore[no-any-return]
+
+    def update_webhook(self, webhook_id: str, **fields: Any) -> Json:
+        """Change `url`, `events`, `description` or `enabled`; only the fields given change."""
+        return self.request("PATCH", f"/webhooks/{webhook_id}", json=fields)  # type: ignore[no-any-return]
+
+    def delete_webhook(self, webhook_id: str) -> Json:
+        return self.request("DELETE", f"/webhooks/{webhook_id}")  # type: ignore[no-any-return]
+
+    def rotate_webhook_secret(self, webhook_id: str) -> Json:
+        return self.request("POST", f"/webhooks/{webhook_id}/rotate-secret")  # type: ignore[no-any-return]
+
+    def test_webhook(self, webhook_id: str) -> Json:
+        return self.request("POST", f"/webhooks/{webhook_id}/test")  # type: ignore[no-any-return]
+
+    def webhook_deliveries(self, webhook_id: str, *, limit: int = 50, next_token: str | None = None) -> Json:
+        return self.request(
+            "GET",
+            f"/webhooks/{webhook_id}/deliveries",  # type: ignore[no-any-return]
+            params={"limit": limit, "next_token": next_token},
+        )
+
+    def redeliver(self, webhook_id: str, delivery_id: str) -> Json:
+        return self.request("POST", f"/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver")  # type: ignore[no-any-return]
+
     def wait_for(self, call_id: str, *statuses: str, timeout: float = 30.0, interval: float = 0.2) -> Json:
         """Poll a call until it reaches one of `statuses`."""
         deadline = time.monotonic() + timeout

@@ -22,6 +22,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local.template import Stack
+from tests import seeding
 from tests.gate.conftest import (
     AGENT,
     ALLOWED,
@@ -68,6 +69,18 @@ class Seeds:
         made = self.world.client.post("/api-keys", token=self.keys.alice, json_body={"name": "matrix"})
         return str(made.json()["key_id"])
 
+    @cached_property
+    def webhook_id(self) -> str:
+        made = self.world.client.post("/webhooks", token=self.keys.alice, json_body=WEBHOOK)
+        assert made.status == 201, made.body
+        return str(made.json()["webhook_id"])
+
+    @cached_property
+    def delivery_id(self) -> str:
+        sent = self.world.client.post(f"/webhooks/{self.webhook_id}/test", token=self.keys.alice)
+        assert sent.status == 200, sent.body
+        return seeding.delivery("usr_alice", self.webhook_id, event_id=sent.json()["event_id"])
+
     @property
     def key_owner(self) -> str:
         assert self.key_id
@@ -95,6 +108,9 @@ class Case:
 
     def expected(self, principal: str) -> int:
         return getattr(self, principal) if principal in VALID else 401
+
+
+WEBHOOK = {"url": "http://127.0.0.1:9/matrix", "events": ["*"]}
 
 
 def _reg(s: Seeds, p: str) -> dict[str, Any]:
@@ -173,6 +189,23 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/outbound-calls/{call_id}/events"): Case(
         lambda s, p: (f"/outbound-calls/{s.call_id}/events", {"summary": f"by {p}"}), 200, 404, 404, agent=200
+    ),
+    ("POST", "/webhooks"): Case(lambda s, p: ("/webhooks", {**WEBHOOK, "description": f"by {p}"}), 201, 201, 201),
+    ("GET", "/webhooks"): Case(lambda s, p: ("/webhooks", None), 200, 200, 200, invisible=lambda s: s.webhook_id),
+    ("GET", "/webhooks/{webhook_id}"): Case(lambda s, p: (f"/webhooks/{s.webhook_id}", None), 200, 404, 404),
+    ("PATCH", "/webhooks/{webhook_id}"): Case(
+        lambda s, p: (f"/webhooks/{s.webhook_id}", {"description": f"by {p}"}), 200, 404, 404
+    ),
+    ("DELETE", "/webhooks/{webhook_id}"): Case(lambda s, p: (f"/webhooks/{s.webhook_id}", None), 200, 404, 404),
+    ("POST", "/webhooks/{webhook_id}/rotate-secret"): Case(
+        lambda s, p: (f"/webhooks/{s.webhook_id}/rotate-secret", None), 200, 404, 404
+    ),
+    ("POST", "/webhooks/{webhook_id}/test"): Case(lambda s, p: (f"/webhooks/{s.webhook_id}/test", None), 200, 404, 404),
+    ("GET", "/webhooks/{webhook_id}/deliveries"): Case(
+        lambda s, p: (f"/webhooks/{s.webhook_id}/deliveries", None), 200, 404, 404
+    ),
+    ("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): Case(
+        lambda s, p: (f"/webhooks/{s.webhook_id}/deliveries/{s.delivery_id}/redeliver", None), 200, 404, 404
     ),
 }
 

@@ -20,6 +20,7 @@ from tests.gate.conftest import (
     figure,
     own_number,
     scan,
+    wait_for,
 )
 
 PASSWORD = "CANARY-sip-pw-5f1e0c2a9b"
@@ -166,3 +167,55 @@ def test_the_sip_password_is_only_in_secrets_manager_and_livekit(world, keys):
     (inbound,) = world.livekit.state()["inbound_trunks"]
     assert inbound["authPassword"] == PASSWORD
     assert PASSWORD not in str(registered)
+
+
+def test_a_webhook_secret_is_shown_once_and_never_again(world, keys, seen, capfd):
+    """A webhook's secret appears in the answer that creates (or rotates) it and nowhere else: no other answer,
+    no log line, no stored item (it is kept encrypted), while events are signed with it and delivered."""
+    from local.receiver import Receiver
+
+    receiver = Receiver(answers=[500]).start()
+    client = world.client
+    try:
+        made = client.post("/webhooks", token=keys.alice, json_body={"url": receiver.url, "events": ["*"]})
+        assert made.status == 201, made.body
+        hook = made.json()
+        rotated = client.post(f"/webhooks/{hook['webhook_id']}/rotate-secret", token=keys.alice)
+        assert rotated.status == 200
+        secrets = [hook["secret"], rotated.json()["secret"]]
+        seen.responses.clear()  # the two answers allowed to carry them
+
+        base = f"/webhooks/{hook['webhook_id']}"
+        client.get(base, token=keys.alice)
+        client.get("/webhooks", token=keys.alice)
+        client.patch(base, token=keys.alice, json_body={"description": "crm"})
+        client.patch(base, token=keys.alice, json_body={"url": "https://10.0.0.1/x"})  # refused: 400
+        client.get(base, token=keys.bob)  # another user's: 404
+        assert client.post(f"{base}/test", token=keys.alice).status == 200
+        deliveries = wait_for(
+            lambda: client.get(f"{base}/deliveries", token=keys.alice).json()["items"],
+            lambda items: any(d["status"] == "succeeded" for d in items),
+            20,
+            "the test event to be delivered after a 500",
+        )
+        client.post(f"{base}/deliveries/{deliveries[0]['delivery_id']}/redeliver", token=keys.alice)
+        wait_for(lambda: len(receiver.received), lambda n: n >= 3, 20, "the redelivery")
+        client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=REGISTER)
+        call_in_progress(world, keys.alice)
+        client.delete(base, token=keys.alice)
+        world.events.settle()
+
+        printed = capfd.readouterr()
+        everything = seen.text() + printed.out + printed.err
+        assert everything.count("\n") > 20, "the capture saw too little to prove anything"
+        keys_only = [s.removeprefix("whsec_") for s in secrets]
+        for canary in secrets + keys_only:
+            assert canary not in everything, f"{canary[:12]}... leaked"
+        items = [str(item) for table in ("WEBHOOKS_TABLE", "EVENTS_TABLE") for item in scan(table)]
+        assert items
+        for canary in secrets + keys_only:
+            assert not [i for i in items if canary in i], f"{canary[:12]}... stored in DynamoDB"
+        for got in receiver.received:  # and the events were signed with them all the same
+            assert got.verified(secrets[0])["type"]
+    finally:
+        receiver.stop()

@@ -24,6 +24,8 @@ AGENT_ID = "3f2b8a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
 AGENT_NUMBER_ID = "pn_01m7zxwy897smg0a1s11yqpt86"  # alice's +14155550142, registered for AGENT_ID
 CALL_ID = "call_01m7zxwy89bcdhmcccyvc772rz"  # alice's call from AGENT_NUMBER_ID to CALLEE, in progress
 CALLEE = "+14155550188"
+WEBHOOK_ID = "wh_01m7zxwy89wk3bhkq0r5x8g7tz"  # alice's webhook of every event, to a receiver nothing listens on
+DELIVERY_ID = "dl_01m7zxwy89aaaaaaaaaaaaaaaa"  # its first attempt at a test event
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,34 @@ def call(world: Any) -> None:
         time.sleep(0.05)
 
 
-STEPS = {f.__name__: f for f in (request, approved, number, configured, agent_number, call)}
+def webhook(world: Any) -> None:
+    """WEBHOOK_ID, alice's, with DELIVERY_ID: a test event's attempt, pending."""
+    from telephony import signing
+    from telephony.integrations import kms
+    from telephony.models.webhooks import EventType, WebhookRecord
+    from telephony.repositories.store import default_store
+    from telephony.services import deliveries, events
+    from telephony.util import now_iso
+
+    db, moment = default_store(), now_iso()
+    record = WebhookRecord(
+        webhook_id=WEBHOOK_ID,
+        owner_id=ALICE,
+        url="http://127.0.0.1:9/hooks",
+        events=["*"],
+        secret=kms.default().encrypt(signing.new_secret(), context=WEBHOOK_ID),
+        created_at=moment,
+        updated_at=moment,
+    )
+    db.webhooks.create(record, max_webhooks=10)
+    test = events.event(ALICE, EventType.WEBHOOK_TEST, {"webhook_id": WEBHOOK_ID}, webhook_id=WEBHOOK_ID)
+    db.events.add(test)
+    attempt = deliveries.start(record, test.event_id, test.type.value, store=db)
+    attempt = attempt.model_copy(update={"delivery_id": DELIVERY_ID})
+    db.webhooks.add_delivery(attempt)
+
+
+STEPS = {f.__name__: f for f in (request, approved, number, configured, agent_number, call, webhook)}
 
 # What each event needs besides the keys: by file stem, else by function folder.
 NEEDS: dict[str, str] = {
@@ -225,6 +254,15 @@ NEEDS: dict[str, str] = {
     "post_call_events": "call",
     "livekit_webhook": "call",
     "summarize_call": "call",
+    "get_webhook": "webhook",
+    "update_webhook": "webhook",
+    "delete_webhook": "webhook",
+    "rotate_webhook_secret": "webhook",
+    "test_webhook": "webhook",
+    "list_webhook_deliveries": "webhook",
+    "redeliver_webhook_delivery": "webhook",
+    "deliver_webhook": "webhook",
+    "dispatch_events": "webhook",
 }
 
 

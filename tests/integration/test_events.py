@@ -34,7 +34,7 @@ VARIANT_STATUS: dict[str, int | None] = {
     "not_found": 404,
     "conflict": 409,
 }
-CREATED = {"create_api_key", "create_phone_number_request", "register_agent_phone_number", "create_call"}
+CREATED = {"create_api_key", "create_phone_number_request", "register_agent_phone_number", "create_call", "create_webhook"}
 NOT_JSON = {"get_docs"}  # answers HTML
 # Every optional part of the template on, so that each of its functions is here.
 PARAMETERS = {"SummaryModelId": "anthropic.claude-3-haiku-20240307-v1:0"}
@@ -179,6 +179,14 @@ def _check_sqs(event: dict[str, Any], queues: set[str]) -> None:
         json.loads(record["body"])
 
 
+def _check_stream(event: dict[str, Any]) -> None:
+    assert set(event) == {"Records"} and event["Records"]
+    for record in event["Records"]:
+        assert record["eventSource"] == "aws:dynamodb" and record["eventName"] in ("INSERT", "MODIFY", "REMOVE")
+        assert record["dynamodb"]["SequenceNumber"] and record["dynamodb"]["Keys"]
+        assert ":table/" in record["eventSourceARN"] and "/stream/" in record["eventSourceARN"]
+
+
 @pytest.mark.parametrize("path", FILES)
 def test_event_is_well_formed(path: Path):
     stem = stem_of(path)
@@ -191,6 +199,8 @@ def test_event_is_well_formed(path: Path):
         _check_authorizer(event)
     elif queue_arns(function):
         _check_sqs(event, queue_arns(function))
+    elif any(e.function == function.logical_id and e.kind == "DynamoDB" for e in stack().event_sources()):
+        _check_stream(event)
     else:
         payload = task_payloads().get(function.logical_id)
         assert payload is not None, f"{function.logical_id} is not routed, the authorizer, queue-fed or a workflow task"

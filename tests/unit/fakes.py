@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ from telephony.errors import (
     StatusChanged,
     TooManyKeys,
     TooManyTransfers,
+    TooManyWebhooks,
     TranscriptFull,
     Unauthenticated,
     UpstreamUnavailable,
@@ -40,9 +42,11 @@ from telephony.models.calls import CallChanges, CallRecord, CallStatus, SegmentR
 from telephony.models.numbers import ClaimRecord, NumberRecord
 from telephony.models.principal import ApiKeyRecord, Principal, Role
 from telephony.models.sip import ConfigLock, DispatchRule, InboundTrunk, OutboundTrunk, Part
+from telephony.models.webhooks import DeliveryRecord, EventRecord, WebhookRecord
 from telephony.repositories import keys
 from telephony.repositories.calls import hour_of
 from telephony.repositories.store import Store
+from telephony.repositories.webhooks import UPDATABLE
 from telephony.util import epoch, iso
 
 
@@ -355,6 +359,19 @@ class FakeCalls(Failing):
         self.rate_limits = rate_limits or FakeRateLimits()
         self.moves: list[tuple[str, CallStatus, CallStatus]] = []  # (call_id, from, to) of each move written
         self.post_times: dict[tuple[str, str], str] = {}  # (call_id, digest) -> the time of the first post
+        self.events: list[EventRecord] = []  # the outbox: each event written with its change, in order
+
+    def _sequenced(self, call: CallRecord, events: Sequence[EventRecord]) -> dict[str, Any]:
+        """The `_changed` condition of the real writes: with events, StatusChanged unless the stored call's event
+        sequence is still `call`'s; the sequence that follows."""
+        stored = self.items.get(call.call_id)
+        if not events:
+            return {}
+        if stored is None:
+            raise NotFound("no such call")
+        if stored.event_sequence != call.event_sequence:
+            raise StatusChanged(f"call {call.call_id} changed since it was read")
+        return {"event_sequence": call.event_sequence + len(events)}
 
     def _count(self, call: CallRecord, adds: StatCounters) -> None:
         for name, value in adds.items():
@@ -382,21 +399,25 @@ class FakeCalls(Failing):
         *,
         adds: StatCounters,
         event_id: str | None = None,
+        events: Sequence[EventRecord] = (),
     ) -> CallRecord:
-        """CallsRepository.move: StatusChanged when the stored call is not (or no longer) in `call`'s status, then
-        EventAlreadyApplied when the event's marker exists; returns `call` with the change (as the real one)."""
+        """CallsRepository.move: StatusChanged when the stored call is not (or no longer) in `call`'s status or
+        its events moved on, then EventAlreadyApplied when the event's marker exists; returns `call` with the
+        change (as the real one)."""
         self._failing("move")
         stored = self.items.get(call.call_id)
         if stored is None or stored.status is not call.status:
             raise StatusChanged(f"the call is no longer {call.status.value}")
+        sequence = self._sequenced(call, events)
         if event_id and (call.call_id, event_id) in self.markers:
             raise EventAlreadyApplied(f"event {event_id} was applied before")
-        self.items[call.call_id] = stored.model_copy(update={"status": to, **changes})
+        self.items[call.call_id] = stored.model_copy(update={"status": to, **changes, **sequence})
         self._count(call, adds)
         if event_id:
             self.markers.add((call.call_id, event_id))
         self.moves.append((call.call_id, call.status, to))
-        return call.model_copy(update={"status": to, **changes})
+        self.events += events
+        return call.model_copy(update={"status": to, **changes, **sequence})
 
     def get(self, call_id: str) -> CallRecord | None:
         """CallsRepository.get."""
@@ -440,13 +461,39 @@ class FakeCalls(Failing):
         self._failing("post_time")
         return self.post_times.setdefault((call_id, digest), now)
 
-    def set_summary(self, call: CallRecord, summary: str, *, source: str) -> bool:
-        """CallsRepository.set_summary: only on `call`'s owner's call that has no summary yet."""
+    def set_summary(self, call: CallRecord, summary: str, *, source: str, events: Sequence[EventRecord] = ()) -> bool:
+        """CallsRepository.set_summary: only on `call`'s owner's call that has no summary yet (False otherwise);
+        StatusChanged when its events moved on."""
         stored = self.items.get(call.call_id)
-        if stored is None or stored.owner_id != call.owner_id or stored.summary is not None:
+        if stored is None or stored.owner_id != call.owner_id:
+            raise NotFound("no such call")
+        if stored.summary is not None:
             return False
-        self.items[call.call_id] = stored.model_copy(update={"summary": summary, "summary_source": source})
+        sequence = self._sequenced(call, events)
+        self.items[call.call_id] = stored.model_copy(update={"summary": summary, "summary_source": source, **sequence})
+        self.events += events
         return True
+
+    def note_summary(
+        self, call: CallRecord, *, summary: str, chars: int, max_chars: int, events: Sequence[EventRecord]
+    ) -> None:
+        """CallsRepository.note_summary: note_events' conditions, then StatusChanged when its events moved on."""
+        self._failing("note_summary")
+        stored = self.items.get(call.call_id)
+        if stored is None or stored.owner_id != call.owner_id:
+            raise NotFound("no such call")
+        if stored.transcript_chars > max_chars - chars:
+            raise TranscriptFull(f"the call's transcript is full: at most {max_chars} characters of text")
+        sequence = self._sequenced(call, events)
+        self.items[call.call_id] = stored.model_copy(
+            update={
+                "summary": summary,
+                "summary_source": "agent",
+                "transcript_chars": stored.transcript_chars + chars,
+                **sequence,
+            }
+        )
+        self.events += events
 
     def note_events(self, call_id: str, owner_id: str, *, summary: str | None, chars: int, max_chars: int) -> None:
         """CallsRepository.note_events: NotFound unless the call is `owner_id`'s, TranscriptFull when the text
@@ -462,22 +509,32 @@ class FakeCalls(Failing):
             update.update(summary=summary, summary_source="agent")
         self.items[call_id] = stored.model_copy(update=update)
 
-    def add_leg(self, call: CallRecord, transfer: TransferRecord, *, max_transfers: int, charge: Charge) -> None:
-        """CallsRepository.add_leg: the transfer appended, `transfer_legs` counted and the charge spent together;
-        StatusChanged unless the stored call is in progress, TooManyTransfers when it holds `max_transfers`, then
-        BudgetSpent."""
+    def add_leg(
+        self,
+        call: CallRecord,
+        transfer: TransferRecord,
+        *,
+        max_transfers: int,
+        charge: Charge,
+        events: Sequence[EventRecord] = (),
+    ) -> None:
+        """CallsRepository.add_leg: the transfer appended, `transfer_legs` counted, the charge spent and the events
+        written together; StatusChanged unless the stored call is in progress (or when its events moved on),
+        TooManyTransfers when it holds `max_transfers`, then BudgetSpent."""
         self._failing("add_leg")
         stored = self.items.get(call.call_id)
         if stored is None or stored.status is not CallStatus.IN_PROGRESS:
             raise StatusChanged("the call is no longer in progress")
         if len(stored.transfers) >= max_transfers:
             raise TooManyTransfers(f"a call may be transferred {max_transfers} times at most")
+        sequence = self._sequenced(call, events)
         refused = self.rate_limits.refusal(charge)
         if refused:
             raise refused
-        self.items[call.call_id] = stored.model_copy(update={"transfers": [*stored.transfers, transfer]})
+        self.items[call.call_id] = stored.model_copy(update={"transfers": [*stored.transfers, transfer], **sequence})
         self._count(call, {"transfer_legs": 1})
         self.rate_limits.spend(charge)
+        self.events += events
         self._failing("add_leg", after=True)
 
     def set_leg_status(self, call_id: str, leg_identity: str, status: str) -> None:
@@ -492,18 +549,28 @@ class FakeCalls(Failing):
         self.items[call_id] = stored.model_copy(update={"transfers": transfers})
 
     def append_transfer(
-        self, call_id: str, transfer: TransferRecord, *, status: CallStatus, end_reason: str | None = None
+        self,
+        call: CallRecord,
+        transfer: TransferRecord,
+        *,
+        status: CallStatus,
+        end_reason: str | None = None,
+        events: Sequence[EventRecord] = (),
     ) -> CallRecord:
-        """CallsRepository.append_transfer: only while the call is in `status` (StatusChanged)."""
+        """CallsRepository.append_transfer: only while the call is in `status` and its events are as read
+        (StatusChanged; NotFound when it is gone)."""
         self._failing("append_transfer")
-        stored = self.items.get(call_id)
-        if stored is None or stored.status is not status:
+        stored = self.items.get(call.call_id)
+        if stored is None:
+            raise NotFound("no such call")
+        if stored.status is not status:
             raise StatusChanged(f"the call is no longer {status.value}")
-        update: dict[str, Any] = {"transfers": [*stored.transfers, transfer]}
+        update: dict[str, Any] = {"transfers": [*stored.transfers, transfer], **self._sequenced(call, events)}
         if end_reason is not None:
             update["end_reason"] = end_reason
-        self.items[call_id] = stored.model_copy(update=update)
-        return self.items[call_id].model_copy(deep=True)
+        self.items[call.call_id] = stored.model_copy(update=update)
+        self.events += events
+        return self.items[call.call_id].model_copy(deep=True)
 
 
 # ---------------------------------------------------------------- LiveKit
@@ -725,3 +792,139 @@ def a_call(**fields: Any) -> CallRecord:
         "dialing_at": CREATED,
     }
     return CallRecord.model_validate({**base, **fields})
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+class FakeEvents(Failing):
+    """Mirrors repositories.events.EventsRepository: the outbox by event id."""
+
+    def __init__(self, *events: EventRecord) -> None:
+        super().__init__()
+        self.items: dict[str, EventRecord] = {e.event_id: e for e in events}
+
+    def add(self, event: EventRecord) -> None:
+        self._failing("add")
+        if event.event_id in self.items:
+            raise Conflict(f"event {event.event_id} exists already")
+        self.items[event.event_id] = event
+
+    def get(self, event_id: str) -> EventRecord | None:
+        return self.items.get(event_id)
+
+
+class FakeWebhooks(Failing):
+    """Mirrors repositories.webhooks.WebhooksRepository: webhooks by (owner, id) with each owner's count, and the
+    deliveries by (webhook, id)."""
+
+    def __init__(self, *webhooks: WebhookRecord) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], WebhookRecord] = {(w.owner_id, w.webhook_id): w for w in webhooks}
+        self.deliveries: dict[tuple[str, str], DeliveryRecord] = {}
+
+    def create(self, webhook: WebhookRecord, *, max_webhooks: int) -> None:
+        """WebhooksRepository.create: AlreadyExists, then TooManyWebhooks when the owner holds `max_webhooks`."""
+        self._failing("create")
+        if (webhook.owner_id, webhook.webhook_id) in self.items:
+            raise AlreadyExists(f"webhook {webhook.webhook_id} exists already")
+        if sum(1 for owner, _ in self.items if owner == webhook.owner_id) >= max_webhooks:
+            raise TooManyWebhooks(f"you hold {max_webhooks} webhooks: delete one first")
+        self.items[(webhook.owner_id, webhook.webhook_id)] = webhook.model_copy(deep=True)
+
+    def get(self, owner_id: str, webhook_id: str) -> WebhookRecord | None:
+        found = self.items.get((owner_id, webhook_id))
+        return found.model_copy(deep=True) if found else None
+
+    def list_by_owner(self, owner_id: str) -> list[WebhookRecord]:
+        mine = [w.model_copy(deep=True) for (owner, _), w in self.items.items() if owner == owner_id]
+        return sorted(mine, key=lambda w: w.created_at)
+
+    def _stored(self, webhook: WebhookRecord) -> WebhookRecord:
+        stored = self.items.get((webhook.owner_id, webhook.webhook_id))
+        if stored is None:
+            raise NotFound("no such webhook")
+        return stored
+
+    def update(self, webhook: WebhookRecord, fields: dict[str, Any]) -> WebhookRecord:
+        """WebhooksRepository.update: only UPDATABLE fields (None removes one); NotFound when it is gone."""
+        self._failing("update")
+        assert set(fields) <= set(UPDATABLE), f"fields the real update does not set: {set(fields) - set(UPDATABLE)}"
+        stored = self._stored(webhook).model_copy(update=fields)
+        self.items[(webhook.owner_id, webhook.webhook_id)] = stored
+        return stored.model_copy(deep=True)
+
+    def rotate(self, webhook: WebhookRecord, *, secret: str, previous_expires_at: str, updated_at: str) -> None:
+        stored = self._stored(webhook)
+        self.items[(webhook.owner_id, webhook.webhook_id)] = stored.model_copy(
+            update={
+                "secret": secret,
+                "previous_secret": webhook.secret,
+                "previous_secret_expires_at": previous_expires_at,
+                "updated_at": updated_at,
+            }
+        )
+
+    def failing(self, webhook: WebhookRecord, *, since: str) -> None:
+        """WebhooksRepository.failing: `failing_since` kept when set (a gone webhook fails as a condition)."""
+        stored = self._stored(webhook)
+        if stored.failing_since is None:
+            self.items[(webhook.owner_id, webhook.webhook_id)] = stored.model_copy(update={"failing_since": since})
+
+    def succeeding(self, webhook: WebhookRecord) -> None:
+        if webhook.failing_since is not None:
+            stored = self._stored(webhook)
+            self.items[(webhook.owner_id, webhook.webhook_id)] = stored.model_copy(update={"failing_since": None})
+
+    def delete(self, webhook: WebhookRecord) -> None:
+        self._failing("delete")
+        self._stored(webhook)
+        del self.items[(webhook.owner_id, webhook.webhook_id)]
+
+    def add_delivery(self, delivery: DeliveryRecord) -> bool:
+        """WebhooksRepository.add_delivery: False when a delivery has its id."""
+        self._failing("add_delivery")
+        key = (delivery.webhook_id, delivery.delivery_id)
+        if key in self.deliveries:
+            return False
+        self.deliveries[key] = delivery.model_copy(deep=True)
+        return True
+
+    def get_delivery(self, webhook_id: str, delivery_id: str) -> DeliveryRecord | None:
+        found = self.deliveries.get((webhook_id, delivery_id))
+        return found.model_copy(deep=True) if found else None
+
+    def settle(self, delivery: DeliveryRecord, *, follow: DeliveryRecord | None = None) -> None:
+        """WebhooksRepository.settle: Conflict unless the stored attempt is pending; the next attempt with it."""
+        self._failing("settle")
+        stored = self.deliveries.get((delivery.webhook_id, delivery.delivery_id))
+        if stored is None or stored.status != "pending":
+            raise Conflict(f"delivery {delivery.delivery_id} was settled already")
+        if follow is not None and (follow.webhook_id, follow.delivery_id) in self.deliveries:
+            raise AlreadyExists(f"delivery {follow.delivery_id} exists already")
+        self.deliveries[(delivery.webhook_id, delivery.delivery_id)] = delivery.model_copy(deep=True)
+        if follow is not None:
+            self.deliveries[(follow.webhook_id, follow.delivery_id)] = follow.model_copy(deep=True)
+        self._failing("settle", after=True)
+
+    def list_deliveries(
+        self, webhook_id: str, *, limit: int, token: str | None
+    ) -> tuple[list[DeliveryRecord], str | None]:
+        mine = [d for (w, _), d in self.deliveries.items() if w == webhook_id]
+        mine.sort(key=lambda d: d.delivery_id, reverse=True)
+        return _page([d.model_copy(deep=True) for d in mine], limit=limit, token=token)
+
+
+class FakeKms(Failing):
+    """Stands in for integrations.kms.Secrets: a ciphertext names its context, and decrypts only under it."""
+
+    def encrypt(self, plaintext: str, *, context: str) -> str:
+        self._failing("encrypt")
+        return f"sealed:{context}:{plaintext[::-1]}"
+
+    def decrypt(self, ciphertext: str, *, context: str) -> str:
+        self._failing("decrypt")
+        _, sealed_for, reversed_text = ciphertext.split(":", 2)
+        if sealed_for != context:
+            raise UpstreamUnavailable("InvalidCiphertextException: the context does not match")
+        return reversed_text[::-1]

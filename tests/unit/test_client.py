@@ -71,3 +71,32 @@ def test_client_errors_are_not_retried(monkeypatch):
     with pytest.raises(ApiError) as raised:
         api.call_details("call_x")
     assert raised.value.status == 404 and raised.value.message == "no such call"
+
+
+def test_webhook_methods_send_the_documented_requests():
+    seen: list[tuple[str, str, object]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        seen.append((request.method, request.url.path, body))
+        return httpx.Response(200, json={"items": [{"webhook_id": "wh_1"}]})
+
+    api = TelephonyClient("http://api.test", api_key="k", transport=httpx.MockTransport(answer))
+    api.create_webhook("https://example.com/hook", ["call.ended"])
+    assert api.list_webhooks() == [{"webhook_id": "wh_1"}]
+    api.update_webhook("wh_1", enabled=False)
+    api.rotate_webhook_secret("wh_1")
+    api.test_webhook("wh_1")
+    api.webhook_deliveries("wh_1", limit=5)
+    api.redeliver("wh_1", "dl_1")
+    api.delete_webhook("wh_1")
+    assert seen == [
+        ("POST", "/webhooks", {"url": "https://example.com/hook", "events": ["call.ended"]}),
+        ("GET", "/webhooks", None),
+        ("PATCH", "/webhooks/wh_1", {"enabled": False}),
+        ("POST", "/webhooks/wh_1/rotate-secret", None),
+        ("POST", "/webhooks/wh_1/test", None),
+        ("GET", "/webhooks/wh_1/deliveries", None),
+        ("POST", "/webhooks/wh_1/deliveries/dl_1/redeliver", None),
+        ("DELETE", "/webhooks/wh_1", None),
+    ]

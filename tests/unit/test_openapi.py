@@ -181,3 +181,61 @@ def test_the_transcript_limit_the_document_states_is_the_one_enforced():
 
     events = _operations(_committed())[("POST", "/outbound-calls/{call_id}/events")]
     assert f"{calls.MAX_TRANSCRIPT_CHARS:,} characters" in events["description"]
+
+
+def _resolved(schema: Any, doc: dict[str, Any]) -> Any:
+    """The schema with every `$ref` into the document's components put in place."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _resolved(doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]], doc)
+        return {k: _resolved(v, doc) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_resolved(v, doc) for v in schema]
+    return schema
+
+
+def test_the_webhooks_section_describes_each_event_as_it_is_sent():
+    import jsonschema
+
+    from telephony.models.calls import CallStatus
+    from telephony.models.requests import RequestRecord
+    from telephony.models.webhooks import EventType
+    from telephony.services import deliveries, events
+    from tests.unit.fakes import a_call
+
+    doc = _committed()
+    assert set(doc["webhooks"]) == {t.value for t in EventType}
+    call = a_call(status=CallStatus.COMPLETED, summary="booked")
+    request = RequestRecord.model_validate(
+        {
+            "request_id": "pnr_1",
+            "user_id": "usr_a",
+            "status": "rejected",
+            "country": "US",
+            "created_at": "2026-01-01T00:00:00.000Z",
+            "updated_at": "2026-01-01T00:00:00.000Z",
+        }
+    )
+    sent = {
+        **{t: events.call_events(call, call, [t])[0] for t in EventType if t.value.startswith("call.")},
+        **{
+            t: events.event("usr_a", t, request.view().model_dump(mode="json"))
+            for t in EventType
+            if t.value.startswith("phone_number_request.")
+        },
+        EventType.WEBHOOK_TEST: events.event("usr_a", EventType.WEBHOOK_TEST, {"webhook_id": "wh_1", "message": "hi"}),
+    }
+    for event_type, event in sent.items():
+        operation = doc["webhooks"][event_type.value]["post"]
+        schema = _resolved(operation["requestBody"]["content"]["application/json"]["schema"], doc)
+        jsonschema.validate(json.loads(deliveries.body_of(event)), schema)
+        assert {p["name"] for p in operation["parameters"]} == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    wrong = json.loads(deliveries.body_of(sent[EventType.CALL_ENDED]))
+    del wrong["data"]["sequence"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(
+            wrong,
+            _resolved(
+                doc["webhooks"]["call.ended"]["post"]["requestBody"]["content"]["application/json"]["schema"], doc
+            ),
+        )

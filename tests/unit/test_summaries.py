@@ -63,7 +63,7 @@ class FakeCalls:
     def segments(self, call_id: str) -> list[SegmentRecord]:
         return self.state["segments"]
 
-    def set_summary(self, call: CallRecord, summary: str, *, source: str) -> bool:
+    def set_summary(self, call: CallRecord, summary: str, *, source: str, events: Any = ()) -> bool:
         if self.state["taken"]:
             return False
         self.state["stored"] = {
@@ -71,6 +71,7 @@ class FakeCalls:
             "owner_id": call.owner_id,
             "summary": summary,
             "source": source,
+            "events": [(e.type.value, e.data["sequence"]) for e in events],
         }
         return True
 
@@ -95,6 +96,7 @@ def test_a_finished_call_is_summarised_from_its_transcript(calls):
         "owner_id": "usr_a",
         "summary": "Booked for Monday.",
         "source": "test-model",
+        "events": [("call.summary_ready", 1)],
     }
 
 

@@ -19,6 +19,14 @@ class Settings(NamedTuple):
     numbers_table: str = ""
     calls_table: str = ""
     idempotency_table: str = ""
+    events_table: str = ""
+    webhooks_table: str = ""
+    webhook_queue_url: str = ""
+    webhook_key_id: str = ""
+    allow_loopback_webhooks: str = "false"
+    # seconds after a failed attempt before the next (the first attempt is at once); then `failed`
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,50400,72000,86400"
+    webhook_disable_after_seconds: int = 5 * 86400
     summary_model_id: str = ""
     summary_queue_url: str = ""
     review_state_machine_arn: str = ""
@@ -41,6 +49,14 @@ class Settings(NamedTuple):
         if not value:
             raise ConfigurationError(f"setting {name.upper()} is not configured for this function")
         return str(value)
+
+    @property
+    def loopback_webhooks(self) -> bool:
+        return self.allow_loopback_webhooks.lower() == "true"
+
+    @property
+    def retry_delays(self) -> list[int]:
+        return [int(d) for d in self.webhook_retry_schedule.split(",") if d.strip()]
 
     @property
     def jwks_url(self) -> str:

@@ -134,6 +134,10 @@ class AgentNameTaken(Conflict):
         )
 
 
+class TooManyWebhooks(Conflict):
+    """The user holds as many webhooks as it may."""
+
+
 class TooManyKeys(Conflict):
     """The user holds as many active API keys as it may."""
 

@@ -11,6 +11,8 @@ RequestId = Annotated[str, Path(description="A phone-number request id (`req_...
 PhoneNumberId = Annotated[str, Path(description="A phone number id (`pn_...`)")]
 AgentId = Annotated[str, Path(description="The agent's id, a UUID", json_schema_extra={"format": "uuid"})]
 CallId = Annotated[str, Path(description="A call id (`call_...`)")]
+WebhookId = Annotated[str, Path(description="A webhook id (`wh_...`)")]
+DeliveryId = Annotated[str, Path(description="A delivery id (`dl_...`)")]
 
 IdempotencyKey = Annotated[
     str | None,

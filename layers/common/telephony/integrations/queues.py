@@ -6,14 +6,20 @@ from telephony import aws
 from telephony.errors import UpstreamUnavailable
 
 
-def send(queue_url: str, body: str) -> str:
-    """Send one message; returns its id. Any failure is `UpstreamUnavailable`: the queue did not take it."""
+def _unavailable(exc: Exception, what: str) -> UpstreamUnavailable:
+    from botocore.exceptions import ClientError
+
+    code = aws.error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+    return UpstreamUnavailable(what, details=[{"service": "sqs", "code": code}])
+
+
+def send(queue_url: str, body: str, *, delay_seconds: int = 0) -> str:
+    """Send one message, held back `delay_seconds` (15 minutes at most); returns its id. Any failure is
+    `UpstreamUnavailable`: the queue did not take it."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        return str(aws.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body)["MessageId"])
+        sent = aws.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body, DelaySeconds=delay_seconds)
     except (ClientError, BotoCoreError) as exc:
-        code = aws.error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
-        raise UpstreamUnavailable(
-            "the queue did not take the message", details=[{"service": "sqs", "code": code}]
-        ) from exc
+        raise _unavailable(exc, "the queue did not take the message") from exc
+    return str(sent["MessageId"])

@@ -91,7 +91,9 @@ class TransferRecord(Out):
     leg_identity: str | None = Field(default=None, description="The participant a warm transfer dialled")
 
 
-class CallDetails(Out):
+class CallFacts(Out):
+    """A call as its owner sees it, but its transcript."""
+
     call_id: str
     status: CallStatus
     phone_number: str
@@ -106,8 +108,11 @@ class CallDetails(Out):
     end_reason: str | None = None
     sip_status_code: int | None = None
     transfers: list[TransferRecord] = Field(default_factory=list)
-    transcript: list[dict[str, Any]] | None = None
     summary: str | None = None
+
+
+class CallDetails(CallFacts):
+    transcript: list[dict[str, Any]] | None = None
 
 
 class EventsAccepted(Out):
@@ -164,6 +169,7 @@ class CallRecord(Record):
     summary: str | None = None
     summary_source: str | None = None
     transcript_chars: int = 0
+    event_sequence: int = 0  # the sequence of the call's last event; each change that emits events moves it on
 
     @property
     def ended(self) -> bool:

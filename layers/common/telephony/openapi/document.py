@@ -54,6 +54,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "Phone numbers", "description": "Your numbers and their LiveKit SIP trunks and dispatch rules."},
     {"name": "Agents", "description": "Numbers of your own carrier, registered for an agent."},
     {"name": "Calls", "description": "Outbound calls handled by your agents."},
+    {"name": "Webhooks", "description": "Your endpoints, told of events signed as Standard Webhooks v1."},
     {"name": "LiveKit"},
     {"name": "Documentation"},
 ]
@@ -104,9 +105,72 @@ def build(apps: Iterable[Api]) -> dict[str, Any]:
                 operation.setdefault("security", [])  # no Bearer credential; LiveKit's route names its own
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):  # Powertools' own, unused
         components.pop(name, None)
+    document["webhooks"] = webhooks(components)
     document["components"]["headers"] = HEADERS
     document["components"] = {kind: dict(sorted(found.items())) for kind, found in document["components"].items()}
     return document
+
+
+SIGNATURE_HEADERS: list[dict[str, Any]] = [
+    {
+        "name": "webhook-id",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "The event's id: the same on every attempt to deliver it, so a receiver can ignore a repeat.",
+    },
+    {
+        "name": "webhook-timestamp",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "When this attempt was signed, in seconds since the epoch.",
+    },
+    {
+        "name": "webhook-signature",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "`v1,<base64 of HMAC-SHA256 of {webhook-id}.{webhook-timestamp}.{body}>`, keyed with the "
+        "secret's bytes after `whsec_`; during a rotation, one per secret, space-separated (Standard Webhooks v1).",
+    },
+]
+
+
+def webhooks(components: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI's `webhooks`: each event type as the request our deliverer makes to a customer's endpoint."""
+    from telephony.models.webhooks import EVENT_DATA
+
+    found: dict[str, Any] = {}
+    for event_type, data in EVENT_DATA.items():
+        schema = data.model_json_schema(ref_template=SCHEMAS)
+        for name, definition in schema.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components.setdefault(data.__name__, schema)
+        body = {
+            "type": "object",
+            "required": ["type", "timestamp", "data"],
+            "properties": {
+                "type": {"const": event_type.value},
+                "timestamp": {"type": "string", "format": "date-time", "description": "When it happened"},
+                "data": {"$ref": SCHEMAS.format(model=data.__name__)},
+            },
+        }
+        found[event_type.value] = {
+            "post": {
+                "summary": event_type.value,
+                "tags": ["Webhooks"],
+                "parameters": SIGNATURE_HEADERS,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+                "responses": {
+                    "2XX": {
+                        "description": "Delivered. Any other answer is retried, but 410 (disables the webhook) "
+                        "and other 4xx (failed at once)"
+                    },
+                },
+            }
+        }
+    return found
 
 
 def _answers_validation_with_400(operation: dict[str, Any]) -> None:

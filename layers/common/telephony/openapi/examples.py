@@ -119,3 +119,14 @@ CALL_EVENTS: dict[str, Any] = {
         }
     }
 }
+CREATE_WEBHOOK: dict[str, Any] = {
+    "calls": {
+        "summary": "A call's life",
+        "value": {
+            "url": "https://hooks.example.com/telephony",
+            "events": ["call.ringing", "call.answered", "call.ended"],
+            "description": "CRM sync",
+        },
+    },
+    "everything": {"summary": "Every event", "value": {"url": "https://hooks.example.com/all", "events": ["*"]}},
+}

@@ -6,7 +6,7 @@ of the user's stats partition whatever the number of calls.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from telephony import aws
@@ -21,7 +21,9 @@ from telephony.errors import (
 )
 from telephony.models.budgets import Charge
 from telephony.models.calls import CallChanges, CallRecord, CallStatus, SegmentRecord, StatCounters, TransferRecord
+from telephony.models.webhooks import EventRecord
 from telephony.repositories import dynamo, keys, rate_limits
+from telephony.repositories.events import outbox
 
 _TABLE = dynamo.Table("calls_table")
 HOUR = 3600
@@ -35,6 +37,64 @@ def hour_of(epoch_seconds: int) -> int:
 
 def _call(item: dict[str, Any]) -> CallRecord:
     return CallRecord.model_validate(item)
+
+
+def _changed(
+    call: CallRecord,
+    sets: dict[str, Any],
+    condition: str,
+    values: dict[str, Any],
+    events: Sequence[EventRecord],
+    *,
+    append: dict[str, Any] | None = None,
+    add: dict[str, int] | None = None,
+) -> dynamo.Write:
+    """The update of a call's item in a transaction, on `condition` over the call as read; with `events`, its
+    event sequence moves on by as many, on the condition that it is still the one read (so concurrent changes
+    commit one at a time, their events in order). `append`: list attributes to append to; `add`: numbers to add."""
+    sets = dict(sets)
+    if events:
+        sets["event_sequence"] = call.event_sequence + len(events)
+        condition += " AND (attribute_not_exists(event_sequence) OR event_sequence = :seq)"
+        values = {**values, "seq": call.event_sequence}
+    update = dynamo.update_of(sets)
+    names, vals = dict(update.names), {**update.values, **values}
+    clauses = [update.expression[len("SET ") :]] if update.expression else []
+    for i, (name, items) in enumerate((append or {}).items()):
+        names[f"#a{i}"] = name
+        vals.update({f"a{i}": items, "empty": []})
+        clauses.append(f"#a{i} = list_append(if_not_exists(#a{i}, :empty), :a{i})")
+    expression = "SET " + ", ".join(clauses) if clauses else ""
+    if add:
+        names.update({f"#n{i}": name for i, name in enumerate(add)})
+        vals.update({f"n{i}": number for i, number in enumerate(add.values())})
+        expression += " ADD " + ", ".join(f"#n{i} :n{i}" for i in range(len(add)))
+    if "#status" in condition:
+        names["#status"] = "status"
+    update_item: dict[str, Any] = {
+        "TableName": _TABLE.name,
+        "Key": dynamo.marshal(keys.call(call.call_id)),
+        "UpdateExpression": expression.strip(),
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": dynamo.values(**vals),
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if names:
+        update_item["ExpressionAttributeNames"] = names
+    return dynamo.Write({"Update": update_item}, lambda old: _refused(call, old))
+
+
+def _refused(call: CallRecord, old: dict[str, Any] | None) -> DomainError:
+    if old is None:
+        return NotFound("no such call")
+    return StatusChanged(f"call {call.call_id} changed since it was read")
+
+
+def _full(max_chars: int) -> TranscriptFull:
+    return TranscriptFull(
+        f"the call's transcript is full: at most {max_chars} characters of text",
+        details=[{"field": "transcript", "issue": "full"}],
+    )
 
 
 def _counters(owner_id: str, hour: int, adds: StatCounters) -> list[dynamo.Write]:
@@ -95,28 +155,18 @@ class CallsRepository:
         *,
         adds: StatCounters,
         event_id: str | None = None,
+        events: Sequence[EventRecord] = (),
     ) -> CallRecord:
-        """Move a call from the status `call` has to `to`, with its counters and (for a webhook) the marker of
-        the event applied. StatusChanged when the call is no longer in that status, EventAlreadyApplied when the
-        event was applied before. Returns the call as written."""
+        """Move a call from the status `call` has to `to`, with its counters, its `events` (their sequence following
+        the call's) and (for a webhook) the marker of the webhook's event applied. StatusChanged when the call is no
+        longer as read, EventAlreadyApplied when the webhook's event was applied before. Returns the call as
+        written."""
         cid, owner = call.call_id, call.owner_id
         sets = {"status": to.value, **changes, **keys.call_owner_status(owner, to.value, call.created_at, cid)}
-        update = dynamo.update_of(sets)
         writes = [
-            dynamo.Write(
-                {
-                    "Update": {
-                        "TableName": _TABLE.name,
-                        "Key": dynamo.marshal(keys.call(cid)),
-                        "UpdateExpression": update.expression,
-                        "ConditionExpression": "#status = :from",
-                        "ExpressionAttributeNames": {**update.names, "#status": "status"},
-                        "ExpressionAttributeValues": dynamo.values(**update.values, **{"from": call.status.value}),
-                    }
-                },
-                lambda _old: StatusChanged(f"the call is no longer {call.status.value}"),
-            ),
+            _changed(call, sets, "#status = :from", {"from": call.status.value}, events),
             *_counters(owner, hour_of(call.created_epoch), adds),
+            *[outbox(e) for e in events],
         ]
         if event_id:
             marker = {**keys.call_event(cid, event_id), "expires_at": call.created_epoch + EVENT_MARKER_TTL}
@@ -133,7 +183,7 @@ class CallsRepository:
                 )
             )
         dynamo.transact(writes)
-        return call.model_copy(update={"status": to, **changes})
+        return call.model_copy(update={"status": to, **changes, "event_sequence": call.event_sequence + len(events)})
 
     def get(self, call_id: str) -> CallRecord | None:
         item = dynamo.get_item(_TABLE.name, keys.call(call_id))
@@ -234,20 +284,50 @@ class CallsRepository:
             raise
         return now
 
-    def set_summary(self, call: CallRecord, summary: str, *, source: str) -> bool:
-        """Set the call's summary only if it has none; False when one was there first."""
+    def set_summary(self, call: CallRecord, summary: str, *, source: str, events: Sequence[EventRecord] = ()) -> bool:
+        """Set the call's summary, with its events, only if it has none; False when one was there first.
+        StatusChanged when the call's events moved on since it was read."""
+        write = _changed(
+            call,
+            {"summary": summary, "summary_source": source},
+            "owner_id = :owner AND attribute_not_exists(summary)",
+            {"owner": call.owner_id},
+            events,
+        )
+
+        def refused(old: dict[str, Any] | None) -> DomainError:
+            if old is not None and old.get("summary"):
+                return AlreadyExists("the call has a summary")
+            return _refused(call, old)
+
         try:
-            dynamo.call(
-                aws.dynamodb().update_item,
-                TableName=_TABLE.name,
-                Key=dynamo.marshal(keys.call(call.call_id)),
-                UpdateExpression="SET summary = :summary, summary_source = :source",
-                ConditionExpression="owner_id = :owner AND attribute_not_exists(summary)",
-                ExpressionAttributeValues=dynamo.values(summary=summary, source=source, owner=call.owner_id),
-            )
-        except dynamo.ConditionFailed:
+            dynamo.transact([write._replace(refused=refused), *[outbox(e) for e in events]])
+        except AlreadyExists:
             return False
         return True
+
+    def note_summary(
+        self, call: CallRecord, *, summary: str, chars: int, max_chars: int, events: Sequence[EventRecord]
+    ) -> None:
+        """`note_events` with the agent's summary and the events it makes, on the call as read (StatusChanged when
+        its events moved on meanwhile)."""
+        write = _changed(
+            call,
+            {"summary": summary, "summary_source": "agent"},
+            "owner_id = :owner AND (attribute_not_exists(transcript_chars) OR transcript_chars <= :room)",
+            {"owner": call.owner_id, "room": max_chars - chars},
+            events,
+            add={"transcript_chars": chars},
+        )
+
+        def refused(old: dict[str, Any] | None) -> DomainError:
+            if old is None or old.get("owner_id") != call.owner_id:
+                return NotFound("no such call")
+            if int(old.get("transcript_chars", 0)) > max_chars - chars:
+                return _full(max_chars)
+            return _refused(call, old)
+
+        dynamo.transact([write._replace(refused=refused), *[outbox(e) for e in events]])
 
     def note_events(self, call_id: str, owner_id: str, *, summary: str | None, chars: int, max_chars: int) -> None:
         """One write before an events post's segments: the summary if given, and the transcript's size counted, on
@@ -273,44 +353,38 @@ class CallsRepository:
         except dynamo.ConditionFailed as failed:
             if failed.item is None or failed.item.get("owner_id") != owner_id:
                 raise NotFound("no such call") from None
-            raise TranscriptFull(
-                f"the call's transcript is full: at most {max_chars} characters of text",
-                details=[{"field": "transcript", "issue": "full"}],
-            ) from None
+            raise _full(max_chars) from None
 
-    def add_leg(self, call: CallRecord, transfer: TransferRecord, *, max_transfers: int, charge: Charge) -> None:
-        """Record a transfer that dials a new leg on a call in progress, with the leg's charge and its count, together.
-        StatusChanged when the call is no longer in progress, TooManyTransfers when it has `max_transfers`,
-        BudgetSpent."""
+    def add_leg(
+        self,
+        call: CallRecord,
+        transfer: TransferRecord,
+        *,
+        max_transfers: int,
+        charge: Charge,
+        events: Sequence[EventRecord] = (),
+    ) -> None:
+        """Record a transfer that dials a new leg on a call in progress, with the leg's charge, its count and its
+        events, together. StatusChanged when the call changed since it was read (NotFound when it is gone),
+        TooManyTransfers when it has `max_transfers`, BudgetSpent."""
+        write = _changed(
+            call,
+            {},
+            "#status = :status AND (attribute_not_exists(transfers) OR size(transfers) < :max)",
+            {"status": CallStatus.IN_PROGRESS.value, "max": max_transfers},
+            events,
+            append={"transfers": [transfer.model_dump(mode="json")]},
+        )
 
         def refused(old: dict[str, Any] | None) -> DomainError:
-            if old is None or old.get("status") != CallStatus.IN_PROGRESS.value:
-                return StatusChanged("the call is no longer in progress")
-            return TooManyTransfers(f"a call may be transferred {max_transfers} times at most")
+            in_progress = old is not None and old.get("status") == CallStatus.IN_PROGRESS.value
+            if in_progress and len((old or {}).get("transfers") or []) >= max_transfers:
+                return TooManyTransfers(f"a call may be transferred {max_transfers} times at most")
+            return _refused(call, old)
 
-        append = dynamo.Write(
-            {
-                "Update": {
-                    "TableName": _TABLE.name,
-                    "Key": dynamo.marshal(keys.call(call.call_id)),
-                    "UpdateExpression": "SET transfers = list_append(if_not_exists(transfers, :empty), :t)",
-                    "ConditionExpression": (
-                        "#status = :status AND (attribute_not_exists(transfers) OR size(transfers) < :max)"
-                    ),
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": dynamo.values(
-                        empty=[],
-                        t=[transfer.model_dump(mode="json")],
-                        status=CallStatus.IN_PROGRESS.value,
-                        max=max_transfers,
-                    ),
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-            refused,
-        )
         counted = _counters(call.owner_id, hour_of(call.created_epoch), {"transfer_legs": 1})
-        dynamo.transact([append, *counted, rate_limits.spend(charge)])
+        writes = [write._replace(refused=refused), *counted, rate_limits.spend(charge), *[outbox(e) for e in events]]
+        dynamo.transact(writes)
 
     def set_leg_status(self, call_id: str, leg_identity: str, status: str) -> None:
         """The outcome of the transfer that dialled `leg_identity` (its leg could not be dialled, say): found in
@@ -331,26 +405,31 @@ class CallsRepository:
         )
 
     def append_transfer(
-        self, call_id: str, transfer: TransferRecord, *, status: CallStatus, end_reason: str | None = None
+        self,
+        call: CallRecord,
+        transfer: TransferRecord,
+        *,
+        status: CallStatus,
+        end_reason: str | None = None,
+        events: Sequence[EventRecord] = (),
     ) -> CallRecord:
-        """Add a transfer to the call if it is in `status` (StatusChanged otherwise); with `end_reason`, that is
-        set too (a call that ended)."""
-        update = "SET transfers = list_append(if_not_exists(transfers, :empty), :t)"
-        vals: dict[str, Any] = {"empty": [], "t": [transfer.model_dump(mode="json")], "status": status.value}
-        if end_reason is not None:
-            update += ", end_reason = :reason"
-            vals["reason"] = end_reason
-        try:
-            result = dynamo.call(
-                aws.dynamodb().update_item,
-                TableName=_TABLE.name,
-                Key=dynamo.marshal(keys.call(call_id)),
-                UpdateExpression=update,
-                ConditionExpression="#status = :status",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=dynamo.values(**vals),
-                ReturnValues="ALL_NEW",
-            )
-        except dynamo.ConditionFailed as failed:
-            raise StatusChanged(f"the call is no longer {status.value}") from failed
-        return _call(dynamo.unmarshal(result["Attributes"]))
+        """Add a transfer to the call, with its events, if the call is in `status` and otherwise as read
+        (StatusChanged otherwise; NotFound when it is gone); with `end_reason`, that is set too (a call that ended).
+        Returns the call as written."""
+        sets = {"end_reason": end_reason} if end_reason is not None else {}
+        write = _changed(
+            call,
+            sets,
+            "#status = :status",
+            {"status": status.value},
+            events,
+            append={"transfers": [transfer.model_dump(mode="json")]},
+        )
+        dynamo.transact([write, *[outbox(e) for e in events]])
+        return call.model_copy(
+            update={
+                **sets,
+                "transfers": [*call.transfers, transfer],
+                "event_sequence": call.event_sequence + len(events),
+            }
+        )

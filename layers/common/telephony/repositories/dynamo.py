@@ -236,7 +236,8 @@ def start_key(token: str | None, *, partition: Mapping[str, str], sort: str) -> 
         return None
     try:
         decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(decoded, dict) or set(decoded) - {"sk"} != {"pk", sort, *partition}:
+        needed = {"pk", sort, *partition}
+        if not isinstance(decoded, dict) or set(decoded) not in (needed, needed | {"sk"}):
             raise ValueError(token)
         if not all(isinstance(v, str) and 0 < len(v.encode()) <= KEY_BYTES for v in decoded.values()):
             raise ValueError(token)

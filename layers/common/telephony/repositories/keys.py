@@ -122,6 +122,32 @@ def call_post(call_id: str, digest: str) -> dict[str, str]:
     return {"pk": f"CALL#{call_id}", "sk": f"POST#{digest}"}
 
 
+def event(event_id: str) -> dict[str, str]:
+    """An event in the outbox, written with the change it tells of."""
+    return {"pk": f"EVENT#{_id('ev', event_id, 'event')}"}
+
+
+def webhook(owner_id: str, webhook_id: str) -> dict[str, str]:
+    """A webhook under its owner: another user's id finds nothing."""
+    return {"pk": owner_partition(owner_id), "sk": f"WEBHOOK#{_id('wh', webhook_id, 'webhook')}"}
+
+
+WEBHOOK_PREFIX = "WEBHOOK#"
+
+
+def webhook_count(owner_id: str) -> dict[str, str]:
+    return {"pk": owner_partition(owner_id), "sk": "WEBHOOKCOUNT"}
+
+
+def delivery(webhook_id: str, delivery_id: str) -> dict[str, str]:
+    """An attempt to deliver an event, under its webhook; ids sort by time."""
+    return {"pk": f"WEBHOOK#{webhook_id}", "sk": f"DELIVERY#{_id('dl', delivery_id, 'delivery')}"}
+
+
+def webhook_deliveries(webhook_id: str) -> str:
+    return f"WEBHOOK#{webhook_id}"
+
+
 def stats_partition(owner_id: str) -> str:
     return f"STATS#{owner_id}"
 

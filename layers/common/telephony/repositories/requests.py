@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from telephony import aws
@@ -9,7 +10,9 @@ from telephony.errors import NotFound, StatusChanged
 from telephony.models.budgets import Charge
 from telephony.models.numbers import NumberRecord
 from telephony.models.requests import RequestFailure, RequestRecord, RequestStatus, Review
+from telephony.models.webhooks import EventRecord
 from telephony.repositories import dynamo, keys, numbers, rate_limits
+from telephony.repositories.events import outbox
 
 _TABLE = dynamo.Table("requests_table")
 
@@ -119,10 +122,12 @@ class RequestsRepository:
         review: Review | None = None,
         failure: RequestFailure | None = None,
         forget: tuple[str, ...] = (),
+        events: Callable[[RequestRecord], Sequence[EventRecord]] = lambda after: (),
     ) -> RequestRecord:
         """Move the request from the status `record` has to `to`, setting what is given and removing the fields
-        named in `forget`, its claims moved with it. StatusChanged when it is no longer in that status,
-        NumberTaken when a number it claims is held by another; returns the request as written."""
+        named in `forget`, its claims moved with it, and the events `events` makes of the request as written.
+        StatusChanged when it is no longer in that status, NumberTaken when a number it claims is held by another;
+        returns the request as written."""
         fields: dict[str, Any] = {"phone_number": phone_number, "provider": provider}
         sets: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
         for name, model in (("review", review), ("failure", failure)):
@@ -149,15 +154,19 @@ class RequestsRepository:
             },
             lambda _old: StatusChanged(f"the request is no longer {record.status.value}"),
         )
-        dynamo.transact([step, *(claims.writes(record) if claims else [])])
-        written = {**record.model_dump(), **sets, **{name: None for name in forget}}
-        return RequestRecord.model_validate(written)
+        written = RequestRecord.model_validate({**record.model_dump(), **sets, **{name: None for name in forget}})
+        told = [outbox(e) for e in events(written)]
+        dynamo.transact([step, *(claims.writes(record) if claims else []), *told])
+        return written
 
-    def assign(self, record: RequestRecord, number: NumberRecord, *, updated_at: str) -> None:
-        """The approved request's number is made: the number item, the claim handed over to it, and the request
-        `assigned`, together (StatusChanged when the request is no longer approved)."""
+    def assign(
+        self, record: RequestRecord, number: NumberRecord, *, updated_at: str, events: Sequence[EventRecord] = ()
+    ) -> None:
+        """The approved request's number is made: the number item, the claim handed over to it, the request
+        `assigned` and its events, together (StatusChanged when the request is no longer approved)."""
         dynamo.transact(
             [
+                *[outbox(e) for e in events],
                 numbers.put_assigned(number),
                 numbers.hand_claim_to_number(
                     number.phone_number,

@@ -7,10 +7,12 @@ from typing import NamedTuple
 
 from telephony.repositories.api_keys import ApiKeysRepository
 from telephony.repositories.calls import CallsRepository
+from telephony.repositories.events import EventsRepository
 from telephony.repositories.idempotency import IdempotencyRepository
 from telephony.repositories.numbers import NumbersRepository
 from telephony.repositories.rate_limits import RateLimitsRepository
 from telephony.repositories.requests import RequestsRepository
+from telephony.repositories.webhooks import WebhooksRepository
 
 
 class Store(NamedTuple):
@@ -20,6 +22,8 @@ class Store(NamedTuple):
     numbers: NumbersRepository
     calls: CallsRepository
     idempotency: IdempotencyRepository
+    events: EventsRepository
+    webhooks: WebhooksRepository
 
 
 @cache
@@ -31,4 +35,6 @@ def default_store() -> Store:
         numbers=NumbersRepository(),
         calls=CallsRepository(),
         idempotency=IdempotencyRepository(),
+        events=EventsRepository(),
+        webhooks=WebhooksRepository(),
     )

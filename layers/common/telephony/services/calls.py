@@ -43,11 +43,12 @@ from telephony.models.calls import (
 from telephony.models.common import Page
 from telephony.models.numbers import NumberRecord
 from telephony.models.principal import Principal
+from telephony.models.webhooks import EventType
 from telephony.observability import count, logger
 from telephony.phone import is_premium_rate, to_e164
 from telephony.repositories.calls import HOUR, hour_of
 from telephony.repositories.store import Store, default_store
-from telephony.services import rate_limits
+from telephony.services import events, rate_limits
 from telephony.util import derived_id, epoch, iso, new_id, now, now_iso
 
 if TYPE_CHECKING:  # imported by the calls that talk to LiveKit: the read-only endpoints never load it
@@ -68,7 +69,10 @@ def identity_of(call_id: str) -> str:
 
 # Decides the status and the fields of a change from the call as each attempt reads it.
 Decide = Callable[[CallRecord], tuple[CallStatus, CallChanges]]
-_MOVE_ATTEMPTS = 3
+# A change of a call is written on the condition that the call is as read (its status, its events' sequence); each
+# refused attempt means another change committed, so a change is refused at most once per writer at work on the call
+# (LiveKit's webhooks, its owner, its agent). Past this many, the caller is asked to retry (409).
+_MOVE_ATTEMPTS = 10
 
 
 def move(
@@ -88,8 +92,12 @@ def move(
         target, fields = to(current) if callable(to) else (to, changes or CallChanges())
         if current.ended or RANK[target] <= RANK[current.status]:
             return None
+        after = current.model_copy(update={"status": target, **fields})
+        told = events.call_events(current, after, events.status_events(current, target))
         try:
-            return db.calls.move(current, target, fields, adds=_counted(current, target, fields), event_id=event_id)
+            return db.calls.move(
+                current, target, fields, adds=_counted(current, target, fields), event_id=event_id, events=told
+            )
         except EventAlreadyApplied:
             return None
         except StatusChanged:
@@ -418,11 +426,31 @@ def transfer(
         raise Forbidden("cold transfers are disabled for this number")
     client.transfer(call.room_name, call.participant_identity, target, play_dialtone=body.play_dialtone)
     entry = TransferRecord(transfer_to=target, mode=body.mode, at=now_iso(), status="completed")
-    try:
-        updated = db.calls.append_transfer(call_id, entry, status=CallStatus.IN_PROGRESS)
-    except StatusChanged:
-        updated = _transferred_after_the_end(call_id, entry, db) or db.calls.get(call_id) or call
-    return _details(updated)
+    return _details(_record_cold_transfer(call, entry, db))
+
+
+def _record_cold_transfer(call: CallRecord, entry: TransferRecord, db: Store) -> CallRecord:
+    """Record a cold transfer LiveKit made, with its event. LiveKit answers once the far end took the call, and
+    the callee's side may have left (its webhook handled) before that answer reaches us: the call is then
+    completed, and it ended by this transfer."""
+    current = call
+    for _ in range(_MOVE_ATTEMPTS):
+        after = current.model_copy(update={"transfers": [*current.transfers, entry]})
+        told = events.call_events(current, after, [EventType.CALL_TRANSFERRED])
+        if current.status is CallStatus.IN_PROGRESS:
+            status, end_reason = CallStatus.IN_PROGRESS, None
+        elif current.status is CallStatus.COMPLETED:
+            status, end_reason = CallStatus.COMPLETED, "transferred"
+        else:
+            return current
+        try:
+            return db.calls.append_transfer(current, entry, status=status, end_reason=end_reason, events=told)
+        except StatusChanged:
+            fresh = db.calls.get(current.call_id)
+            if fresh is None:
+                return current
+            current = fresh
+    raise Conflict("the call changed too often at once; retry")
 
 
 def _warm_transfer(
@@ -442,15 +470,25 @@ def _warm_transfer(
         raise Conflict("the number has no outbound trunk any more: a warm transfer dials out through it")
     leg = f"transfer-{call.call_id}-{new_id('leg').removeprefix('leg_')[-8:]}"  # unique even for concurrent ones
     entry = TransferRecord(transfer_to=target, mode=body.mode, at=now_iso(), status="dialing", leg_identity=leg)
-    try:
-        db.calls.add_leg(
-            call,
-            entry,
-            max_transfers=MAX_TRANSFERS,
-            charge=rate_limits.charge(rate_limits.CALLS, call.owner_id),
-        )
-    except StatusChanged as changed:
-        raise Conflict("only a call in progress can be transferred; this one ended meanwhile") from changed
+    current = call
+    for _ in range(_MOVE_ATTEMPTS):
+        after = current.model_copy(update={"transfers": [*current.transfers, entry]})
+        try:
+            db.calls.add_leg(
+                current,
+                entry,
+                max_transfers=MAX_TRANSFERS,
+                charge=rate_limits.charge(rate_limits.CALLS, call.owner_id),
+                events=events.call_events(current, after, [EventType.CALL_TRANSFERRED]),
+            )
+            break
+        except StatusChanged as changed:
+            fresh = db.calls.get(call.call_id)
+            if fresh is None or fresh.status is not CallStatus.IN_PROGRESS:
+                raise Conflict("only a call in progress can be transferred; this one ended meanwhile") from changed
+            current = fresh
+    else:
+        raise Conflict("the call changed too often at once; retry")
     settings = number.settings
     try:
         client.dial(
@@ -480,13 +518,22 @@ def _warm_transfer(
     return db.calls.get(call.call_id) or call
 
 
-def _transferred_after_the_end(call_id: str, entry: TransferRecord, db: Store) -> CallRecord | None:
-    """LiveKit answers a cold transfer once the far end took the call, and the callee's side may have left (its
-    webhook handled) before that answer reaches us: the call is completed, and it ended by this transfer."""
-    try:
-        return db.calls.append_transfer(call_id, entry, status=CallStatus.COMPLETED, end_reason="transferred")
-    except StatusChanged:
-        return None
+def _note_summary(call: CallRecord, summary: str, chars: int, db: Store) -> None:
+    """The agent's summary, with its event, on the call as read (read again when its events moved on)."""
+    current = call
+    for _ in range(_MOVE_ATTEMPTS):
+        told = events.call_events(
+            current, current.model_copy(update={"summary": summary}), [EventType.CALL_SUMMARY_READY]
+        )
+        try:
+            db.calls.note_summary(current, summary=summary, chars=chars, max_chars=MAX_TRANSCRIPT_CHARS, events=told)
+            return
+        except StatusChanged:
+            fresh = db.calls.get(current.call_id)
+            if fresh is None:
+                raise NotFound("no such call") from None
+            current = fresh
+    raise Conflict("the call changed too often at once; retry")
 
 
 MAX_TRANSFERS = 5  # per call: each warm one dials a new leg
@@ -508,7 +555,10 @@ def post_events(call_id: str, body: CallEvents, *, principal: Principal, store: 
     db = store or default_store()
     transcript = body.transcript or []
     chars = sum(len(s.text) for s in transcript)
-    db.calls.note_events(call_id, principal.user_id, summary=body.summary, chars=chars, max_chars=MAX_TRANSCRIPT_CHARS)
+    if body.summary is None:
+        db.calls.note_events(call_id, principal.user_id, summary=None, chars=chars, max_chars=MAX_TRANSCRIPT_CHARS)
+    else:
+        _note_summary(owned(call_id, principal, db), body.summary, chars, db)
     if transcript:
         base = now_iso()
         if any(s.at is None for s in transcript):  # a retry of this post must reuse the time of the first

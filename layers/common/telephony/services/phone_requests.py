@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from telephony.config import settings
@@ -34,7 +35,7 @@ from telephony.observability import count, logger
 from telephony.phone import is_country_code, region_of, to_e164
 from telephony.repositories.requests import ClaimChange
 from telephony.repositories.store import Store, default_store
-from telephony.services import rate_limits
+from telephony.services import events, rate_limits
 from telephony.util import epoch, new_id, now_iso
 
 REJECTED_ERROR = "RequestRejected"
@@ -135,7 +136,8 @@ def _decide(
     phone_number: str | None = None,
     provider: str | None = None,
 ) -> RequestRecord:
-    """The decision, written only if the request is still pending, with its claims; returns it as written."""
+    """The decision, written only if the request is still pending, with its claims and its events; returns it as
+    written."""
     try:
         return db.requests.move(
             record,
@@ -145,6 +147,7 @@ def _decide(
             review=review,
             phone_number=phone_number,
             provider=provider,
+            events=lambda after: events.request_events(record, after),
         )
     except StatusChanged as changed:
         raise Conflict("the request is no longer pending") from changed
@@ -220,11 +223,17 @@ def reject(
     _resume(
         record,
         lambda token: flow.fail(token, error=REJECTED_ERROR, cause=body.reason),
-        undo=lambda: _undo_decision(record, decided, claims, db),
+        undo=lambda: _workflow_not_told(record),
         db=db,
         final=True,
     )
     return decided.view()
+
+
+def _workflow_not_told(record: RequestRecord) -> None:
+    """A rejection stands even when the workflow cannot be told now: its number is released and its owner told,
+    and the waiting execution ends at its review's timeout, finding the request closed."""
+    logger().warning("a rejection could not be handed to its workflow", extra={"request_id": record.request_id})
 
 
 def _resume(
@@ -260,7 +269,8 @@ def _resume(
         raise Conflict("the request expired before the decision arrived") from gone
     except UpstreamUnavailable:
         undo()
-        raise
+        if not final:
+            raise
 
 
 # ---------------------------------------------------------------- workflow tasks
@@ -313,8 +323,12 @@ def assign(request_id: str, decision: Decision, *, store: Store | None = None) -
         created_at=moment,
         updated_at=moment,
     )
+    approved = record.model_copy(update={"phone_number": decision.phone_number})
+    assigned = approved.model_copy(
+        update={"status": RequestStatus.ASSIGNED, "phone_number_id": number.phone_number_id, "updated_at": moment}
+    )
     try:
-        db.requests.assign(record.model_copy(update={"phone_number": decision.phone_number}), number, updated_at=moment)
+        db.requests.assign(approved, number, updated_at=moment, events=events.request_events(approved, assigned))
     except Conflict:
         again = db.requests.get(request_id)
         if again and again.status is RequestStatus.ASSIGNED and again.phone_number_id:
@@ -364,6 +378,7 @@ def close(
                 claims=claims,
                 failure=failure,
                 forget=("task_token",),
+                events=functools.partial(events.request_events, record),
             )
         except StatusChanged:
             continue

@@ -10,18 +10,21 @@ from __future__ import annotations
 from enum import StrEnum
 
 from telephony.config import settings
-from telephony.errors import UpstreamUnavailable
+from telephony.errors import StatusChanged, UpstreamUnavailable
 from telephony.integrations import bedrock as bedrock_integration
 from telephony.integrations import queues
 from telephony.models.calls import CallRecord
 from telephony.models.summaries import SummaryRequest
+from telephony.models.webhooks import EventType
 from telephony.observability import logger
 from telephony.repositories.store import Store, default_store
+from telephony.services import events
 
 PROMPT = (
     "Summarise this phone call between an AI agent and a person in three sentences: the purpose, "
     "what was agreed or learned, and any follow-up. Transcript:\n\n"
 )
+_WRITE_ATTEMPTS = 3
 # The end of a long transcript is kept: it holds what was agreed, and the prompt stays within the model's input.
 MAX_TRANSCRIPT_CHARS = 60000
 
@@ -72,9 +75,18 @@ def summarise(
     if not text:
         return _done(Outcome.EMPTY_ANSWER, call_id)
     # only if there is still none: the agent may have posted its own while the model was writing this one
-    if not db.calls.set_summary(call, text, source=model):
-        return _done(Outcome.HAS_SUMMARY, call_id)
-    return _done(Outcome.WRITTEN, call_id)
+    for _ in range(_WRITE_ATTEMPTS):
+        told = events.call_events(call, call.model_copy(update={"summary": text}), [EventType.CALL_SUMMARY_READY])
+        try:
+            written = db.calls.set_summary(call, text, source=model, events=told)
+        except StatusChanged:  # the call's events moved on meanwhile: read it again
+            fresh = db.calls.get(call_id)
+            if fresh is None:
+                return _done(Outcome.UNKNOWN_CALL, call_id)
+            call = fresh
+            continue
+        return _done(Outcome.WRITTEN if written else Outcome.HAS_SUMMARY, call_id)
+    raise StatusChanged(f"call {call_id} kept changing while its summary was written")
 
 
 def _done(outcome: Outcome, call_id: str) -> Outcome:
