@@ -34,7 +34,13 @@ VARIANT_STATUS: dict[str, int | None] = {
     "not_found": 404,
     "conflict": 409,
 }
-CREATED = {"create_api_key", "create_phone_number_request", "register_agent_phone_number", "create_call", "create_webhook"}
+CREATED = {
+    "create_api_key",
+    "create_phone_number_request",
+    "register_agent_phone_number",
+    "create_call",
+    "create_webhook",
+}
 NOT_JSON = {"get_docs"}  # answers HTML
 # Every optional part of the template on, so that each of its functions is here.
 PARAMETERS = {"SummaryModelId": "anthropic.claude-3-haiku-20240307-v1:0"}
