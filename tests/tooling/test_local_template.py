@@ -95,7 +95,8 @@ def test_the_rate_limit_windows_can_only_be_updated_by_the_functions():
         assert "RateLimitsTable" not in json.dumps([p for p in policies if isinstance(p, dict) and "Ref" not in p])
         if {"Ref": "RateLimitsUpdatePolicy"} in policies:
             users.add(name)
-    authenticated = {f.logical_id for f in Stack().functions().values() if f.routes and not all(p for *_, p in f.routes)}
+    functions = Stack().functions().values()
+    authenticated = {f.logical_id for f in functions if f.routes and not all(p for *_, p in f.routes)}
     assert users == authenticated  # every authenticated HTTP function, and no other
 
 
