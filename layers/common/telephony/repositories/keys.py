@@ -162,6 +162,17 @@ def stats_hour(owner_id: str, hour_start: int) -> dict[str, str]:
 
 # ---------------------------------------------------------------- accounts (AccountsTable)
 
+_USER_ID = re.compile(r"[A-Za-z0-9._:@|+-]{1,128}")
+
+
+def user(user_id: str) -> str:
+    """A user id named by an admin in a path: what an identity provider's subject can look like (a Cognito sub,
+    an issuer's own ids), else no such user."""
+    if not _USER_ID.fullmatch(user_id) or user_id == GLOBAL_DNC:
+        raise NotFound("no such user")
+    return user_id
+
+
 GLOBAL_DNC = "GLOBAL"  # the operator's do-not-call list, beside each account's own
 
 
