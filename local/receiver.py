@@ -48,7 +48,8 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        assert self.server is not None, "start() first"
+        if self.server is None:
+            raise RuntimeError("start() first")
         return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
 
     def start(self, port: int = 0, *, on_receive: Any = None) -> Receiver:
