@@ -53,8 +53,9 @@ class World:
 def _reset_caches() -> None:
     from telephony import aws, config
     from telephony.integrations import bedrock, livekit
-    from telephony.services import auth
+    from telephony.services import auth, limits
 
+    limits.forget()
     livekit.reset_default()
     bedrock.reset_default()
     config.settings.cache_clear()

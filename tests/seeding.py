@@ -19,7 +19,7 @@ def own_number(
     number = NumberRecord(
         phone_number_id=pid, phone_number=e164, owner_id=user_id, created_at=created_at, updated_at=created_at
     )
-    default_store().numbers.create(number, charge=None)
+    default_store().numbers.create(number, charge=None, max_numbers=10_000)  # counted, not limited: seeding
     return pid
 
 
@@ -45,3 +45,12 @@ def delivery(owner_id: str, webhook_id: str, *, event_id: str, event_type: str =
     )
     default_store().webhooks.add_delivery(record)
     return record.delivery_id
+
+
+def set_limits(user_id: str, **limits: int) -> None:
+    """The account's limits, as an administrator sets them; every function reads them afresh."""
+    from telephony.repositories.store import default_store
+    from telephony.services import limits as account_limits
+
+    default_store().accounts.set_limits(user_id, limits)
+    account_limits.forget(user_id)

@@ -217,6 +217,19 @@ class TelephonyClient:
     def stats(self) -> Json:
         return self.request("GET", "/outbound-calls/stats")  # type: ignore[no-any-return]
 
+    # ------------------------------------------------------------ account
+    def account_limits(self) -> Json:
+        """Your account's limits and what you use of them now (live calls included)."""
+        return self.request("GET", "/account/limits")  # type: ignore[no-any-return]
+
+    def user_limits(self, user_id: str) -> Json:
+        """Admin: a user's limits and usage."""
+        return self.request("GET", f"/admin/accounts/{user_id}/limits")  # type: ignore[no-any-return]
+
+    def set_user_limits(self, user_id: str, **limits: int) -> Json:
+        """Admin: change some of a user's limits (`max_concurrent_calls=25`, ...); the others keep their values."""
+        return self.request("PUT", f"/admin/accounts/{user_id}/limits", json=limits)  # type: ignore[no-any-return]
+
     # ------------------------------------------------------------ webhooks
     def create_webhook(self, url: str, events: list[str], *, description: str | None = None) -> Json:
         """Register an endpoint; the answer's `secret` is shown this once."""

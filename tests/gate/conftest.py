@@ -230,14 +230,17 @@ def aws_fault(
 
 
 @pytest.fixture
-def relaxed_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Budgets wide enough for a test that makes many requests; the limits are tested on their own."""
-    from telephony.services import rate_limits
-
-    monkeypatch.setattr(rate_limits, "API", rate_limits.Budget("api", 100_000, "API requests per hour"))
-    monkeypatch.setattr(rate_limits, "API_USER", rate_limits.Budget("api_user", 100_000, "API requests per user"))
-    monkeypatch.setattr(rate_limits, "CONFIGURATIONS", rate_limits.Budget("configurations", 10_000, "configurations"))
-    monkeypatch.setattr(rate_limits, "CALLS", rate_limits.Budget("calls", 10_000, "outbound calls per hour"))
+def relaxed_budgets(world: Any) -> None:
+    """Limits wide enough for a test that makes many requests and calls; the limits are tested on their own."""
+    for user_id in ("usr_alice", "usr_bob", "usr_admin"):
+        seeding.set_limits(
+            user_id,
+            api_requests_per_hour=100_000,
+            api_requests_per_hour_per_user=100_000,
+            configurations_per_hour=10_000,
+            calls_per_hour=10_000,
+            max_concurrent_calls=1_000,
+        )
 
 
 # ---------------------------------------------------------------- figures for docs/RELIABILITY.md

@@ -190,6 +190,13 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/outbound-calls/{call_id}/events"): Case(
         lambda s, p: (f"/outbound-calls/{s.call_id}/events", {"summary": f"by {p}"}), 200, 404, 404, agent=200
     ),
+    ("GET", "/account/limits"): Case(lambda s, p: ("/account/limits", None), 200, 200, 200),
+    ("GET", "/admin/accounts/{user_id}/limits"): Case(
+        lambda s, p: ("/admin/accounts/usr_alice/limits", None), 403, 403, 200
+    ),
+    ("PUT", "/admin/accounts/{user_id}/limits"): Case(
+        lambda s, p: ("/admin/accounts/usr_alice/limits", {"max_numbers": 20}), 403, 403, 200
+    ),
     ("POST", "/webhooks"): Case(lambda s, p: ("/webhooks", {**WEBHOOK, "description": f"by {p}"}), 201, 201, 201),
     ("GET", "/webhooks"): Case(lambda s, p: ("/webhooks", None), 200, 200, 200, invisible=lambda s: s.webhook_id),
     ("GET", "/webhooks/{webhook_id}"): Case(lambda s, p: (f"/webhooks/{s.webhook_id}", None), 200, 404, 404),

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests import seeding
 from tests.gate.conftest import (
     AGENT,
     ALLOWED,
@@ -27,10 +28,8 @@ from tests.support import assert_error
 # ---------------------------------------------------------------- 1. the API budget bounds a user, keys are bounded
 
 
-def test_01_the_api_budget_is_counted_per_user_across_all_its_keys(world, keys, monkeypatch):
-    from telephony.services import rate_limits
-
-    monkeypatch.setattr(rate_limits, "API_USER", rate_limits.Budget("api_user", 6, "API requests per user"))
+def test_01_the_api_budget_is_counted_per_user_across_all_its_keys(world, keys):
+    seeding.set_limits("usr_alice", api_requests_per_hour_per_user=6)
     second = world.client.post("/api-keys", token=keys.alice_jwt, json_body={"name": "second"}).json()["api_key"]
     replies = [world.client.get("/api-keys", token=(keys.alice, second, keys.alice_jwt)[i % 3]) for i in range(9)]
     figure("review.01.requests_by_three_credentials_of_one_user", statuses(replies))
@@ -57,11 +56,9 @@ def test_01_a_user_holds_at_most_twenty_keys(world, keys):
 # ---------------------------------------------------------------- 2. every dialled leg spends the calls budget
 
 
-def test_02_a_warm_transfer_spends_the_calls_budget(world, keys, monkeypatch):
-    from telephony.services import rate_limits
-
+def test_02_a_warm_transfer_spends_the_calls_budget(world, keys):
     register(world, keys.alice, ringing_timeout_seconds=21, max_call_duration_seconds=900)
-    monkeypatch.setattr(rate_limits, "CALLS", rate_limits.Budget("calls", 2, "outbound calls per hour"))
+    seeding.set_limits("usr_alice", calls_per_hour=2)
     call_id = call_in_progress(world, keys.alice)  # the first of two
     body = {"transfer_to": ALLOWED, "mode": "warm"}
     first = world.client.post(f"/outbound-calls/{call_id}/transfer", token=keys.alice, json_body=body)

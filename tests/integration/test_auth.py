@@ -8,6 +8,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests import seeding
 from tests.support import assert_error
 
 PROTECTED = "/telephony/phone-number-requests"
@@ -139,10 +140,9 @@ def test_unknown_fields_in_api_key_body_are_400(world, keys):
     assert_error(reply, 400, "invalid_request")
 
 
-def test_api_budget_is_per_key_and_limited(world, keys, monkeypatch):
-    from telephony.services import rate_limits
-
-    monkeypatch.setattr(rate_limits, "API", rate_limits.Budget("api", 3, "API requests per hour per API key"))
+def test_api_budget_is_per_key_and_limited(world, keys):
+    seeding.set_limits("usr_bob", api_requests_per_hour=3)
+    seeding.set_limits("usr_alice", api_requests_per_hour=3)
     statuses = [world.client.get(PROTECTED, token=keys.bob).status for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     limited = world.client.get(PROTECTED, token=keys.bob)
@@ -150,10 +150,8 @@ def test_api_budget_is_per_key_and_limited(world, keys, monkeypatch):
     assert world.client.get(PROTECTED, token=keys.alice).status == 200  # another key has its own budget
 
 
-def test_an_agent_key_refused_elsewhere_still_spends_its_budget(world, keys, monkeypatch):
-    from telephony.services import rate_limits
-
-    monkeypatch.setattr(rate_limits, "API", rate_limits.Budget("api", 3, "API requests per hour per API key"))
+def test_an_agent_key_refused_elsewhere_still_spends_its_budget(world, keys):
+    seeding.set_limits("usr_alice", api_requests_per_hour=3)
     replies = [world.client.get(PROTECTED, token=keys.agent) for _ in range(4)]
     assert [r.status for r in replies] == [403, 403, 403, 429]
     for reply, left in zip(replies, (2, 1, 0, 0), strict=True):

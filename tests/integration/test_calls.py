@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests import seeding
 from tests.support import assert_error
 
 AGENT = str(uuid.UUID(int=9))
@@ -521,11 +522,14 @@ def test_replayed_and_reordered_webhooks_change_nothing(world, keys, number):
 
 
 def test_stats_match_a_count_by_hand(world, keys, number, monkeypatch):
-    from telephony.services import rate_limits
-
     # a few hundred calls of mixed outcomes: more than one user's hourly budgets allow
-    monkeypatch.setattr(rate_limits, "CALLS", rate_limits.Budget("calls", 10_000, "outbound calls per hour"))
-    monkeypatch.setattr(rate_limits, "API", rate_limits.Budget("api", 100_000, "API requests per hour"))
+    seeding.set_limits(
+        "usr_alice",
+        calls_per_hour=10_000,
+        api_requests_per_hour=100_000,
+        api_requests_per_hour_per_user=100_000,
+        max_concurrent_calls=1_000,
+    )
     outcomes = {
         "+14155550101": "answer",
         "+14155550102": "busy",

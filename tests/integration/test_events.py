@@ -207,6 +207,9 @@ def test_event_is_well_formed(path: Path):
         _check_sqs(event, queue_arns(function))
     elif any(e.function == function.logical_id and e.kind == "DynamoDB" for e in stack().event_sources()):
         _check_stream(event)
+    elif any(e.function == function.logical_id and e.kind == "Schedule" for e in stack().event_sources()):
+        # EventBridge's "Scheduled Event", as a rule without Input sends it
+        assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events" and event["detail"] == {}
     else:
         payload = task_payloads().get(function.logical_id)
         assert payload is not None, f"{function.logical_id} is not routed, the authorizer, queue-fed or a workflow task"

@@ -18,6 +18,7 @@ from typing import Any
 from telephony.errors import (
     AgentNameTaken,
     AlreadyExists,
+    ConcurrencyLimit,
     Conflict,
     DomainError,
     EventAlreadyApplied,
@@ -29,6 +30,7 @@ from telephony.errors import (
     NumberTaken,
     StatusChanged,
     TooManyKeys,
+    TooManyNumbers,
     TooManyTransfers,
     TooManyWebhooks,
     TranscriptFull,
@@ -38,7 +40,16 @@ from telephony.errors import (
 from telephony.integrations import livekit as lk
 from telephony.integrations import secrets
 from telephony.models.budgets import Charge
-from telephony.models.calls import CallChanges, CallRecord, CallStatus, SegmentRecord, StatCounters, TransferRecord
+from telephony.models.calls import (
+    ENDED,
+    CallChanges,
+    CallRecord,
+    CallStatus,
+    SegmentRecord,
+    StatCounters,
+    TransferRecord,
+)
+from telephony.models.limits import AccountLimits
 from telephony.models.numbers import ClaimRecord, NumberRecord
 from telephony.models.principal import ApiKeyRecord, Principal, Role
 from telephony.models.sip import ConfigLock, DispatchRule, InboundTrunk, OutboundTrunk, Part
@@ -63,6 +74,11 @@ class Unexpected:
 
 
 def fake_store(**given: Any) -> Store:
+    """A Store of the fakes given; the accounts (limits, live calls, counts of numbers) are those the given calls or
+    numbers fake writes to, else fresh ones: every service reads its caller's limits."""
+    if "accounts" not in given:
+        owners = [given[name].accounts for name in ("calls", "numbers") if hasattr(given.get(name), "accounts")]
+        given["accounts"] = owners[0] if owners else FakeAccounts()
     return Store(**{name: given.get(name, Unexpected(name)) for name in Store._fields})
 
 
@@ -97,7 +113,7 @@ class FakeRateLimits:
 
     def __init__(self, *, full: set[str] | None = None) -> None:
         self.full = full or set()
-        self.hits: Counter[tuple[str, str, int]] = Counter()
+        self.counted: Counter[tuple[str, str, int]] = Counter()
         self.spent: list[Charge] = []
         self.revoked: set[tuple[str, str, int]] = set()
 
@@ -111,21 +127,71 @@ class FakeRateLimits:
         if refused:
             raise refused
         self.spend(charge)
-        return self.hits[key]
+        return self.counted[key]
 
     def refusal(self, charge: Charge) -> DomainError | None:
         key = (charge.budget.name, charge.subject, charge.window_start)
-        if charge.budget.name in self.full or self.hits[key] >= charge.limit:
+        if charge.budget.name in self.full or self.counted[key] >= charge.limit:
             return charge.refused(epoch())
         return None
 
     def spend(self, charge: Charge) -> None:
-        self.hits[(charge.budget.name, charge.subject, charge.window_start)] += 1
+        self.counted[(charge.budget.name, charge.subject, charge.window_start)] += 1
         self.spent.append(charge)
+
+    def hits(self, charges: list[Charge]) -> list[int]:
+        """RateLimitsRepository.hits."""
+        return [self.counted[(c.budget.name, c.subject, c.window_start)] for c in charges]
 
     def budgets(self) -> list[str]:
         """The budgets spent, in order."""
         return [c.budget.name for c in self.spent]
+
+
+# ---------------------------------------------------------------- accounts
+
+
+class FakeAccounts:
+    """Mirrors repositories.accounts: each account's limits (defaults for those not set), its set of live call and
+    leg ids, its count of numbers. `occupy`, `release` and `count_number` are the condition and effect of the writes
+    of the same names that the real repositories put in their transactions."""
+
+    def __init__(self, **limits: AccountLimits) -> None:
+        self.set: dict[str, AccountLimits] = dict(limits)
+        self.live_ids: dict[str, set[str]] = defaultdict(set)
+        self.counted_numbers: Counter[str] = Counter()
+
+    def limits(self, owner_id: str) -> AccountLimits:
+        return self.set.get(owner_id, AccountLimits())
+
+    def set_limits(self, owner_id: str, fields: dict[str, int]) -> AccountLimits:
+        self.set[owner_id] = self.limits(owner_id).model_copy(update=fields)
+        return self.set[owner_id]
+
+    def live(self, owner_id: str) -> set[str]:
+        return set(self.live_ids[owner_id])
+
+    def numbers(self, owner_id: str) -> int:
+        return self.counted_numbers[owner_id]
+
+    def with_live_calls(self) -> list[tuple[str, set[str]]]:
+        return [(owner, set(ids)) for owner, ids in self.live_ids.items()]
+
+    def release(self, owner_id: str, live_ids: Any) -> None:
+        self.live_ids[owner_id] -= set(live_ids)
+
+    def occupy_refusal(self, owner_id: str, *, max_live: int) -> DomainError | None:
+        if len(self.live_ids[owner_id]) >= max_live:
+            return ConcurrencyLimit(f"you have {max_live} calls live at once", limit=max_live)
+        return None
+
+    def occupy(self, owner_id: str, live_ids: Any) -> None:
+        self.live_ids[owner_id] |= set(live_ids)
+
+    def number_refusal(self, owner_id: str, *, max_numbers: int) -> DomainError | None:
+        if self.counted_numbers[owner_id] >= max_numbers:
+            return TooManyNumbers(f"you hold {max_numbers} phone numbers")
+        return None
 
 
 # ---------------------------------------------------------------- API keys
@@ -141,6 +207,10 @@ class FakeApiKeys(Failing):
         self.items: dict[str, ApiKeyRecord] = {r["key_id"]: ApiKeyRecord(**r) for r in records}
         self.active: Counter[str] = Counter(r["owner_id"] for r in records if "revoked_at" not in r)
         self.rate_limits = rate_limits or FakeRateLimits()
+
+    def active_count(self, owner_id: str) -> int:
+        """ApiKeysRepository.active_count."""
+        return self.active[owner_id]
 
     def create(self, record: ApiKeyRecord, *, max_active: int) -> None:
         """ApiKeysRepository.create: the key (refused if its id exists) and its owner's count moved up, together;
@@ -197,12 +267,18 @@ class FakeNumbers(Failing):
     the constructor holds the claim of its E.164 number. `writes` lists (method, phone_number_id) of every write
     that took effect, in order. `agent_names` holds each claimed agent name's owner."""
 
-    def __init__(self, *numbers: NumberRecord, rate_limits: FakeRateLimits | None = None) -> None:
+    def __init__(
+        self,
+        *numbers: NumberRecord,
+        rate_limits: FakeRateLimits | None = None,
+        accounts: FakeAccounts | None = None,
+    ) -> None:
         super().__init__()
         self.items: dict[str, NumberRecord] = {}
         self.claimed: dict[str, ClaimRecord] = {}
         self.agent_names: dict[str, str] = {}
         self.rate_limits = rate_limits or FakeRateLimits()
+        self.accounts = accounts or FakeAccounts()
         self.writes: list[tuple[str, str]] = []
         for number in numbers:
             self.items[number.phone_number_id] = number.model_copy(deep=True)
@@ -250,19 +326,23 @@ class FakeNumbers(Failing):
         theirs.sort(key=lambda n: (n.registered_at or n.updated_at, n.phone_number_id), reverse=True)
         return _page([n.model_copy(deep=True) for n in theirs], limit=limit, token=token)
 
-    def create(self, number: NumberRecord, *, charge: Charge | None) -> None:
-        """NumbersRepository.create: the claim, the number and the charge together; the first refused condition
-        in that order names the error (NumberTaken, Conflict, BudgetSpent)."""
+    def create(self, number: NumberRecord, *, charge: Charge | None, max_numbers: int) -> None:
+        """NumbersRepository.create: the claim, the number, its count among its owner's and the charge together;
+        the first refused condition in that order names the error (NumberTaken, Conflict, TooManyNumbers,
+        BudgetSpent)."""
         self._failing("create")
         if number.phone_number in self.claimed:
             raise NumberTaken(number.phone_number)
         if number.phone_number_id in self.items:
             raise Conflict(f"number {number.phone_number_id} exists already")
-        refused = self.rate_limits.refusal(charge) if charge else None
+        refused = self.accounts.number_refusal(number.owner_id, max_numbers=max_numbers) or (
+            self.rate_limits.refusal(charge) if charge else None
+        )
         if refused:
             raise refused
         self.claimed[number.phone_number] = _claim_of(number)
         self.items[number.phone_number_id] = number.model_copy(deep=True)
+        self.accounts.counted_numbers[number.owner_id] += 1
         if charge:
             self.rate_limits.spend(charge)
         self.writes.append(("create", number.phone_number_id))
@@ -333,6 +413,7 @@ class FakeNumbers(Failing):
             raise Conflict(f"the claim on {number.phone_number} is not this number's")
         del self.items[number.phone_number_id]
         del self.claimed[number.phone_number]
+        self.accounts.counted_numbers[number.owner_id] -= 1
         self.writes.append(("delete", number.phone_number_id))
 
 
@@ -349,8 +430,11 @@ class FakeCalls(Failing):
     """Mirrors repositories.calls.CallsRepository: calls by id, the applied-event markers, the segments by key,
     and each owner's counters (all time in `totals`, per hour of creation in `hours`)."""
 
-    def __init__(self, *calls: CallRecord, rate_limits: FakeRateLimits | None = None) -> None:
+    def __init__(
+        self, *calls: CallRecord, rate_limits: FakeRateLimits | None = None, accounts: FakeAccounts | None = None
+    ) -> None:
         super().__init__()
+        self.accounts = accounts or FakeAccounts()
         self.items: dict[str, CallRecord] = {c.call_id: c.model_copy(deep=True) for c in calls}
         self.markers: set[tuple[str, str]] = set()
         self.stored_segments: dict[tuple[str, str, str], SegmentRecord] = {}
@@ -378,18 +462,19 @@ class FakeCalls(Failing):
             self.totals[call.owner_id][name] += value
             self.hours[(call.owner_id, hour_of(call.created_epoch))][name] += value
 
-    def create(self, call: CallRecord, *, charge: Charge) -> None:
-        """CallsRepository.create: the call (AlreadyExists if a call has its id), its counters and the charge
-        together."""
+    def create(self, call: CallRecord, *, charge: Charge, max_live: int) -> None:
+        """CallsRepository.create: the call (AlreadyExists if a call has its id), its counters, the charge and its
+        place among the owner's live calls together (BudgetSpent, then ConcurrencyLimit)."""
         self._failing("create")
         if call.call_id in self.items:
             raise AlreadyExists(f"call {call.call_id} exists already")
-        refused = self.rate_limits.refusal(charge)
+        refused = self.rate_limits.refusal(charge) or self.accounts.occupy_refusal(call.owner_id, max_live=max_live)
         if refused:
             raise refused
         self.items[call.call_id] = call.model_copy(deep=True)
         self._count(call, {"total_calls": 1, f"status_{call.status.value}": 1})
         self.rate_limits.spend(charge)
+        self.accounts.occupy(call.owner_id, [call.call_id])
 
     def move(
         self,
@@ -413,6 +498,8 @@ class FakeCalls(Failing):
             raise EventAlreadyApplied(f"event {event_id} was applied before")
         self.items[call.call_id] = stored.model_copy(update={"status": to, **changes, **sequence})
         self._count(call, adds)
+        if to in ENDED:
+            self.accounts.release(call.owner_id, call.live_ids)
         if event_id:
             self.markers.add((call.call_id, event_id))
         self.moves.append((call.call_id, call.status, to))
@@ -516,11 +603,12 @@ class FakeCalls(Failing):
         *,
         max_transfers: int,
         charge: Charge,
+        max_live: int,
         events: Sequence[EventRecord] = (),
     ) -> None:
-        """CallsRepository.add_leg: the transfer appended, `transfer_legs` counted, the charge spent and the events
-        written together; StatusChanged unless the stored call is in progress (or when its events moved on),
-        TooManyTransfers when it holds `max_transfers`, then BudgetSpent."""
+        """CallsRepository.add_leg: the transfer appended, `transfer_legs` counted, the charge spent, the leg
+        counted live and the events written together; StatusChanged unless the stored call is in progress (or when
+        its events moved on), TooManyTransfers when it holds `max_transfers`, then BudgetSpent, ConcurrencyLimit."""
         self._failing("add_leg")
         stored = self.items.get(call.call_id)
         if stored is None or stored.status is not CallStatus.IN_PROGRESS:
@@ -528,21 +616,25 @@ class FakeCalls(Failing):
         if len(stored.transfers) >= max_transfers:
             raise TooManyTransfers(f"a call may be transferred {max_transfers} times at most")
         sequence = self._sequenced(call, events)
-        refused = self.rate_limits.refusal(charge)
+        refused = self.rate_limits.refusal(charge) or self.accounts.occupy_refusal(call.owner_id, max_live=max_live)
         if refused:
             raise refused
         self.items[call.call_id] = stored.model_copy(update={"transfers": [*stored.transfers, transfer], **sequence})
         self._count(call, {"transfer_legs": 1})
         self.rate_limits.spend(charge)
+        self.accounts.occupy(call.owner_id, [str(transfer.leg_identity)])
         self.events += events
         self._failing("add_leg", after=True)
 
-    def set_leg_status(self, call_id: str, leg_identity: str, status: str) -> None:
-        """CallsRepository.set_leg_status: the transfer that dialled `leg_identity` (nothing when there is none)."""
+    def set_leg_status(self, call_id: str, leg_identity: str, status: str, *, live: bool = True) -> None:
+        """CallsRepository.set_leg_status: the transfer that dialled `leg_identity` (nothing when there is none),
+        taken off its owner's live calls unless still `live`."""
         self._failing("set_leg_status")
         stored = self.items.get(call_id)
-        if stored is None:
+        if stored is None or not any(t.leg_identity == leg_identity for t in stored.transfers):
             return
+        if not live:
+            self.accounts.release(stored.owner_id, [leg_identity])
         transfers = [
             t.model_copy(update={"status": status}) if t.leg_identity == leg_identity else t for t in stored.transfers
         ]
@@ -595,6 +687,7 @@ class FakeLiveKit(Failing):
         self.dials: list[lk.Dial] = []
         self.transfers: list[tuple[str, str, str, bool]] = []
         self.deleted_rooms: list[str] = []
+        self.rooms: dict[str, set[str]] = {}  # the rooms that exist, with their participants' identities
         self._ids = itertools.count(1)
 
     def methods(self) -> list[str]:
@@ -691,6 +784,7 @@ class FakeLiveKit(Failing):
     def dial(self, spec: lk.Dial) -> dict[str, str]:
         self._enter("dial", spec)
         self.dials.append(spec)
+        self.rooms.setdefault(spec.room, set()).add(spec.identity)
         self._leave("dial")
         return {"participant_id": self._new("PA"), "identity": spec.identity, "sip_call_id": self._new("SCL")}
 
@@ -702,7 +796,20 @@ class FakeLiveKit(Failing):
     def delete_room(self, room: str) -> None:
         self._enter("delete_room", room)
         self.deleted_rooms.append(room)
+        self.rooms.pop(room, None)
         self._leave("delete_room")
+
+    def existing_rooms(self, names: list[str]) -> set[str]:
+        self._enter("existing_rooms", names)
+        found = {name for name in names if name in self.rooms}
+        self._leave("existing_rooms")
+        return found
+
+    def participants(self, room: str) -> set[str]:
+        self._enter("participants", room)
+        present = set(self.rooms.get(room, set()))
+        self._leave("participants")
+        return present
 
     def verify_webhook(self, body: str, authorization: str) -> lk.WebhookEvent:
         """The event, if `authorization` is the token this fake was given (Unauthenticated otherwise)."""

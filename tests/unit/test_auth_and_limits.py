@@ -11,6 +11,7 @@ from telephony.handlers.http import principal_from_event, status_of
 from telephony.models.principal import Role
 from telephony.phone import is_premium_rate, to_e164
 from telephony.services import auth, rate_limits
+from tests.unit.fakes import fake_store
 
 
 def test_api_key_round_trips_through_its_parser_and_hash():
@@ -70,7 +71,7 @@ def test_a_cached_authorization_does_not_outlive_the_jwt():
 
 
 def test_a_refused_charge_reports_time_to_the_end_of_its_window():
-    charge = rate_limits.charge(rate_limits.CALLS, "u1", now=7200 + 600)
+    charge = rate_limits.charge(rate_limits.CALLS, "u1", now=7200 + 600, store=fake_store())
     error = charge.refused(7200 + 600)
     assert isinstance(error, RateLimited) and error.retry_after == 3000 and error.limit == 100
     assert charge.subject == "user:u1" and charge.window_start == 7200
@@ -78,7 +79,7 @@ def test_a_refused_charge_reports_time_to_the_end_of_its_window():
 
 
 def test_usage_headers_follow_the_ratelimit_draft():
-    usage = rate_limits.Usage(rate_limits.API, remaining=998, reset_seconds=12)
+    usage = rate_limits.Usage(rate_limits.API, limit=1000, remaining=998, reset_seconds=12)
     assert usage.headers() == {"RateLimit-Policy": '"api";q=1000;w=3600', "RateLimit": '"api";r=998;t=12'}
 
 

@@ -413,7 +413,7 @@ def test_a_call_changing_at_every_attempt_is_a_conflict():
     restless = Restless(a_call())
     with pytest.raises(Conflict):
         calls.move(a_call(), CallStatus.RINGING, store=fake_store(calls=restless))
-    assert restless.attempts == 3
+    assert restless.attempts == calls._MOVE_ATTEMPTS
 
 
 def test_an_event_applied_before_changes_nothing():

@@ -100,3 +100,21 @@ def test_webhook_methods_send_the_documented_requests():
         ("POST", "/webhooks/wh_1/deliveries/dl_1/redeliver", None),
         ("DELETE", "/webhooks/wh_1", None),
     ]
+
+
+def test_account_limit_methods_send_the_documented_requests():
+    seen: list[tuple[str, str, object]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path, json.loads(request.content) if request.content else None))
+        return httpx.Response(200, json={"user_id": "usr_a", "limits": {}, "usage": {}})
+
+    api = TelephonyClient("http://api.test", api_key="k", transport=httpx.MockTransport(answer))
+    api.account_limits()
+    api.user_limits("usr_a")
+    api.set_user_limits("usr_a", max_concurrent_calls=25)
+    assert seen == [
+        ("GET", "/account/limits", None),
+        ("GET", "/admin/accounts/usr_a/limits", None),
+        ("PUT", "/admin/accounts/usr_a/limits", {"max_concurrent_calls": 25}),
+    ]

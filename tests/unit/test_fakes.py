@@ -27,13 +27,13 @@ from telephony.models.numbers import ClaimRecord
 from telephony.models.principal import ApiKeyRecord
 from telephony.models.sip import ConfigLock
 from telephony.services import rate_limits
-from tests.unit.fakes import BOB, FakeApiKeys, FakeCalls, FakeNumbers, FakeRateLimits, a_call, a_number
+from tests.unit.fakes import BOB, FakeApiKeys, FakeCalls, FakeNumbers, FakeRateLimits, a_call, a_number, fake_store
 
 NOW = 1767261600
 
 
 def _charge(budget=rate_limits.CONFIGURATIONS):
-    return rate_limits.charge(budget, "usr_alice", now=NOW)
+    return rate_limits.charge(budget, "usr_alice", now=NOW, store=fake_store())
 
 
 def test_numbers_lock_refusals():
@@ -86,12 +86,12 @@ def test_numbers_writes_need_the_lock():
 def test_numbers_create_refusals_in_the_order_of_the_transaction():
     numbers = FakeNumbers(a_number(), rate_limits=FakeRateLimits(full={"configurations"}))
     with pytest.raises(NumberTaken):
-        numbers.create(a_number(phone_number_id="pn_2"), charge=_charge())
+        numbers.create(a_number(phone_number_id="pn_2"), charge=_charge(), max_numbers=20)
     numbers.add_claim(ClaimRecord(e164="+14155550101", holder="request", owner_id="usr_bob", request_id="req_1"))
     with pytest.raises(NumberTaken):
-        numbers.create(a_number(phone_number_id="pn_2", phone_number="+14155550101"), charge=None)
+        numbers.create(a_number(phone_number_id="pn_2", phone_number="+14155550101"), charge=None, max_numbers=20)
     with pytest.raises(BudgetSpent):
-        numbers.create(a_number(phone_number_id="pn_3", phone_number="+14155550102"), charge=_charge())
+        numbers.create(a_number(phone_number_id="pn_3", phone_number="+14155550102"), charge=_charge(), max_numbers=20)
     assert set(numbers.items) == {"pn_1"} and "+14155550102" not in numbers.claimed
 
 
@@ -132,7 +132,7 @@ def test_numbers_agent_names_belong_to_their_first_owner():
 def test_calls_create_refuses_an_id_made_before():
     calls = FakeCalls(a_call())
     with pytest.raises(AlreadyExists):
-        calls.create(a_call(), charge=_charge(rate_limits.CALLS))
+        calls.create(a_call(), charge=_charge(rate_limits.CALLS), max_live=10)
     assert calls.rate_limits.spent == [] and calls.totals == {}
 
 
@@ -144,14 +144,20 @@ def test_calls_add_leg_refusals_in_the_order_of_the_transaction():
     limits = FakeRateLimits(full={"calls"})
     calls = FakeCalls(a_call(status="ringing"), rate_limits=limits)
     with pytest.raises(StatusChanged):  # not in progress (nor gone) comes first
-        calls.add_leg(a_call(status="in_progress"), _leg(), max_transfers=1, charge=_charge(rate_limits.CALLS))
+        calls.add_leg(
+            a_call(status="in_progress"), _leg(), max_transfers=1, charge=_charge(rate_limits.CALLS), max_live=10
+        )
     with pytest.raises(StatusChanged):
-        calls.add_leg(a_call(call_id="call_9"), _leg(), max_transfers=1, charge=_charge(rate_limits.CALLS))
+        calls.add_leg(a_call(call_id="call_9"), _leg(), max_transfers=1, charge=_charge(rate_limits.CALLS), max_live=10)
     calls.items["call_1"] = a_call(status="in_progress", transfers=[_leg()])
     with pytest.raises(TooManyTransfers):  # the stored transfers count, not those of the call given
-        calls.add_leg(a_call(status="in_progress"), _leg(), max_transfers=1, charge=_charge(rate_limits.CALLS))
+        calls.add_leg(
+            a_call(status="in_progress"), _leg(), max_transfers=1, charge=_charge(rate_limits.CALLS), max_live=10
+        )
     with pytest.raises(BudgetSpent):
-        calls.add_leg(a_call(status="in_progress"), _leg(), max_transfers=2, charge=_charge(rate_limits.CALLS))
+        calls.add_leg(
+            a_call(status="in_progress"), _leg(), max_transfers=2, charge=_charge(rate_limits.CALLS), max_live=10
+        )
     assert calls.items["call_1"].transfers == [_leg()] and calls.totals == {} and limits.spent == []
 
 
@@ -159,7 +165,7 @@ def test_calls_add_leg_writes_the_leg_its_count_and_its_charge_together():
     calls = FakeCalls(a_call(status="in_progress", transfers=[_leg()]))
     read = calls.items["call_1"]
     leg = _leg("tel:+14155550178").model_copy(update={"leg_identity": "transfer-call_1-x"})
-    calls.add_leg(read, leg, max_transfers=5, charge=_charge(rate_limits.CALLS))
+    calls.add_leg(read, leg, max_transfers=5, charge=_charge(rate_limits.CALLS), max_live=10)
     assert [t.transfer_to for t in calls.items["call_1"].transfers][-1] == "tel:+14155550178"
     assert calls.totals["usr_alice"] == {"transfer_legs": 1} and calls.rate_limits.budgets() == ["calls"]
     calls.set_leg_status("call_1", "transfer-call_1-x", "failed")
@@ -210,11 +216,11 @@ def test_api_keys_create_and_revoke_keep_the_owners_count():
 
 def test_rate_limits_consume_refuses_a_revoked_window_first_then_a_full_one():
     limits = FakeRateLimits()
-    charge = rate_limits.charge(rate_limits.CALLS, "usr_alice", now=NOW)._replace(limit=2)
+    charge = rate_limits.charge(rate_limits.CALLS, "usr_alice", now=NOW, store=fake_store())._replace(limit=2)
     assert [limits.consume(charge), limits.consume(charge)] == [1, 2]
     with pytest.raises(BudgetSpent):
         limits.consume(charge)
     limits.revoked.add((charge.budget.name, charge.subject, charge.window_start))
     with pytest.raises(KeyRevoked):
         limits.consume(charge)
-    assert limits.hits[(charge.budget.name, charge.subject, charge.window_start)] == 2
+    assert limits.counted[(charge.budget.name, charge.subject, charge.window_start)] == 2

@@ -21,6 +21,7 @@ class Settings(NamedTuple):
     idempotency_table: str = ""
     events_table: str = ""
     webhooks_table: str = ""
+    accounts_table: str = ""
     webhook_queue_url: str = ""
     webhook_key_id: str = ""
     allow_loopback_webhooks: str = "false"

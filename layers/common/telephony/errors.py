@@ -138,6 +138,21 @@ class TooManyWebhooks(Conflict):
     """The user holds as many webhooks as it may."""
 
 
+class TooManyNumbers(Conflict):
+    """The account holds as many phone numbers as its limits allow."""
+
+
+class ConcurrencyLimit(DomainError):
+    """The account has as many calls live as its limits allow: one must end first."""
+
+    code = "concurrency_limit"
+    retry_after = 5  # seconds: calls end at any moment, so a short wait is the honest hint
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message, details=[{"field": "max_concurrent_calls", "limit": limit}])
+        self.limit = limit
+
+
 class TooManyKeys(Conflict):
     """The user holds as many active API keys as it may."""
 

@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel
 
 from telephony.errors import (
+    ConcurrencyLimit,
     Conflict,
     DomainError,
     Forbidden,
@@ -50,6 +51,7 @@ STATUS: dict[type[DomainError], HTTPStatus] = {
     NotFound: HTTPStatus.NOT_FOUND,
     Conflict: HTTPStatus.CONFLICT,
     RateLimited: HTTPStatus.TOO_MANY_REQUESTS,
+    ConcurrencyLimit: HTTPStatus.TOO_MANY_REQUESTS,
     UpstreamError: HTTPStatus.BAD_GATEWAY,
     UpstreamUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
@@ -258,6 +260,9 @@ class Api(APIGatewayHttpResolver):
                 "RateLimit-Policy": f'"{error.budget}";q={error.limit};w={error.window_seconds}',
                 "RateLimit": f'"{error.budget}";r=0;t={error.retry_after}',
             }
+        elif isinstance(error, ConcurrencyLimit):
+            count("RateLimitHits")
+            headers = {"Retry-After": str(error.retry_after)}
         return self._error(status, error, headers)
 
     def _failed(self, error: Exception) -> Response:

@@ -13,6 +13,7 @@ AgentId = Annotated[str, Path(description="The agent's id, a UUID", json_schema_
 CallId = Annotated[str, Path(description="A call id (`call_...`)")]
 WebhookId = Annotated[str, Path(description="A webhook id (`wh_...`)")]
 DeliveryId = Annotated[str, Path(description="A delivery id (`dl_...`)")]
+UserId = Annotated[str, Path(description="A user's id, as the identity provider names it (the JWT's `sub`)")]
 
 IdempotencyKey = Annotated[
     str | None,

@@ -341,6 +341,20 @@ class LiveKit:
         with contextlib.suppress(NotFound):
             self._run(call)
 
+    def existing_rooms(self, names: list[str]) -> set[str]:
+        """Which of these rooms exist now."""
+        answer = self._run(_Call("RoomService", "ListRooms", {"names": names}, {"roomList": True}))
+        return {str(_field(room, "name")) for room in answer.get("rooms") or [] if isinstance(room, dict)}
+
+    def participants(self, room: str) -> set[str]:
+        """The identities of the room's participants now (none when the room is gone)."""
+        call = _Call("RoomService", "ListParticipants", {"room": room}, {"roomAdmin": True, "room": room})
+        try:
+            answer = self._run(call)
+        except NotFound:
+            return set()
+        return {str(_field(p, "identity")) for p in answer.get("participants") or [] if isinstance(p, dict)}
+
 
 @dataclass
 class _Call:

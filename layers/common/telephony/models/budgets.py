@@ -14,13 +14,19 @@ class Budget(NamedTuple):
     name: str
     limit: int  # the default; an account's own limits may differ
     what: str
+    limit_field: str  # the account limit (models/limits.py AccountLimits) that sets it
 
 
-API = Budget("api", 1000, "API requests per hour per API key")
-API_USER = Budget("api_user", 5000, "API requests per hour per user, across all its keys and tokens")
-NUMBER_REQUESTS = Budget("number_requests", 5, "phone-number requests per hour")
-CONFIGURATIONS = Budget("configurations", 10, "phone-number configurations per hour")
-CALLS = Budget("calls", 100, "outbound calls per hour")
+API = Budget("api", 1000, "API requests per hour per API key", "api_requests_per_hour")
+API_USER = Budget(
+    "api_user",
+    5000,
+    "API requests per hour per user, across all its keys and tokens",
+    "api_requests_per_hour_per_user",
+)
+NUMBER_REQUESTS = Budget("number_requests", 5, "phone-number requests per hour", "number_requests_per_hour")
+CONFIGURATIONS = Budget("configurations", 10, "phone-number configurations per hour", "configurations_per_hour")
+CALLS = Budget("calls", 100, "outbound calls per hour", "calls_per_hour")
 
 
 def window_of(moment: int) -> int:

@@ -175,6 +175,27 @@ class CallRecord(Record):
     def ended(self) -> bool:
         return self.status in ENDED
 
+    @property
+    def live_ids(self) -> list[str]:
+        """What the call holds among its owner's live calls: its own id and the identity of each leg it dialled."""
+        return [self.call_id, *(t.leg_identity for t in self.transfers if t.leg_identity)]
+
+
+LEG_PREFIX = "transfer-"
+
+
+def leg_identity(call_id: str, suffix: str) -> str:
+    """The participant identity of a leg a warm transfer of the call dials."""
+    return f"{LEG_PREFIX}{call_id}-{suffix}"
+
+
+def call_of_leg(identity: str) -> str | None:
+    """The call a leg's identity belongs to (None for an identity that is no leg's)."""
+    if not identity.startswith(LEG_PREFIX):
+        return None
+    call_id, _, suffix = identity[len(LEG_PREFIX) :].rpartition("-")
+    return call_id if call_id and suffix else None
+
 
 class CallChanges(TypedDict, total=False):
     """The fields a status change may set on a call."""

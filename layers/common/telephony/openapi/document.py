@@ -50,7 +50,8 @@ SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}, {"userJwt": []}]
 TAGS: list[dict[str, str]] = [
     {"name": "API keys"},
     {"name": "Phone-number requests", "description": "Ask for a number; an admin approves it; it is assigned."},
-    {"name": "Admin", "description": "The review of phone-number requests."},
+    {"name": "Account", "description": "Your account's settings, limits and usage."},
+    {"name": "Admin", "description": "The review of phone-number requests; every account's keys and limits."},
     {"name": "Phone numbers", "description": "Your numbers and their LiveKit SIP trunks and dispatch rules."},
     {"name": "Agents", "description": "Numbers of your own carrier, registered for an agent."},
     {"name": "Calls", "description": "Outbound calls handled by your agents."},

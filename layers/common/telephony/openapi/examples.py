@@ -130,3 +130,11 @@ CREATE_WEBHOOK: dict[str, Any] = {
     },
     "everything": {"summary": "Every event", "value": {"url": "https://hooks.example.com/all", "events": ["*"]}},
 }
+
+SET_LIMITS: dict[str, Any] = {
+    "concurrency": {"summary": "More calls at once", "value": {"max_concurrent_calls": 25}},
+    "volume": {
+        "summary": "A high-volume account",
+        "value": {"calls_per_hour": 2000, "max_concurrent_calls": 50, "api_requests_per_hour": 20000},
+    },
+}

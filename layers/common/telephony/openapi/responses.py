@@ -31,7 +31,8 @@ ERRORS: dict[int, tuple[str, str]] = {
         "this Idempotency-Key was used with a different request body",
     ),
     429: (
-        "Over a rate limit; retry after `Retry-After` seconds.",
+        "Over a rate limit (`rate_limited`), or, placing a call or a transfer leg, as many calls live as the "
+        "account's `max_concurrent_calls` (`concurrency_limit`); retry after `Retry-After` seconds.",
         "rate limit exceeded: 100 outbound calls per hour; retry in 1800 seconds",
     ),
     502: ("LiveKit answered with an error.", "LiveKit failed: internal error"),
@@ -74,8 +75,7 @@ TOO_LARGE: dict[str, Any] = {
 def _code(status: int) -> str:
     from telephony.handlers.http import STATUS
 
-    (code,) = {cls.code for cls, known in STATUS.items() if known == status}
-    return code
+    return next(cls.code for cls, known in STATUS.items() if known == status)  # the first class of that status
 
 
 def error(status: int) -> OpenAPIResponse:

@@ -51,6 +51,11 @@ class ApiKeysRepository:
         )
         dynamo.transact([put, _count_change(record["owner_id"], 1, below=max_active)])
 
+    def active_count(self, owner_id: str) -> int:
+        """How many unrevoked keys the owner holds (as counted when keys are made and revoked)."""
+        item = dynamo.get_item(_TABLE.name, keys.api_key_count(owner_id)) or {}
+        return int(item.get("active") or 0)
+
     def get(self, key_id: str) -> ApiKeyRecord | None:
         item = dynamo.get_item(_TABLE.name, keys.api_key(key_id))
         return _record(item) if item else None

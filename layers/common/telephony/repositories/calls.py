@@ -20,9 +20,17 @@ from telephony.errors import (
     TranscriptFull,
 )
 from telephony.models.budgets import Charge
-from telephony.models.calls import CallChanges, CallRecord, CallStatus, SegmentRecord, StatCounters, TransferRecord
+from telephony.models.calls import (
+    ENDED,
+    CallChanges,
+    CallRecord,
+    CallStatus,
+    SegmentRecord,
+    StatCounters,
+    TransferRecord,
+)
 from telephony.models.webhooks import EventRecord
-from telephony.repositories import dynamo, keys, rate_limits
+from telephony.repositories import accounts, dynamo, keys, rate_limits
 from telephony.repositories.events import outbox
 
 _TABLE = dynamo.Table("calls_table")
@@ -124,9 +132,10 @@ def _counters(owner_id: str, hour: int, adds: StatCounters) -> list[dynamo.Write
 
 
 class CallsRepository:
-    def create(self, call: CallRecord, *, charge: Charge) -> None:
-        """A new call with its counters and a call of its owner's budget spent, together (BudgetSpent;
-        AlreadyExists when a call with its id was made before)."""
+    def create(self, call: CallRecord, *, charge: Charge, max_live: int) -> None:
+        """A new call with its counters, a call of its owner's budget spent and its place among the owner's live
+        calls, together (BudgetSpent, ConcurrencyLimit when `max_live` are live; AlreadyExists when a call with its
+        id was made before)."""
         cid, owner, created, status = call.call_id, call.owner_id, call.created_at, call.status.value
         item = {
             **keys.call(cid),
@@ -145,7 +154,8 @@ class CallsRepository:
             lambda _old: AlreadyExists(f"call {cid} exists already"),
         )
         counters = _counters(owner, hour_of(call.created_epoch), {"total_calls": 1, f"status_{status}": 1})
-        dynamo.transact([put, *counters, rate_limits.spend(charge)])
+        live = accounts.occupy(owner, [cid], max_live=max_live)
+        dynamo.transact([put, *counters, rate_limits.spend(charge), live])
 
     def move(
         self,
@@ -168,6 +178,8 @@ class CallsRepository:
             *_counters(owner, hour_of(call.created_epoch), adds),
             *[outbox(e) for e in events],
         ]
+        if to in ENDED:  # the call and its legs are live no more (the change is conditional, so this runs once)
+            writes.append(accounts.release(owner, call.live_ids))
         if event_id:
             marker = {**keys.call_event(cid, event_id), "expires_at": call.created_epoch + EVENT_MARKER_TTL}
             writes.append(
@@ -362,11 +374,13 @@ class CallsRepository:
         *,
         max_transfers: int,
         charge: Charge,
+        max_live: int,
         events: Sequence[EventRecord] = (),
     ) -> None:
-        """Record a transfer that dials a new leg on a call in progress, with the leg's charge, its count and its
-        events, together. StatusChanged when the call changed since it was read (NotFound when it is gone),
-        TooManyTransfers when it has `max_transfers`, BudgetSpent."""
+        """Record a transfer that dials a new leg on a call in progress, with the leg's charge, its count, its place
+        among the owner's live calls and its events, together. StatusChanged when the call changed since it was
+        read (NotFound when it is gone), TooManyTransfers when it has `max_transfers`, BudgetSpent,
+        ConcurrencyLimit when `max_live` are live."""
         write = _changed(
             call,
             {},
@@ -383,26 +397,33 @@ class CallsRepository:
             return _refused(call, old)
 
         counted = _counters(call.owner_id, hour_of(call.created_epoch), {"transfer_legs": 1})
-        writes = [write._replace(refused=refused), *counted, rate_limits.spend(charge), *[outbox(e) for e in events]]
-        dynamo.transact(writes)
+        live = accounts.occupy(call.owner_id, [str(transfer.leg_identity)], max_live=max_live)
+        writes = [write._replace(refused=refused), *counted, rate_limits.spend(charge), live]
+        dynamo.transact([*writes, *[outbox(e) for e in events]])
 
-    def set_leg_status(self, call_id: str, leg_identity: str, status: str) -> None:
-        """The outcome of the transfer that dialled `leg_identity` (its leg could not be dialled, say): found in
-        the call's list as it is now, and written only while it is still at that place."""
+    def set_leg_status(self, call_id: str, leg_identity: str, status: str, *, live: bool = True) -> None:
+        """The outcome of the transfer that dialled `leg_identity` (its leg could not be dialled, it left): found in
+        the call's list as it is now, and written only while it is still at that place; a leg no longer `live`
+        leaves its owner's live calls in the same transaction."""
         call = self.get(call_id)
         places = [i for i, t in enumerate(call.transfers if call else []) if t.leg_identity == leg_identity]
-        if not places:
+        if call is None or not places:
             return
         index = places[0]
-        dynamo.call(
-            aws.dynamodb().update_item,
-            TableName=_TABLE.name,
-            Key=dynamo.marshal(keys.call(call_id)),
-            UpdateExpression=f"SET transfers[{index}].#status = :status",
-            ConditionExpression=f"transfers[{index}].leg_identity = :leg",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=dynamo.values(status=status, leg=leg_identity),
+        update = dynamo.Write(
+            {
+                "Update": {
+                    "TableName": _TABLE.name,
+                    "Key": dynamo.marshal(keys.call(call_id)),
+                    "UpdateExpression": f"SET transfers[{index}].#status = :status",
+                    "ConditionExpression": f"transfers[{index}].leg_identity = :leg",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": dynamo.values(status=status, leg=leg_identity),
+                }
+            },
+            lambda _old: StatusChanged(f"the transfers of call {call_id} changed"),
         )
+        dynamo.transact([update] if live else [update, accounts.release(call.owner_id, [leg_identity])])
 
     def append_transfer(
         self,

@@ -158,3 +158,33 @@ def stats_total(owner_id: str) -> dict[str, str]:
 
 def stats_hour(owner_id: str, hour_start: int) -> dict[str, str]:
     return {"pk": stats_partition(owner_id), "sk": f"HOUR#{hour_start:012d}"}
+
+
+# ---------------------------------------------------------------- accounts (AccountsTable)
+
+_USER_ID = re.compile(r"[A-Za-z0-9._:@|+-]{1,128}")
+
+
+def user(user_id: str) -> str:
+    """A user id named by an admin in a path: what an identity provider's subject can look like (a Cognito sub,
+    an issuer's own ids), else no such user."""
+    if not _USER_ID.fullmatch(user_id) or user_id == GLOBAL_DNC:
+        raise NotFound("no such user")
+    return user_id
+
+
+GLOBAL_DNC = "GLOBAL"  # the operator's do-not-call list, beside each account's own
+
+
+def account(owner_id: str, part: str) -> dict[str, str]:
+    """One of an account's items: `LIMITS`, `SETTINGS`, `LIVE` (its live-call count)."""
+    return {"pk": f"ACCOUNT#{owner_id}", "sk": part}
+
+
+def dnc_partition(owner_id: str) -> str:
+    """A do-not-call list: an account's, or the global one (`GLOBAL_DNC`)."""
+    return f"DNC#{owner_id}"
+
+
+def dnc(owner_id: str, e164: str) -> dict[str, str]:
+    return {"pk": dnc_partition(owner_id), "sk": e164}

@@ -17,7 +17,7 @@ from telephony.errors import (
 )
 from telephony.models.budgets import Charge
 from telephony.models.numbers import ClaimRecord, NumberRecord
-from telephony.repositories import dynamo, keys, rate_limits
+from telephony.repositories import accounts, dynamo, keys, rate_limits
 
 _TABLE = dynamo.Table("numbers_table")
 # Fields a save never rewrites: the number's identity, and what only the lock itself sets.
@@ -163,9 +163,10 @@ class NumbersRepository:
         items, next_token = dynamo.query_page(_TABLE.name, "by_agent", "gsi2pk", partition, limit=limit, token=token)
         return [_number(i) for i in items], next_token
 
-    def create(self, number: NumberRecord, *, charge: Charge | None) -> None:
-        """A new number and its claim, with `charge` spent if given, together (the number holds the `config_lock`
-        it is given). NumberTaken when the E.164 number has an open request or an owner, BudgetSpent."""
+    def create(self, number: NumberRecord, *, charge: Charge | None, max_numbers: int) -> None:
+        """A new number and its claim, counted among its owner's numbers, with `charge` spent if given, together
+        (the number holds the `config_lock` it is given). NumberTaken when the E.164 number has an open request or
+        an owner, TooManyNumbers when the owner holds `max_numbers`, BudgetSpent."""
         claim = ClaimRecord(
             e164=number.phone_number, holder="number", phone_number_id=number.phone_number_id, owner_id=number.owner_id
         )
@@ -182,6 +183,7 @@ class NumbersRepository:
                     lambda _old: NumberTaken(number.phone_number),
                 ),
                 put_assigned(number),
+                accounts.count_number(number.owner_id, 1, max_numbers=max_numbers),
                 *([rate_limits.spend(charge)] if charge else []),
             ]
         )
@@ -262,7 +264,8 @@ class NumbersRepository:
         return _number(dynamo.unmarshal(result["Attributes"]))
 
     def delete(self, number: NumberRecord, *, token: str) -> None:
-        """Remove a number and its claim together, while `token` holds its lock (LockLost otherwise)."""
+        """Remove a number and its claim, and count it off its owner's numbers, together, while `token` holds its
+        lock (LockLost otherwise)."""
         dynamo.transact(
             [
                 dynamo.Write(
@@ -288,5 +291,6 @@ class NumbersRepository:
                     },
                     lambda _old: Conflict(f"the claim on {number.phone_number} is not this number's"),
                 ),
+                accounts.count_number(number.owner_id, -1),
             ]
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telephony import aws
 from telephony.errors import KeyRevoked
 from telephony.models.budgets import Charge
@@ -84,3 +86,16 @@ class RateLimitsRepository:
                 raise KeyRevoked("this API key has been revoked") from failed
             raise charge.refused(epoch()) from failed
         return int(dynamo.unmarshal(result["Attributes"])["hits"])
+
+    def hits(self, charges: list[Charge]) -> list[int]:
+        """The hits so far in each charge's window (0 for a window nobody hit), in one read."""
+        wanted = [dynamo.marshal(_key(c)) for c in charges]
+        found: dict[str, int] = {}
+        request: dict[str, Any] = {_TABLE.name: {"Keys": wanted, "ConsistentRead": True}}
+        while request:
+            answer = dynamo.call(aws.dynamodb().batch_get_item, RequestItems=request)
+            for raw in answer.get("Responses", {}).get(_TABLE.name, []):
+                item = dynamo.unmarshal(raw)
+                found[str(item["pk"])] = int(item.get("hits") or 0)
+            request = answer.get("UnprocessedKeys") or {}
+        return [found.get(_key(c)["pk"], 0) for c in charges]

@@ -11,7 +11,7 @@ from telephony.models.budgets import Charge
 from telephony.models.numbers import NumberRecord
 from telephony.models.requests import RequestFailure, RequestRecord, RequestStatus, Review
 from telephony.models.webhooks import EventRecord
-from telephony.repositories import dynamo, keys, numbers, rate_limits
+from telephony.repositories import accounts, dynamo, keys, numbers, rate_limits
 from telephony.repositories.events import outbox
 
 _TABLE = dynamo.Table("requests_table")
@@ -160,10 +160,17 @@ class RequestsRepository:
         return written
 
     def assign(
-        self, record: RequestRecord, number: NumberRecord, *, updated_at: str, events: Sequence[EventRecord] = ()
+        self,
+        record: RequestRecord,
+        number: NumberRecord,
+        *,
+        updated_at: str,
+        max_numbers: int,
+        events: Sequence[EventRecord] = (),
     ) -> None:
-        """The approved request's number is made: the number item, the claim handed over to it, the request
-        `assigned` and its events, together (StatusChanged when the request is no longer approved)."""
+        """The approved request's number is made: the number item counted among its owner's, the claim handed over
+        to it, the request `assigned` and its events, together (StatusChanged when the request is no longer
+        approved, TooManyNumbers when its owner holds `max_numbers`)."""
         dynamo.transact(
             [
                 *[outbox(e) for e in events],
@@ -196,5 +203,6 @@ class RequestsRepository:
                     },
                     lambda _old: StatusChanged(f"request {record.request_id} is no longer approved"),
                 ),
+                accounts.count_number(number.owner_id, 1, max_numbers=max_numbers),
             ]
         )

@@ -29,7 +29,7 @@ from telephony.models.sip import (
 from telephony.observability import count
 from telephony.phone import to_e164
 from telephony.repositories.store import Store, default_store
-from telephony.services import number_config, providers, provisioning, rate_limits
+from telephony.services import limits, number_config, providers, provisioning, rate_limits
 from telephony.services.provisioning import Passwords, Provisioned, ProvisioningFailed
 from telephony.util import epoch, new_id, now_iso
 
@@ -246,7 +246,11 @@ def _claim_or_create(
         config_lock=ConfigLock(token=token, until=epoch() + LOCK_SECONDS),
     )
     try:
-        db.numbers.create(number, charge=rate_limits.charge(rate_limits.CONFIGURATIONS, principal.user_id))
+        db.numbers.create(
+            number,
+            charge=rate_limits.charge(rate_limits.CONFIGURATIONS, principal.user_id, store=db),
+            max_numbers=limits.of(principal.user_id, store=db).max_numbers,
+        )
     except NumberTaken as taken:
         raise Conflict(f"{e164} is already registered or requested", details=[{"field": "phone_number"}]) from taken
     return number, True

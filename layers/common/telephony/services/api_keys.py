@@ -8,10 +8,9 @@ from telephony.config import settings
 from telephony.errors import Forbidden, InvalidInput, NotFound, TooManyKeys
 from telephony.models.auth import ApiKeyCreated, ApiKeyInfo, CreateApiKey
 from telephony.models.common import Page
-from telephony.models.limits import AccountLimits
 from telephony.models.principal import ApiKeyRecord, Principal
 from telephony.repositories.store import Store, default_store
-from telephony.services import auth, rate_limits
+from telephony.services import auth, limits, rate_limits
 from telephony.util import iso, new_id, now, now_iso
 
 _MAX_LIFETIME = timedelta(days=366)
@@ -58,7 +57,7 @@ def create(body: CreateApiKey, *, principal: Principal, store: Store | None = No
     expires_at = _expiry(body)
     if expires_at:
         record["expires_at"] = expires_at
-    limit = AccountLimits().max_api_keys
+    limit = limits.of(principal.user_id, store=db).max_api_keys
     try:
         db.api_keys.create(record, max_active=limit)
     except TooManyKeys:

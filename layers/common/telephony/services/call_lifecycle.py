@@ -8,9 +8,11 @@ Webhooks carry no SIP status, so the code recorded is the one the reason implies
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
+from telephony.errors import StatusChanged
 from telephony.integrations import livekit as lk
 from telephony.models.calls import CallChanges, CallRecord, CallStatus
 from telephony.observability import count, logger
@@ -70,6 +72,11 @@ def apply(event: lk.WebhookEvent, *, store: Store | None = None) -> str:
         moved = _ended(call, participant, at, event.id, db)
     elif event.event == "room_finished" and not call.ended:
         moved = calls.move(call, calls.ending(at, "room_closed"), event_id=event.id, store=db)
+    elif event.event == "participant_left" and participant is not None and _is_leg(call, participant.identity):
+        # a warm transfer's leg left: it is live no more (a call's end releases its legs too, whichever comes first)
+        with contextlib.suppress(StatusChanged):
+            db.calls.set_leg_status(call.call_id, participant.identity, "ended", live=False)
+        return "leg ended"
     else:
         return "ignored"
     if moved and moved.status is CallStatus.IN_PROGRESS:
@@ -78,6 +85,10 @@ def apply(event: lk.WebhookEvent, *, store: Store | None = None) -> str:
         count("CallsFailed" if moved.status is CallStatus.FAILED else "CallsEnded")
         summaries.request(moved)
     return f"moved to {moved.status.value}" if moved else "no change"
+
+
+def _is_leg(call: CallRecord, identity: str) -> bool:
+    return any(t.leg_identity == identity for t in call.transfers)
 
 
 def _ended(call: CallRecord, participant: lk.Participant, at: datetime, event_id: str, db: Store) -> CallRecord | None:

@@ -39,6 +39,7 @@ from telephony.models.calls import (
     TranscriptSegment,
     Transfer,
     TransferRecord,
+    leg_identity,
 )
 from telephony.models.common import Page
 from telephony.models.numbers import NumberRecord
@@ -48,7 +49,7 @@ from telephony.observability import count, logger
 from telephony.phone import is_premium_rate, to_e164
 from telephony.repositories.calls import HOUR, hour_of
 from telephony.repositories.store import Store, default_store
-from telephony.services import events, rate_limits
+from telephony.services import events, limits, rate_limits
 from telephony.util import derived_id, epoch, iso, new_id, now, now_iso
 
 if TYPE_CHECKING:  # imported by the calls that talk to LiveKit: the read-only endpoints never load it
@@ -222,7 +223,11 @@ def create(
     # LiveKit is asked to dial; if LiveKit refuses, it moves to `failed`. Recording the dial afterwards as well
     # would be another DynamoDB request whose failure could only be logged (the call is placed by then).
     try:
-        db.calls.create(call, charge=rate_limits.charge(rate_limits.CALLS, principal.user_id))
+        db.calls.create(
+            call,
+            charge=rate_limits.charge(rate_limits.CALLS, principal.user_id, store=db),
+            max_live=limits.of(principal.user_id, store=db).max_concurrent_calls,
+        )
     except AlreadyExists:
         return _created(owned(call_id, principal, db))
     client = _livekit(livekit)
@@ -468,7 +473,7 @@ def _warm_transfer(
     trunk_id = number.livekit.outbound
     if not trunk_id:
         raise Conflict("the number has no outbound trunk any more: a warm transfer dials out through it")
-    leg = f"transfer-{call.call_id}-{new_id('leg').removeprefix('leg_')[-8:]}"  # unique even for concurrent ones
+    leg = leg_identity(call.call_id, new_id("leg")[-8:])  # unique even for concurrent ones
     entry = TransferRecord(transfer_to=target, mode=body.mode, at=now_iso(), status="dialing", leg_identity=leg)
     current = call
     for _ in range(_MOVE_ATTEMPTS):
@@ -478,7 +483,8 @@ def _warm_transfer(
                 current,
                 entry,
                 max_transfers=MAX_TRANSFERS,
-                charge=rate_limits.charge(rate_limits.CALLS, call.owner_id),
+                charge=rate_limits.charge(rate_limits.CALLS, call.owner_id, store=db),
+                max_live=limits.of(call.owner_id, store=db).max_concurrent_calls,
                 events=events.call_events(current, after, [EventType.CALL_TRANSFERRED]),
             )
             break
@@ -508,8 +514,8 @@ def _warm_transfer(
             )
         )
     except (DomainError, lk.DialFailed) as failure:
-        with contextlib.suppress(DomainError):  # else it stays recorded as dialling; the budget stays spent
-            db.calls.set_leg_status(call.call_id, leg, "failed")
+        with contextlib.suppress(DomainError):  # else it stays recorded as dialling until the sweep or the call's end
+            db.calls.set_leg_status(call.call_id, leg, "failed", live=False)
         if isinstance(failure, lk.DialFailed | InvalidInput | Conflict | NotFound):
             raise UpstreamError(
                 f"LiveKit could not dial the transfer: {failure}", details=_details_of(failure)

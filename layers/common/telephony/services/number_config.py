@@ -68,7 +68,7 @@ def locked[T](
     for _ in range(_LOCK_ATTEMPTS):
         number = owned(phone_number_id, principal, db)
         prepared = prepare(number)
-        charge = rate_limits.charge(rate_limits.CONFIGURATIONS, principal.user_id) if budget else None
+        charge = rate_limits.charge(rate_limits.CONFIGURATIONS, principal.user_id, store=db) if budget else None
         try:
             db.numbers.lock(number, token=token, now=epoch(), charge=charge)
         except NumberChanged:

@@ -13,6 +13,7 @@ from telephony.errors import (
     InvalidInput,
     NotFound,
     StatusChanged,
+    TooManyNumbers,
     UpstreamUnavailable,
 )
 from telephony.integrations import workflow as workflow_api
@@ -35,7 +36,7 @@ from telephony.observability import count, logger
 from telephony.phone import is_country_code, region_of, to_e164
 from telephony.repositories.requests import ClaimChange
 from telephony.repositories.store import Store, default_store
-from telephony.services import events, rate_limits
+from telephony.services import events, limits, rate_limits
 from telephony.util import epoch, new_id, now_iso
 
 REJECTED_ERROR = "RequestRejected"
@@ -56,6 +57,9 @@ def create(
         raise InvalidInput(f"{body.country} is not an ISO 3166-1 alpha-2 country code", details=[{"field": "country"}])
     if e164 and country and region_of(e164) != country:
         raise InvalidInput(f"{e164} is not a number of {country}", details=[{"field": "phone_number"}])
+    allowed = limits.of(principal.user_id, store=db).max_numbers
+    if db.accounts.numbers(principal.user_id) >= allowed:  # told now; the assignment holds the limit exactly
+        raise TooManyNumbers(f"you hold {allowed} phone numbers, your account's limit")
     moment = now_iso()
     record = RequestRecord(
         request_id=new_id("req"),
@@ -71,7 +75,7 @@ def create(
         updated_at=moment,
     )
     # the refund below must reach the window this hit went into, even an hour later
-    spent = rate_limits.charge(rate_limits.NUMBER_REQUESTS, principal.user_id, now=epoch())
+    spent = rate_limits.charge(rate_limits.NUMBER_REQUESTS, principal.user_id, now=epoch(), store=db)
     db.requests.create(record, charge=spent)
     config = settings()
     try:
@@ -328,7 +332,13 @@ def assign(request_id: str, decision: Decision, *, store: Store | None = None) -
         update={"status": RequestStatus.ASSIGNED, "phone_number_id": number.phone_number_id, "updated_at": moment}
     )
     try:
-        db.requests.assign(approved, number, updated_at=moment, events=events.request_events(approved, assigned))
+        db.requests.assign(
+            approved,
+            number,
+            updated_at=moment,
+            max_numbers=limits.of(record.user_id, store=db).max_numbers,
+            events=events.request_events(approved, assigned),
+        )
     except Conflict:
         again = db.requests.get(request_id)
         if again and again.status is RequestStatus.ASSIGNED and again.phone_number_id:
@@ -346,6 +356,7 @@ _FAILURES = {
     "TransientError": ("service_unavailable", "a service the review depends on was unavailable; request again"),
     "States.Timeout": ("service_unavailable", "a step of the review timed out; request again"),
     "Conflict": ("assignment_failed", "the number could not be assigned to you"),
+    "TooManyNumbers": ("number_limit", "you hold as many phone numbers as your account allows"),
 }
 _INTERNAL_FAILURE = ("review_failed", "the request could not be completed; quote its request_id to support")
 

@@ -10,25 +10,33 @@ from telephony.models.budgets import CONFIGURATIONS as CONFIGURATIONS
 from telephony.models.budgets import NUMBER_REQUESTS as NUMBER_REQUESTS
 from telephony.models.principal import Principal
 from telephony.repositories.store import Store, default_store
+from telephony.services import limits
 from telephony.util import epoch
 
 
 class Usage(NamedTuple):
     budget: Budget
+    limit: int
     remaining: int
     reset_seconds: int
 
     def headers(self) -> dict[str, str]:
         return {
-            "RateLimit-Policy": f'"{self.budget.name}";q={self.budget.limit};w={WINDOW_SECONDS}',
+            "RateLimit-Policy": f'"{self.budget.name}";q={self.limit};w={WINDOW_SECONDS}',
             "RateLimit": f'"{self.budget.name}";r={self.remaining};t={self.reset_seconds}',
         }
 
 
-def charge(budget: Budget, user_id: str, *, now: int | None = None) -> Charge:
-    """One hit of a user's budget, in the window of `now`: spent by the repository that does the work, in the
-    same transaction."""
-    return Charge(budget, f"user:{user_id}", window_of(now if now is not None else epoch()), budget.limit)
+def limit_of(budget: Budget, user_id: str, *, store: Store | None = None) -> int:
+    """The user's account's limit for this budget."""
+    return int(getattr(limits.of(user_id, store=store), budget.limit_field))
+
+
+def charge(budget: Budget, user_id: str, *, now: int | None = None, store: Store | None = None) -> Charge:
+    """One hit of a user's budget, in the window of `now`, within the account's limit: spent by the repository that
+    does the work, in the same transaction."""
+    moment = now if now is not None else epoch()
+    return Charge(budget, f"user:{user_id}", window_of(moment), limit_of(budget, user_id, store=store))
 
 
 def consume_api(principal: Principal, *, now: int | None = None, store: Store | None = None) -> Usage:
@@ -41,8 +49,9 @@ def consume_api(principal: Principal, *, now: int | None = None, store: Store | 
     reset = start + WINDOW_SECONDS - moment
     usages = []
     for budget, subject in ((API, principal.rate_subject), (API_USER, f"user:{principal.user_id}")):
-        hits = db.rate_limits.consume(Charge(budget, subject, start, budget.limit))
-        usages.append(Usage(budget, max(budget.limit - hits, 0), reset))
+        limit = limit_of(budget, principal.user_id, store=db)
+        hits = db.rate_limits.consume(Charge(budget, subject, start, limit))
+        usages.append(Usage(budget, limit, max(limit - hits, 0), reset))
     return min(usages, key=lambda usage: usage.remaining)
 
 
