@@ -13,6 +13,9 @@ AgentId = Annotated[str, Path(description="The agent's id, a UUID", json_schema_
 CallId = Annotated[str, Path(description="A call id (`call_...`)")]
 WebhookId = Annotated[str, Path(description="A webhook id (`wh_...`)")]
 DeliveryId = Annotated[str, Path(description="A delivery id (`dl_...`)")]
+ListedNumber = Annotated[
+    str, Path(description="A phone number in E.164 (`+14155550123`); its + may be sent encoded (`%2B14155550123`)")
+]
 
 IdempotencyKey = Annotated[
     str | None,

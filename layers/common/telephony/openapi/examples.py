@@ -130,3 +130,13 @@ CREATE_WEBHOOK: dict[str, Any] = {
     },
     "everything": {"summary": "Every event", "value": {"url": "https://hooks.example.com/all", "events": ["*"]}},
 }
+ADD_DNC_NUMBERS: dict[str, Any] = {
+    "opt_out": {
+        "summary": "A callee asked not to be called again",
+        "value": {"numbers": ["+14155550123"], "reason": "asked not to be called (call_01m7zxwy89bcdhmcccyvc772rz)"},
+    },
+    "import": {
+        "summary": "An imported list, written any way",
+        "value": {"numbers": ["+1 415 555 0124", "+1 (415) 555-0125", "+442071838750"], "reason": "CRM import"},
+    },
+}

@@ -162,7 +162,9 @@ def stats_hour(owner_id: str, hour_start: int) -> dict[str, str]:
 
 # ---------------------------------------------------------------- accounts (AccountsTable)
 
-GLOBAL_DNC = "GLOBAL"  # the operator's do-not-call list, beside each account's own
+# The operator's do-not-call list, beside each account's own. An account's id is never empty (the authorizer refuses
+# one), while a JWT's `sub` may be any other text, "GLOBAL" included: so no account's list can be this one.
+GLOBAL_DNC = ""
 
 
 def account(owner_id: str, part: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from telephony.repositories.api_keys import ApiKeysRepository
 from telephony.repositories.calls import CallsRepository
+from telephony.repositories.dnc import DncRepository
 from telephony.repositories.events import EventsRepository
 from telephony.repositories.idempotency import IdempotencyRepository
 from telephony.repositories.numbers import NumbersRepository
@@ -24,6 +25,7 @@ class Store(NamedTuple):
     idempotency: IdempotencyRepository
     events: EventsRepository
     webhooks: WebhooksRepository
+    dnc: DncRepository
 
 
 @cache
@@ -37,4 +39,5 @@ def default_store() -> Store:
         idempotency=IdempotencyRepository(),
         events=EventsRepository(),
         webhooks=WebhooksRepository(),
+        dnc=DncRepository(),
     )
