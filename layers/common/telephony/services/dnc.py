@@ -90,7 +90,8 @@ def list_numbers(
 
 def get(phone_number: str, *, principal: Principal, global_list: bool = False, store: Store | None = None) -> DncNumber:
     owner = _owner(principal, global_list)
-    entry = (store or default_store()).dnc.get(owner, _from_path(phone_number))
+    e164 = _from_path(phone_number)
+    entry = (store or default_store()).dnc.get(owner, e164)
     if entry is None:
         raise _not_listed()
     return entry.view()
