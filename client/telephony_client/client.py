@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -265,6 +266,22 @@ class TelephonyClient:
     def redeliver(self, webhook_id: str, delivery_id: str) -> Json:
         return self.request("POST", f"/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver")  # type: ignore[no-any-return]
 
+    # ------------------------------------------------------------ do-not-call lists
+    def add_dnc_numbers(self, numbers: list[str], *, reason: str | None = None, global_list: bool = False) -> Json:
+        """List up to 1,000 numbers (E.164); `global_list` is the operator's list (admins). Answers how many were
+        added and already listed. A 503 may leave part of a batch listed: the retry this client makes finishes it."""
+        body = {"numbers": numbers, "reason": reason}
+        return self.request("POST", _dnc(global_list), json={k: v for k, v in body.items() if v is not None})  # type: ignore[no-any-return]
+
+    def list_dnc_numbers(self, *, limit: int = 50, next_token: str | None = None, global_list: bool = False) -> Json:
+        return self.request("GET", _dnc(global_list), params={"limit": limit, "next_token": next_token})  # type: ignore[no-any-return]
+
+    def get_dnc_number(self, phone_number: str, *, global_list: bool = False) -> Json:
+        return self.request("GET", _dnc(global_list, phone_number))  # type: ignore[no-any-return]
+
+    def delete_dnc_number(self, phone_number: str, *, global_list: bool = False) -> Json:
+        return self.request("DELETE", _dnc(global_list, phone_number))  # type: ignore[no-any-return]
+
     def wait_for(self, call_id: str, *statuses: str, timeout: float = 30.0, interval: float = 0.2) -> Json:
         """Poll a call until it reaches one of `statuses`."""
         deadline = time.monotonic() + timeout
@@ -273,3 +290,9 @@ class TelephonyClient:
             if details["status"] in statuses or time.monotonic() > deadline:
                 return details
             time.sleep(interval)
+
+
+def _dnc(global_list: bool, phone_number: str | None = None) -> str:
+    """A do-not-call list's path, or one number's in it with its + encoded (%2B)."""
+    path = "/admin/dnc" if global_list else "/dnc"
+    return f"{path}/{quote(phone_number, safe='')}" if phone_number is not None else path

@@ -22,7 +22,8 @@ def create_call(
 
     Dials the callee from one of your numbers that can place calls and dispatches the agent into the call's
     room. The call then moves dialing -> ringing -> in_progress -> completed (or busy, no_answer, failed,
-    canceled): poll its details. Spends your budget of outbound calls (429 past it).
+    canceled): poll its details. Spends your budget of outbound calls (429 past it). A callee on your do-not-call
+    list or the operator's is refused (403 `do_not_call`) before anything is spent or dialled.
     """
     principal = current_principal(app)
     return CallCreated.model_validate(

@@ -81,6 +81,18 @@ class Seeds:
         assert sent.status == 200, sent.body
         return seeding.delivery("usr_alice", self.webhook_id, event_id=sent.json()["event_id"])
 
+    @cached_property
+    def dnc_number(self) -> str:
+        made = self.world.client.post("/dnc", token=self.keys.alice, json_body={"numbers": [DNC_NUMBER]})
+        assert made.status == 200, made.body
+        return DNC_NUMBER
+
+    @cached_property
+    def global_dnc_number(self) -> str:
+        made = self.world.client.post("/admin/dnc", token=self.keys.admin, json_body={"numbers": [GLOBAL_DNC_NUMBER]})
+        assert made.status == 200, made.body
+        return GLOBAL_DNC_NUMBER
+
     @property
     def key_owner(self) -> str:
         assert self.key_id
@@ -111,6 +123,8 @@ class Case:
 
 
 WEBHOOK = {"url": "http://127.0.0.1:9/matrix", "events": ["*"]}
+DNC_NUMBER = "+14155550131"  # on alice's do-not-call list
+GLOBAL_DNC_NUMBER = "+14155550132"  # on the operator's
 
 
 def _reg(s: Seeds, p: str) -> dict[str, Any]:
@@ -213,6 +227,21 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): Case(
         lambda s, p: (f"/webhooks/{s.webhook_id}/deliveries/{s.delivery_id}/redeliver", None), 200, 404, 404
+    ),
+    # each caller's own list: another's number is not found in it
+    ("POST", "/dnc"): Case(lambda s, p: ("/dnc", {"numbers": [NUMBERS[p]]}), 200, 200, 200),
+    ("GET", "/dnc"): Case(lambda s, p: ("/dnc", None), 200, 200, 200, invisible=lambda s: s.dnc_number),
+    ("GET", "/dnc/{phone_number}"): Case(
+        lambda s, p: (f"/dnc/%2B{s.dnc_number.removeprefix('+')}", None), 200, 404, 404
+    ),
+    ("DELETE", "/dnc/{phone_number}"): Case(lambda s, p: (f"/dnc/{s.dnc_number}", None), 200, 404, 404),
+    ("POST", "/admin/dnc"): Case(lambda s, p: ("/admin/dnc", {"numbers": [NUMBERS[p]]}), 403, 403, 200),
+    ("GET", "/admin/dnc"): Case(lambda s, p: ("/admin/dnc", None), 403, 403, 200),
+    ("GET", "/admin/dnc/{phone_number}"): Case(
+        lambda s, p: (f"/admin/dnc/%2B{s.global_dnc_number.removeprefix('+')}", None), 403, 403, 200
+    ),
+    ("DELETE", "/admin/dnc/{phone_number}"): Case(
+        lambda s, p: (f"/admin/dnc/{s.global_dnc_number}", None), 403, 403, 200
     ),
 }
 

@@ -26,6 +26,8 @@ CALL_ID = "call_01m7zxwy89bcdhmcccyvc772rz"  # alice's call from AGENT_NUMBER_ID
 CALLEE = "+14155550188"
 WEBHOOK_ID = "wh_01m7zxwy89wk3bhkq0r5x8g7tz"  # alice's webhook of every event, to a receiver nothing listens on
 DELIVERY_ID = "dl_01m7zxwy89aaaaaaaaaaaaaaaa"  # its first attempt at a test event
+DNC_NUMBER = "+14155550166"  # on alice's do-not-call list
+GLOBAL_DNC_NUMBER = "+14155550155"  # on the operator's
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,22 @@ def webhook(world: Any) -> None:
     db.webhooks.add_delivery(attempt)
 
 
-STEPS = {f.__name__: f for f in (request, approved, number, configured, agent_number, call, webhook)}
+def dnc(world: Any) -> None:
+    """DNC_NUMBER on alice's do-not-call list, GLOBAL_DNC_NUMBER on the operator's."""
+    from telephony.models.dnc import AddDncNumbers
+    from telephony.services import dnc as lists
+
+    lists.add(AddDncNumbers(numbers=[DNC_NUMBER], reason="asked not to be called"), principal=principal("alice"))
+    lists.add(AddDncNumbers(numbers=[GLOBAL_DNC_NUMBER]), principal=principal("admin"), global_list=True)
+
+
+def dnc_callee(world: Any) -> None:
+    """Everything a call to DNC_NUMBER needs, and DNC_NUMBER listed."""
+    agent_number(world)
+    dnc(world)
+
+
+STEPS = {f.__name__: f for f in (request, approved, number, configured, agent_number, call, webhook, dnc, dnc_callee)}
 
 # What each event needs besides the keys: by file stem, else by function folder.
 NEEDS: dict[str, str] = {
@@ -263,6 +280,13 @@ NEEDS: dict[str, str] = {
     "redeliver_webhook_delivery": "webhook",
     "deliver_webhook": "webhook",
     "dispatch_events": "webhook",
+    "create_call.forbidden": "dnc_callee",
+    "list_dnc_numbers": "dnc",
+    "get_dnc_number": "dnc",
+    "delete_dnc_number": "dnc",
+    "admin_list_dnc_numbers": "dnc",
+    "admin_get_dnc_number": "dnc",
+    "admin_delete_dnc_number": "dnc",
 }
 
 

@@ -49,6 +49,7 @@ from telephony.models.calls import (
     StatCounters,
     TransferRecord,
 )
+from telephony.models.dnc import DncList, DncRecord
 from telephony.models.limits import AccountLimits
 from telephony.models.numbers import ClaimRecord, NumberRecord
 from telephony.models.principal import ApiKeyRecord, Principal, Role
@@ -75,7 +76,9 @@ class Unexpected:
 
 def fake_store(**given: Any) -> Store:
     """A Store of the fakes given; the accounts (limits, live calls, counts of numbers) are those the given calls or
-    numbers fake writes to, else fresh ones: every service reads its caller's limits."""
+    numbers fake writes to, else fresh ones: every service reads its caller's limits. Do-not-call lists are empty
+    ones unless given: every call placed reads them."""
+    given.setdefault("dnc", FakeDnc())
     if "accounts" not in given:
         owners = [given[name].accounts for name in ("calls", "numbers") if hasattr(given.get(name), "accounts")]
         given["accounts"] = owners[0] if owners else FakeAccounts()
@@ -1035,3 +1038,71 @@ class FakeKms(Failing):
         if sealed_for != context:
             raise UpstreamUnavailable("InvalidCiphertextException: the context does not match")
         return reversed_text[::-1]
+
+
+# ---------------------------------------------------------------- do-not-call lists
+
+
+class FakeDnc(Failing):
+    """Mirrors repositories.dnc.DncRepository: entries by (list owner, number), the operator's list under None.
+    `fail_put_after(n)` makes the next put stop with UpstreamUnavailable once its first n entries are written, as
+    the real one stops when DynamoDB keeps refusing one of its requests of 25 (those before it stay written)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str | None, str], DncRecord] = {}
+        self.puts: list[list[str]] = []  # the numbers of each put, in order
+        self.checked: list[tuple[str, str]] = []  # (owner, number) of each `holding` read
+        self._stop_after: int | None = None
+
+    def fail_put_after(self, written: int) -> None:
+        self._stop_after = written
+
+    def found(self, owner_id: str | None, numbers: Sequence[str]) -> dict[str, DncRecord]:
+        self._failing("found")
+        return {n: self.items[(owner_id, n)].model_copy() for n in numbers if (owner_id, n) in self.items}
+
+    def put(self, owner_id: str | None, entries: Sequence[DncRecord]) -> None:
+        """DncRepository.put: each entry written whole; a number twice in one put is DynamoDB's ValidationException
+        (a 500), which the service must never cause."""
+        self._failing("put")
+        numbers = [e.phone_number for e in entries]
+        assert len(set(numbers)) == len(numbers), f"a number twice in one batch: {numbers}"
+        self.puts.append(numbers)
+        stop, self._stop_after = self._stop_after, None
+        for i, entry in enumerate(entries):
+            if stop is not None and i >= stop:
+                raise UpstreamUnavailable("the database is busy; retry shortly")
+            self.items[(owner_id, entry.phone_number)] = entry.model_copy()
+
+    def get(self, owner_id: str | None, e164: str) -> DncRecord | None:
+        found = self.items.get((owner_id, e164))
+        return found.model_copy() if found else None
+
+    def page(self, owner_id: str | None, *, limit: int, token: str | None) -> tuple[list[DncRecord], str | None]:
+        mine = sorted((e for (owner, _), e in self.items.items() if owner == owner_id), key=lambda e: e.phone_number)
+        return _page([e.model_copy() for e in mine], limit=limit, token=token)
+
+    def delete(self, owner_id: str | None, e164: str) -> None:
+        """DncRepository.delete: NotFound when the list does not hold the number."""
+        self._failing("delete")
+        if (owner_id, e164) not in self.items:
+            raise NotFound("no such number on the do-not-call list")
+        del self.items[(owner_id, e164)]
+
+    def holding(self, owner_id: str, e164: str) -> list[DncList]:
+        self._failing("holding")
+        self.checked.append((owner_id, e164))
+        held: list[DncList] = []
+        if (owner_id, e164) in self.items:
+            held.append("account")
+        if (None, e164) in self.items:
+            held.append("global")
+        return held
+
+
+def listed(owner_id: str | None, *numbers: str, reason: str | None = None) -> list[DncRecord]:
+    """Entries of `numbers` as a user listed them at CREATED."""
+    return [
+        DncRecord(phone_number=n, reason=reason, added_by=owner_id or "usr_admin", created_at=CREATED) for n in numbers
+    ]

@@ -12,6 +12,7 @@ from telephony.errors import (
     AgentNameTaken,
     BudgetSpent,
     Conflict,
+    DoNotCall,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -31,6 +32,7 @@ from tests.unit.fakes import (
     BOB,
     CREATED_EPOCH,
     FakeCalls,
+    FakeDnc,
     FakeLiveKit,
     FakeNumbers,
     FakeRateLimits,
@@ -38,6 +40,7 @@ from tests.unit.fakes import (
     a_number,
     after,
     fake_store,
+    listed,
 )
 
 CALLEE = "+14155550123"
@@ -55,7 +58,8 @@ class World:
         self.numbers = FakeNumbers(*numbers, rate_limits=self.rate_limits)
         self.calls = FakeCalls(*held, rate_limits=self.rate_limits)
         self.livekit = FakeLiveKit()
-        self.store = fake_store(numbers=self.numbers, calls=self.calls)
+        self.dnc = FakeDnc()
+        self.store = fake_store(numbers=self.numbers, calls=self.calls, dnc=self.dnc)
 
     def create(self, *, principal: Any = ALICE, idempotency_key: str | None = None, **body: Any) -> Any:
         return calls.create(
@@ -243,6 +247,16 @@ def test_a_premium_rate_callee_is_refused_before_anything_is_read_or_written():
         calls.create(CreateCall(phone_number="+19002345678"), principal=ALICE, livekit=livekit, store=fake_store())
     assert refused.value.details == [{"field": "phone_number", "issue": "premium"}]
     assert livekit.calls == []
+
+
+@pytest.mark.parametrize("owner", [ALICE.user_id, None], ids=["own list", "global list"])
+def test_a_listed_callee_is_refused_before_anything_is_spent_written_or_dialled(owner):
+    world = World(_callable())
+    world.dnc.items[(owner, CALLEE)] = listed(owner, CALLEE)[0]
+    with pytest.raises(DoNotCall):
+        world.create(phone_number="+1 (415) 555-0123")  # compared as the number it is
+    assert world.dnc.checked == [(ALICE.user_id, CALLEE)]
+    assert world.calls.items == {} and world.rate_limits.spent == [] and world.livekit.calls == []
 
 
 def test_a_number_without_an_outbound_trunk_cannot_place_the_call():

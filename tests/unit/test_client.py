@@ -118,3 +118,32 @@ def test_account_limit_methods_send_the_documented_requests():
         ("GET", "/admin/accounts/usr_a/limits", None),
         ("PUT", "/admin/accounts/usr_a/limits", {"max_concurrent_calls": 25}),
     ]
+
+
+def test_dnc_methods_send_the_documented_requests_with_the_plus_encoded():
+    seen: list[tuple[str, str, object, dict[str, str]]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        seen.append((request.method, request.url.raw_path.decode(), body, dict(request.url.params)))
+        return httpx.Response(200, json={"items": [], "next_token": None})
+
+    api = TelephonyClient("http://api.test", api_key="k", transport=httpx.MockTransport(answer))
+    api.add_dnc_numbers(["+14155550123", "+1 415 555 0124"], reason="opted out")
+    api.list_dnc_numbers(limit=10, next_token="t1")
+    api.get_dnc_number("+14155550123")
+    api.delete_dnc_number("+14155550123")
+    api.add_dnc_numbers(["+14155550125"], global_list=True)
+    api.list_dnc_numbers(global_list=True)
+    api.get_dnc_number("+14155550125", global_list=True)
+    api.delete_dnc_number("+14155550125", global_list=True)
+    assert seen == [
+        ("POST", "/dnc", {"numbers": ["+14155550123", "+1 415 555 0124"], "reason": "opted out"}, {}),
+        ("GET", "/dnc?limit=10&next_token=t1", None, {"limit": "10", "next_token": "t1"}),
+        ("GET", "/dnc/%2B14155550123", None, {}),
+        ("DELETE", "/dnc/%2B14155550123", None, {}),
+        ("POST", "/admin/dnc", {"numbers": ["+14155550125"]}, {}),
+        ("GET", "/admin/dnc?limit=50", None, {"limit": "50"}),
+        ("GET", "/admin/dnc/%2B14155550125", None, {}),
+        ("DELETE", "/admin/dnc/%2B14155550125", None, {}),
+    ]

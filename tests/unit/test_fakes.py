@@ -21,13 +21,25 @@ from telephony.errors import (
     TooManyKeys,
     TooManyTransfers,
     TranscriptFull,
+    UpstreamUnavailable,
 )
 from telephony.models.calls import CallChanges, CallStatus, TransferRecord
 from telephony.models.numbers import ClaimRecord
 from telephony.models.principal import ApiKeyRecord
 from telephony.models.sip import ConfigLock
 from telephony.services import rate_limits
-from tests.unit.fakes import BOB, FakeApiKeys, FakeCalls, FakeNumbers, FakeRateLimits, a_call, a_number, fake_store
+from tests.unit.fakes import (
+    BOB,
+    FakeApiKeys,
+    FakeCalls,
+    FakeDnc,
+    FakeNumbers,
+    FakeRateLimits,
+    a_call,
+    a_number,
+    fake_store,
+    listed,
+)
 
 NOW = 1767261600
 
@@ -224,3 +236,19 @@ def test_rate_limits_consume_refuses_a_revoked_window_first_then_a_full_one():
     with pytest.raises(KeyRevoked):
         limits.consume(charge)
     assert limits.counted[(charge.budget.name, charge.subject, charge.window_start)] == 2
+
+
+def test_dnc_refuses_what_the_repository_refuses_and_stops_part_way_as_it_does():
+    dnc = FakeDnc()
+    with pytest.raises(NotFound):  # the delete's condition: the list holds the number
+        dnc.delete("usr_alice", "+14155550123")
+    with pytest.raises(AssertionError):  # one key twice in a batch: DynamoDB's ValidationException
+        dnc.put("usr_alice", listed("usr_alice", "+14155550123", "+14155550123"))
+    dnc.fail_put_after(1)
+    with pytest.raises(UpstreamUnavailable):
+        dnc.put("usr_alice", listed("usr_alice", "+14155550123", "+14155550124"))
+    assert set(dnc.items) == {("usr_alice", "+14155550123")}  # written before the failure, kept
+    dnc.put(None, listed(None, "+14155550124"))
+    assert dnc.holding("usr_alice", "+14155550123") == ["account"]
+    assert dnc.holding("usr_bob", "+14155550124") == ["global"]
+    assert dnc.holding("usr_bob", "+14155550123") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -38,6 +39,20 @@ class IdempotencyMismatch(DomainError):
     """An Idempotency-Key reused with another request body."""
 
     code = "idempotency_key_reused"
+
+
+class DoNotCall(Forbidden):
+    """The callee is on a do-not-call list: the account's own (`account`) or the operator's (`global`)."""
+
+    code = "do_not_call"
+
+    def __init__(self, e164: str, lists: Sequence[str]) -> None:
+        whose = "your do-not-call list" if "account" in lists else "the operator's do-not-call list"
+        super().__init__(
+            f"{e164} is on {whose}: it cannot be called",
+            details=[{"field": "phone_number", "issue": "do_not_call", "lists": list(lists)}],
+        )
+        self.lists = list(lists)
 
 
 class RateLimited(DomainError):

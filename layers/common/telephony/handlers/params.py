@@ -14,6 +14,9 @@ CallId = Annotated[str, Path(description="A call id (`call_...`)")]
 WebhookId = Annotated[str, Path(description="A webhook id (`wh_...`)")]
 DeliveryId = Annotated[str, Path(description="A delivery id (`dl_...`)")]
 UserId = Annotated[str, Path(description="A user's id, as the identity provider names it (the JWT's `sub`)")]
+ListedNumber = Annotated[
+    str, Path(description="A phone number in E.164 (`+14155550123`); its + may be sent encoded (`%2B14155550123`)")
+]
 
 IdempotencyKey = Annotated[
     str | None,

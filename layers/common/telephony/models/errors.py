@@ -14,8 +14,8 @@ from telephony.models.common import Out
 
 class ErrorInfo(Out):
     code: str = Field(
-        description="Stable, machine-readable: invalid_request, unauthorized, forbidden, not_found, conflict, "
-        "idempotency_key_reused, rate_limited, bad_gateway, service_unavailable, internal_error"
+        description="Stable, machine-readable: invalid_request, unauthorized, forbidden, do_not_call, not_found, "
+        "conflict, idempotency_key_reused, rate_limited, bad_gateway, service_unavailable, internal_error"
     )
     message: str = Field(description="For people; may change")
     request_id: str = Field(description="Quote it when you report a problem")

@@ -138,3 +138,14 @@ SET_LIMITS: dict[str, Any] = {
         "value": {"calls_per_hour": 2000, "max_concurrent_calls": 50, "api_requests_per_hour": 20000},
     },
 }
+
+ADD_DNC_NUMBERS: dict[str, Any] = {
+    "opt_out": {
+        "summary": "A callee asked not to be called again",
+        "value": {"numbers": ["+14155550123"], "reason": "asked not to be called (call_01m7zxwy89bcdhmcccyvc772rz)"},
+    },
+    "import": {
+        "summary": "An imported list, written any way",
+        "value": {"numbers": ["+1 415 555 0124", "+1 (415) 555-0125", "+442071838750"], "reason": "CRM import"},
+    },
+}

@@ -219,6 +219,54 @@ def _busy(exc: Any) -> bool:
     return any(r in _BUSY_REASONS for r in reasons) and "ConditionalCheckFailed" not in reasons
 
 
+# ---------------------------------------------------------------- batches
+
+BATCH_GET = 100  # keys per BatchGetItem, DynamoDB's limit
+BATCH_WRITE = 25  # writes per BatchWriteItem, DynamoDB's limit
+
+
+def batch_get(table: str, item_keys: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The items of these keys that exist (in no particular order), read consistently, BATCH_GET keys a request.
+    Keys DynamoDB leaves unprocessed (throttled, or beyond the 16 MB one answer holds) are asked for again after a
+    pause, ATTEMPTS times at most, then UpstreamUnavailable."""
+    client = aws.dynamodb()
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(item_keys), BATCH_GET):
+        chunk = [marshal(k) for k in item_keys[start : start + BATCH_GET]]
+        pending: dict[str, Any] = {table: {"Keys": chunk, "ConsistentRead": True}}
+        for attempt in range(1, ATTEMPTS + 1):
+            if attempt > 1:
+                pause(attempt - 1)
+            result = call(client.batch_get_item, RequestItems=pending)
+            found += [unmarshal(i) for i in result.get("Responses", {}).get(table, [])]
+            pending = result.get("UnprocessedKeys") or {}
+            if not pending:
+                break
+        if pending:
+            raise unavailable()
+    return found
+
+
+def batch_put(table: str, items: Sequence[Mapping[str, Any]]) -> None:
+    """Put these plain items (no two with one key), BATCH_WRITE a request, each written whole and unconditionally.
+    Writes DynamoDB leaves unprocessed are sent again after a pause, ATTEMPTS times at most, then
+    UpstreamUnavailable: what was written by then stays written. Putting the same items again writes the same
+    items, so a caller that retries after that completes the batch."""
+    client = aws.dynamodb()
+    for start in range(0, len(items), BATCH_WRITE):
+        chunk = [{"PutRequest": {"Item": marshal(i)}} for i in items[start : start + BATCH_WRITE]]
+        pending: dict[str, Any] = {table: chunk}
+        for attempt in range(1, ATTEMPTS + 1):
+            if attempt > 1:
+                pause(attempt - 1)
+            result = call(client.batch_write_item, RequestItems=pending)
+            pending = result.get("UnprocessedItems") or {}
+            if not pending:
+                break
+        if pending:
+            raise unavailable()
+
+
 # ---------------------------------------------------------------- pages
 
 

@@ -8,6 +8,7 @@ from typing import NamedTuple
 from telephony.repositories.accounts import AccountsRepository
 from telephony.repositories.api_keys import ApiKeysRepository
 from telephony.repositories.calls import CallsRepository
+from telephony.repositories.dnc import DncRepository
 from telephony.repositories.events import EventsRepository
 from telephony.repositories.idempotency import IdempotencyRepository
 from telephony.repositories.numbers import NumbersRepository
@@ -26,6 +27,7 @@ class Store(NamedTuple):
     events: EventsRepository
     webhooks: WebhooksRepository
     accounts: AccountsRepository
+    dnc: DncRepository
 
 
 @cache
@@ -40,4 +42,5 @@ def default_store() -> Store:
         events=EventsRepository(),
         webhooks=WebhooksRepository(),
         accounts=AccountsRepository(),
+        dnc=DncRepository(),
     )

@@ -1,0 +1,23 @@
+from telephony.handlers.http import current_principal, make_app
+from telephony.handlers.params import ListedNumber
+from telephony.models.dnc import DncDeleted
+from telephony.observability import observed
+from telephony.openapi.responses import errors
+from telephony.services import dnc
+
+app = make_app()
+
+
+@app.delete("/admin/dnc/<phone_number>", tags=["Admin"], responses=errors(404))
+def admin_delete_dnc_number(phone_number: ListedNumber) -> DncDeleted:
+    """Take a number off the global do-not-call list
+
+    Admins only; 403 for anyone else. Accounts whose own list holds it still may not call it. 404 when the global
+    list does not hold it.
+    """
+    return dnc.delete(phone_number, principal=current_principal(app), global_list=True)
+
+
+@observed
+def lambda_handler(event, context):
+    return app.resolve(event, context)
