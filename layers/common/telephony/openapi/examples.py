@@ -130,3 +130,13 @@ CREATE_WEBHOOK: dict[str, Any] = {
     },
     "everything": {"summary": "Every event", "value": {"url": "https://hooks.example.com/all", "events": ["*"]}},
 }
+UPDATE_ACCOUNT_SETTINGS: dict[str, Any] = {
+    "enforce": {
+        "summary": "US calling hours, enforced",
+        "value": {"calling_hours": {"start": "08:00", "end": "21:00", "enforce": True}},
+    },
+    "weekdays": {
+        "summary": "Weekdays only (the other fields keep their values)",
+        "value": {"calling_hours": {"days": ["mon", "tue", "wed", "thu", "fri"]}},
+    },
+}

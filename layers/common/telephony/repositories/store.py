@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import NamedTuple
 
+from telephony.repositories.account_settings import AccountSettingsRepository
 from telephony.repositories.api_keys import ApiKeysRepository
 from telephony.repositories.calls import CallsRepository
 from telephony.repositories.events import EventsRepository
@@ -24,6 +25,7 @@ class Store(NamedTuple):
     idempotency: IdempotencyRepository
     events: EventsRepository
     webhooks: WebhooksRepository
+    account_settings: AccountSettingsRepository
 
 
 @cache
@@ -37,4 +39,5 @@ def default_store() -> Store:
         idempotency=IdempotencyRepository(),
         events=EventsRepository(),
         webhooks=WebhooksRepository(),
+        account_settings=AccountSettingsRepository(),
     )
