@@ -30,6 +30,7 @@ from tests.unit.fakes import (
     ALICE,
     BOB,
     CREATED_EPOCH,
+    FakeAccountSettings,
     FakeCalls,
     FakeLiveKit,
     FakeNumbers,
@@ -55,7 +56,8 @@ class World:
         self.numbers = FakeNumbers(*numbers, rate_limits=self.rate_limits)
         self.calls = FakeCalls(*held, rate_limits=self.rate_limits)
         self.livekit = FakeLiveKit()
-        self.store = fake_store(numbers=self.numbers, calls=self.calls)
+        self.account_settings = FakeAccountSettings()  # calling hours not enforced, as by default
+        self.store = fake_store(numbers=self.numbers, calls=self.calls, account_settings=self.account_settings)
 
     def create(self, *, principal: Any = ALICE, idempotency_key: str | None = None, **body: Any) -> Any:
         return calls.create(
