@@ -56,6 +56,9 @@ class GatewayClient:
     def patch(self, path: str, **kw: Any) -> Reply:
         return self.request("PATCH", path, **kw)
 
+    def put(self, path: str, **kw: Any) -> Reply:
+        return self.request("PUT", path, **kw)
+
 
 def assert_error(reply: Reply, status: int, code: str | None = None) -> dict[str, Any]:
     assert reply.status == status, (reply.status, reply.body)
