@@ -282,6 +282,25 @@ class TelephonyClient:
     def delete_dnc_number(self, phone_number: str, *, global_list: bool = False) -> Json:
         return self.request("DELETE", _dnc(global_list, phone_number))  # type: ignore[no-any-return]
 
+    # ------------------------------------------------------------ account settings
+    def account_settings(self) -> Json:
+        """`{"calling_hours": {"start", "end", "days", "enforce"}}`; the defaults until first changed."""
+        return self.request("GET", "/account/settings")  # type: ignore[no-any-return]
+
+    def update_calling_hours(
+        self,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        days: list[str] | None = None,
+        enforce: bool | None = None,
+    ) -> Json:
+        """Change the calling hours (`HH:MM` local times, day names `mon`..`sun`); only the fields given change.
+        Answers with the whole of the settings."""
+        given = {"start": start, "end": end, "days": days, "enforce": enforce}
+        fields = {k: v for k, v in given.items() if v is not None}
+        return self.request("PUT", "/account/settings", json={"calling_hours": fields})  # type: ignore[no-any-return]
+
     def wait_for(self, call_id: str, *statuses: str, timeout: float = 30.0, interval: float = 0.2) -> Json:
         """Poll a call until it reaches one of `statuses`."""
         deadline = time.monotonic() + timeout

@@ -138,6 +138,10 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", "/api-keys/{key_id}"): Case(lambda s, p: (f"/api-keys/{s.key_id}", None), 200, 404, 404),
     ("GET", "/admin/api-keys"): Case(lambda s, p: (f"/admin/api-keys?user_id={s.key_owner}", None), 403, 403, 200),
     ("DELETE", "/admin/api-keys/{key_id}"): Case(lambda s, p: (f"/admin/api-keys/{s.key_id}", None), 403, 403, 200),
+    ("GET", "/account/settings"): Case(lambda s, p: ("/account/settings", None), 200, 200, 200),
+    ("PUT", "/account/settings"): Case(
+        lambda s, p: ("/account/settings", {"calling_hours": {"start": "09:00"}}), 200, 200, 200
+    ),
     ("POST", "/telephony/phone-number-requests"): Case(
         lambda s, p: ("/telephony/phone-number-requests", {"phone_number": NUMBERS[p], "country": "US"}), 201, 201, 201
     ),

@@ -28,6 +28,7 @@ from telephony.errors import (
     NumberChanged,
     NumberLocked,
     NumberTaken,
+    SettingsChanged,
     StatusChanged,
     TooManyKeys,
     TooManyNumbers,
@@ -39,6 +40,7 @@ from telephony.errors import (
 )
 from telephony.integrations import livekit as lk
 from telephony.integrations import secrets
+from telephony.models.account_settings import CallingHours, SettingsRecord
 from telephony.models.budgets import Charge
 from telephony.models.calls import (
     ENDED,
@@ -1106,3 +1108,36 @@ def listed(owner_id: str | None, *numbers: str, reason: str | None = None) -> li
     return [
         DncRecord(phone_number=n, reason=reason, added_by=owner_id or "usr_admin", created_at=CREATED) for n in numbers
     ]
+
+
+# ---------------------------------------------------------------- account settings
+
+
+class FakeAccountSettings(Failing):
+    """Mirrors repositories.account_settings.AccountSettingsRepository: one record per owner, saved only over the
+    version before it (none for version 1), SettingsChanged otherwise. `reads` counts the gets."""
+
+    def __init__(self, *records: SettingsRecord) -> None:
+        super().__init__()
+        self.items: dict[str, SettingsRecord] = {r.owner_id: r for r in records}
+        self.reads = 0
+
+    def get(self, owner_id: str) -> SettingsRecord | None:
+        self._failing("get")
+        self.reads += 1
+        found = self.items.get(owner_id)
+        return found.model_copy(deep=True) if found else None
+
+    def save(self, settings: SettingsRecord) -> None:
+        self._failing("save")
+        stored = self.items.get(settings.owner_id)
+        if (stored.version if stored else 0) != settings.version - 1:
+            raise SettingsChanged("the settings were changed by another request; send the change again")
+        self.items[settings.owner_id] = settings.model_copy(deep=True)
+        self._failing("save", after=True)
+
+
+def hours_of(owner_id: str = "usr_alice", **fields: Any) -> FakeAccountSettings:
+    """A fake holding the owner's calling hours with these fields (the others default), enforced unless told."""
+    hours = CallingHours(**{"enforce": True, **fields})
+    return FakeAccountSettings(SettingsRecord(owner_id=owner_id, calling_hours=hours, version=1, updated_at="then"))

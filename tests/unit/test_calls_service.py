@@ -31,6 +31,7 @@ from tests.unit.fakes import (
     ALICE,
     BOB,
     CREATED_EPOCH,
+    FakeAccountSettings,
     FakeCalls,
     FakeDnc,
     FakeLiveKit,
@@ -59,7 +60,10 @@ class World:
         self.calls = FakeCalls(*held, rate_limits=self.rate_limits)
         self.livekit = FakeLiveKit()
         self.dnc = FakeDnc()
-        self.store = fake_store(numbers=self.numbers, calls=self.calls, dnc=self.dnc)
+        self.account_settings = FakeAccountSettings()  # calling hours not enforced, as by default
+        self.store = fake_store(
+            numbers=self.numbers, calls=self.calls, dnc=self.dnc, account_settings=self.account_settings
+        )
 
     def create(self, *, principal: Any = ALICE, idempotency_key: str | None = None, **body: Any) -> Any:
         return calls.create(

@@ -147,3 +147,23 @@ def test_dnc_methods_send_the_documented_requests_with_the_plus_encoded():
         ("GET", "/admin/dnc/%2B14155550125", None, {}),
         ("DELETE", "/admin/dnc/%2B14155550125", None, {}),
     ]
+
+
+def test_account_settings_methods_send_the_documented_requests():
+    seen: list[tuple[str, str, object]] = []
+    settings = {"calling_hours": {"start": "09:00", "end": "21:00", "days": ["mon"], "enforce": True}}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        seen.append((request.method, request.url.path, body))
+        return httpx.Response(200, json=settings)
+
+    api = TelephonyClient("http://api.test", api_key="k", transport=httpx.MockTransport(answer))
+    assert api.account_settings() == settings
+    assert api.update_calling_hours(start="09:00", days=["mon"], enforce=True) == settings
+    api.update_calling_hours(enforce=False)
+    assert seen == [
+        ("GET", "/account/settings", None),
+        ("PUT", "/account/settings", {"calling_hours": {"start": "09:00", "days": ["mon"], "enforce": True}}),
+        ("PUT", "/account/settings", {"calling_hours": {"enforce": False}}),
+    ]

@@ -174,3 +174,14 @@ class TooManyKeys(Conflict):
 
 class KeyRevoked(Unauthenticated):
     """The API key was revoked (the authorizer's cached answer may not know it yet)."""
+
+
+class OutsideCallingHours(Conflict):
+    """The account enforces calling hours and the callee's local time is outside them (in one of its zones at
+    least); `details` name the next allowed time."""
+
+    code = "outside_calling_hours"
+
+
+class SettingsChanged(Conflict):
+    """The account's settings were saved by another request between our read and our write: read them again."""

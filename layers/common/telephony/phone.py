@@ -51,3 +51,12 @@ def region_of(e164: str) -> str | None:
 def is_country_code(code: str) -> bool:
     """An ISO 3166-1 alpha-2 code of a region with a numbering plan."""
     return code in _phonenumbers().SUPPORTED_REGIONS
+
+
+def time_zones_of(e164: str) -> tuple[str, ...] | None:
+    """The IANA time zones the number may be in, by its prefix (a US toll-free number: every zone of the North
+    American plan); None when the library does not know them (non-geographic numbers such as +882)."""
+    from phonenumbers import timezone
+
+    zones = tuple(timezone.time_zones_for_number(_phonenumbers().parse(e164, None)))
+    return None if not zones or timezone.UNKNOWN_TIMEZONE in zones else zones

@@ -56,6 +56,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "Agents", "description": "Numbers of your own carrier, registered for an agent."},
     {"name": "Calls", "description": "Outbound calls handled by your agents."},
     {"name": "Webhooks", "description": "Your endpoints, told of events signed as Standard Webhooks v1."},
+    {"name": "Account", "description": "Your account's settings: the calling hours held in the callee's local time."},
     {"name": "LiveKit"},
     {"name": "Documentation"},
 ]

@@ -149,3 +149,14 @@ ADD_DNC_NUMBERS: dict[str, Any] = {
         "value": {"numbers": ["+1 415 555 0124", "+1 (415) 555-0125", "+442071838750"], "reason": "CRM import"},
     },
 }
+
+UPDATE_ACCOUNT_SETTINGS: dict[str, Any] = {
+    "enforce": {
+        "summary": "US calling hours, enforced",
+        "value": {"calling_hours": {"start": "08:00", "end": "21:00", "enforce": True}},
+    },
+    "weekdays": {
+        "summary": "Weekdays only (the other fields keep their values)",
+        "value": {"calling_hours": {"days": ["mon", "tue", "wed", "thu", "fri"]}},
+    },
+}

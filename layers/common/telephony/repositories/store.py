@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import NamedTuple
 
+from telephony.repositories.account_settings import AccountSettingsRepository
 from telephony.repositories.accounts import AccountsRepository
 from telephony.repositories.api_keys import ApiKeysRepository
 from telephony.repositories.calls import CallsRepository
@@ -28,6 +29,7 @@ class Store(NamedTuple):
     webhooks: WebhooksRepository
     accounts: AccountsRepository
     dnc: DncRepository
+    account_settings: AccountSettingsRepository
 
 
 @cache
@@ -43,4 +45,5 @@ def default_store() -> Store:
         webhooks=WebhooksRepository(),
         accounts=AccountsRepository(),
         dnc=DncRepository(),
+        account_settings=AccountSettingsRepository(),
     )

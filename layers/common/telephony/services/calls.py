@@ -49,7 +49,7 @@ from telephony.observability import count, logger
 from telephony.phone import is_premium_rate, to_e164
 from telephony.repositories.calls import HOUR, hour_of
 from telephony.repositories.store import Store, default_store
-from telephony.services import dnc, events, limits, rate_limits
+from telephony.services import calling_hours, dnc, events, limits, rate_limits
 from telephony.util import derived_id, epoch, iso, new_id, now, now_iso
 
 if TYPE_CHECKING:  # imported by the calls that talk to LiveKit: the read-only endpoints never load it
@@ -194,6 +194,7 @@ def create(
             "premium-rate numbers cannot be called", details=[{"field": "phone_number", "issue": "premium"}]
         )
     dnc.refuse_listed(principal.user_id, callee, store=db)
+    calling_hours.refuse_outside(principal.user_id, callee, store=db)
     number, trunk_id = _outbound_number(principal, body.from_phone_number_id, db)
     settings = number.settings
     rule_agent = number.plan.rule.agent_name if number.plan.rule else None
