@@ -415,10 +415,12 @@ def test_transaction_conflicts_are_retried_and_a_lasting_one_is_a_clean_503(worl
 
 
 def _writes_a_summary(params: dict[str, Any]) -> bool:
-    return "summary" in str(params.get("ExpressionAttributeNames", "")) + str(params.get("UpdateExpression", ""))
+    """The transaction that sets a call's summary with the events it makes."""
+    updates = [item["Update"] for item in params.get("TransactItems", []) if "Update" in item]
+    return any("summary" in str(u.get("ExpressionAttributeNames", "")) + u["UpdateExpression"] for u in updates)
 
 
-def test_a_write_refused_for_a_running_transaction_is_retried_and_a_lasting_one_is_a_503(world, keys, relaxed_budgets):
+def test_a_summary_cancelled_by_contention_is_retried_and_a_lasting_one_is_a_503(world, keys, relaxed_budgets):
     register(world, keys.alice)
     call_id = call_in_progress(world, keys.alice)
     path = f"/outbound-calls/{call_id}/events"
@@ -434,22 +436,67 @@ def test_a_write_refused_for_a_running_transaction_is_retried_and_a_lasting_one_
 
     retries = dynamo.ATTEMPTS - 1
     with aws_fault(
-        "dynamodb", "UpdateItem", "TransactionConflictException", times=retries, when=_writes_a_summary
+        "dynamodb",
+        "TransactWriteItems",
+        "TransactionCanceledException",
+        reasons=["TransactionConflict"],
+        times=retries,
+        when=_writes_a_summary,
     ) as failed:
         reply = post("first")
     assert failed == [retries]
-    injected("dynamodb UpdateItem/call summary: conflicts, then through", retries)
+    injected("dynamodb TransactWriteItems/call summary: conflicts, then through", retries)
     assert reply.status == 200, reply.body
     assert details()["summary"] == "first"
 
     with aws_fault(
-        "dynamodb", "UpdateItem", "TransactionConflictException", times=dynamo.ATTEMPTS, when=_writes_a_summary
+        "dynamodb",
+        "TransactWriteItems",
+        "TransactionCanceledException",
+        reasons=["TransactionConflict"],
+        times=dynamo.ATTEMPTS,
+        when=_writes_a_summary,
     ) as failed:
         failed_cleanly(post("second"), 503)
     assert failed == [dynamo.ATTEMPTS]
-    injected("dynamodb UpdateItem/call summary: conflicts every time", dynamo.ATTEMPTS)
+    injected("dynamodb TransactWriteItems/call summary: conflicts every time", dynamo.ATTEMPTS)
     assert details()["summary"] == "first"
     assert [s["text"] for s in details()["transcript"]] == ["first"]
+    assert post("second").status == 200
+
+
+def _counts_a_transcript(params: dict[str, Any]) -> bool:
+    return "transcript_chars" in params.get("UpdateExpression", "")
+
+
+def test_a_write_refused_for_a_running_transaction_is_retried_and_a_lasting_one_is_a_503(world, keys, relaxed_budgets):
+    register(world, keys.alice)
+    call_id = call_in_progress(world, keys.alice)
+
+    def post(text: str) -> Any:
+        body = {"transcript": [{"role": "agent", "text": text}]}
+        return world.client.post(f"/outbound-calls/{call_id}/events", token=keys.alice, json_body=body)
+
+    def transcript() -> list[str]:
+        details = f"/outbound-calls/{call_id}/details?include_transcript=true"
+        return [s["text"] for s in world.client.get(details, token=keys.alice).json()["transcript"]]
+
+    retries = dynamo.ATTEMPTS - 1
+    with aws_fault(
+        "dynamodb", "UpdateItem", "TransactionConflictException", times=retries, when=_counts_a_transcript
+    ) as failed:
+        assert post("first").status == 200
+    assert failed == [retries]
+    injected("dynamodb UpdateItem/transcript count: conflicts, then through", retries)
+    assert transcript() == ["first"]
+
+    with aws_fault(
+        "dynamodb", "UpdateItem", "TransactionConflictException", times=dynamo.ATTEMPTS, when=_counts_a_transcript
+    ) as failed:
+        failed_cleanly(post("second"), 503)
+    assert failed == [dynamo.ATTEMPTS]
+    injected("dynamodb UpdateItem/transcript count: conflicts every time", dynamo.ATTEMPTS)
+    assert transcript() == ["first"]
     assert post("second").status == 200
 
 

@@ -89,7 +89,7 @@ def test_the_rate_limit_windows_can_only_be_updated_by_the_functions():
     doc = load()
     policy = doc["Resources"]["RateLimitsUpdatePolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert [(s["Effect"], s["Action"]) for s in policy] == [("Allow", "dynamodb:UpdateItem")]
-    users = set()
+    users, readers = set(), set()
     for name, resource in doc["Resources"].items():
         policies = (resource.get("Properties") or {}).get("Policies") or []
         policies = policies if isinstance(policies, list) else [policies]
@@ -100,9 +100,12 @@ def test_the_rate_limit_windows_can_only_be_updated_by_the_functions():
         assert "RateLimitsTable" not in json.dumps([p for p in inline if "Statement" not in p])
         if {"Ref": "RateLimitsUpdatePolicy"} in policies:
             users.add(name)
+        if {"Ref": "AccountLimitsReadPolicy"} in policies:
+            readers.add(name)
     functions = Stack().functions().values()
     authenticated = {f.logical_id for f in functions if f.routes and not all(p for *_, p in f.routes)}
     assert users == authenticated  # every authenticated HTTP function, and no other
+    assert readers >= authenticated  # the budgets are the caller's account's, read at every request
 
 
 @pytest.mark.parametrize("setting", ["Enabled", "Disabled"])
