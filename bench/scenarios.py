@@ -22,6 +22,7 @@ from bench.world import (
     TRANSFER_TO,
     Failure,
     World,
+    agent_of,
     check,
     configure_body,
     register_body,
@@ -177,7 +178,7 @@ def configure_phone_number(world: World, n: int) -> StepFn:
         f"/outbound-calls/phone-numbers/{numbers[i]['phone_number_id']}/configure",
         user(owners[i]),
         200,
-        body=configure_body(numbers[i]["phone_number"], i),
+        body=configure_body(numbers[i]["phone_number"], i, agent_of(owners[i])),
     )
 
 
@@ -202,9 +203,10 @@ def delete_phone_number_configuration(world: World, n: int) -> StepFn:
 
 
 def register_agent_phone_number(world: World, n: int) -> StepFn:
-    bodies = [register_body(world.numbers.take()) for _ in range(n)]
+    owners = [f"usr_registrant_{i // 10}" for i in range(n)]
+    bodies = [register_body(world.numbers.take(), agent_name=agent_of(owner)) for owner in owners]
     path = f"/agents/{AGENT_ID}/phone-numbers"
-    return lambda i: _http(world, "POST", path, user(f"usr_registrant_{i // 10}"), 201, body=bodies[i])
+    return lambda i: _http(world, "POST", path, user(owners[i]), 201, body=bodies[i])
 
 
 def list_agent_phone_numbers(world: World, n: int) -> StepFn:

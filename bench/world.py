@@ -109,7 +109,12 @@ class NumberPool:
         raise RuntimeError("out of phone numbers")
 
 
-def register_body(e164: str, *, outbound: bool = True) -> dict[str, Any]:
+def agent_of(user_id: str) -> str:
+    """The agent a user's numbers dispatch: an agent name belongs to the first account that names it."""
+    return f"bench-agent-{user_id}"
+
+
+def register_body(e164: str, *, outbound: bool = True, agent_name: str = "bench-agent") -> dict[str, Any]:
     """The README's registration: every commonly used field of the Register Phone Number API."""
     body: dict[str, Any] = {
         "phone_number": e164,
@@ -118,14 +123,14 @@ def register_body(e164: str, *, outbound: bool = True) -> dict[str, Any]:
         "auth_username": "lk-bench",
         "auth_password": "bench-s3cret",
         "transfer_config": {"allowed_destinations": [f"tel:{TRANSFER_TO}"], "warm_transfer_enabled": True},
-        "metadata": {"agent_name": "bench-agent"},
+        "metadata": {"agent_name": agent_name},
     }
     if outbound:
         body["outbound_address"] = "example.pstn.twilio.com"
     return body
 
 
-def configure_body(e164: str, index: int) -> dict[str, Any]:
+def configure_body(e164: str, index: int, agent_name: str) -> dict[str, Any]:
     return {
         "sip_trunk": {
             "name": f"bench {index}",
@@ -134,7 +139,7 @@ def configure_body(e164: str, index: int) -> dict[str, Any]:
             "auth_username": "bench",
             "auth_password": f"s3cret-{index}",
         },
-        "dispatch_rule": {"rule_name": f"bench {index}", "room_prefix": f"bench-{index}-", "agent_name": "bench-agent"},
+        "dispatch_rule": {"rule_name": f"bench {index}", "room_prefix": f"bench-{index}-", "agent_name": agent_name},
     }
 
 
@@ -280,10 +285,11 @@ class World:
 
     def configure(self, user_id: str, number: dict[str, Any], index: int) -> dict[str, Any]:
         path = f"/outbound-calls/phone-numbers/{number['phone_number_id']}/configure"
-        return self.request("POST", path, self.setup_principal(user_id), configure_body(number["phone_number"], index))
+        body = configure_body(number["phone_number"], index, agent_of(user_id))
+        return self.request("POST", path, self.setup_principal(user_id), body)
 
     def register(self, user_id: str, *, outbound: bool = True, agent_id: str = AGENT_ID) -> dict[str, Any]:
-        body = register_body(self.numbers.take(), outbound=outbound)
+        body = register_body(self.numbers.take(), outbound=outbound, agent_name=agent_of(user_id))
         path = f"/agents/{agent_id}/phone-numbers"
         return self.request("POST", path, self.setup_principal(user_id), body, expect=201)
 
@@ -368,12 +374,12 @@ def forget_moto_copies() -> None:
 def reset_caches() -> None:
     """Every cached client and setting of the layer, as tests/conftest.py resets them."""
     from telephony import aws, config, observability
-    from telephony.integrations import livekit
-    from telephony.services import auth, idempotency
+    from telephony.integrations import bedrock, livekit
+    from telephony.services import auth
 
     observability._tracer = None  # decided again under the environment of this world
     livekit.reset_default()
+    bedrock.reset_default()
     config.settings.cache_clear()
-    aws.reset()
+    aws.reset()  # the idempotency store's persistence layer is made again with the new clients
     auth._jwks_client.cache_clear()
-    idempotency._persistence.cache_clear()
