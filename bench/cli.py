@@ -182,7 +182,7 @@ def _in_process(plan: Plan, sections: set[str], report: object, section: Callabl
     from bench import cold, growth, template_info, warm
     from bench.probe import Probe
     from bench.report import WARM_BUDGET_MS, Report
-    from bench.scenarios import for_functions
+    from bench.scenarios import for_functions, unmeasured
     from bench.world import HOST, World
     from local.issuer import Issuer
     from local.livekit_emulator import Emulator
@@ -190,9 +190,9 @@ def _in_process(plan: Plan, sections: set[str], report: object, section: Callabl
     assert isinstance(report, Report)
     functions = template_info.functions()
     scenarios, missing = for_functions(functions)
-    report.missing = [f.logical_id for f in missing]
+    report.unmeasured = unmeasured(missing, template_info.left_out())
     if missing:
-        log(f"  no scenario for: {', '.join(report.missing)}")
+        log(f"  no scenario for: {', '.join(f.logical_id for f in missing)}")
     emulator = Emulator(api_key="benchkey", api_secret=secrets.token_urlsafe(32)).start(HOST, 0)
     issuer = Issuer()
     issuer.serve(HOST, 0)

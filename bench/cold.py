@@ -1,12 +1,14 @@
 """Cold starts: each function's import and first event in a fresh process, beside a bare boto3 handler.
 
 The first events come from the scenarios (the same realistic events as the warm runs), made
-against a world in this process; the world's tables and secrets are then copied into every child
-process's own moto. LiveKit requests of the children go to this process's emulator (loopback).
+against a world in this process; the world's tables, secrets, queues and KMS keys are then copied
+into every child process's own moto. LiveKit requests of the children go to this process's
+emulator, webhook deliveries to its receiver (loopback).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import random
@@ -79,7 +81,8 @@ class ColdResult:
 
 
 def _dump(world: World) -> dict[str, Any]:
-    """The world's tables (spec and items), secrets and state machines, as the children load them."""
+    """The world's tables (spec and items), secrets, state machines, queues (empty) and KMS keys (their material
+    too: what the world encrypted, a webhook's secret, must decrypt in the child), as the children load them."""
     import boto3
 
     session = boto3.session.Session(region_name="us-east-1")
@@ -96,7 +99,21 @@ def _dump(world: World) -> dict[str, Any]:
     for page in secretsmanager.get_paginator("list_secrets").paginate():
         for entry in page["SecretList"]:
             secrets[entry["Name"]] = secretsmanager.get_secret_value(SecretId=entry["ARN"])["SecretString"]
-    return {"tables": tables, "secrets": secrets, "state_machines": world.stack.state_machines()}
+    from moto.kms.models import kms_backends
+
+    from local.template import ACCOUNT, REGION
+
+    keys = kms_backends[ACCOUNT][REGION].keys  # KMS lets no key's material out: moto's own record of it
+    return {
+        "tables": tables,
+        "secrets": secrets,
+        "state_machines": world.stack.state_machines(),
+        "queues": [{"name": q.name, "attributes": q.attributes} for q in world.stack.queues()],
+        "kms_keys": [
+            {"key_id": k.key_id, "material": base64.b64encode(keys[k.key_id].key_material).decode()}
+            for k in world.stack.kms_keys()
+        ],
+    }
 
 
 def _child_env(world: World, function: FunctionInfo | None) -> dict[str, str]:

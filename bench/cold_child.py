@@ -2,8 +2,8 @@
 
 Timed: importing the function's module (Lambda's init) and serving its first event. Between the
 two, untimed, moto is started in-process (`mock_aws`, adjusted by local/patches.py as the
-benchmark world's is) and given a copy of the benchmark's tables and secrets: the function's code
-has not run yet, only imported. Only the standard library is
+benchmark world's is) and given a copy of the benchmark's tables, secrets, queues and KMS keys: the
+function's code has not run yet, only imported. Only the standard library is
 imported before the function's module, so its import pays for everything it needs (boto3 too).
 Lines `bench-phase: <name>` on stderr mark the phases for `-X importtime`.
 """
@@ -59,13 +59,19 @@ def phase(name: str) -> None:
 
 
 def setup_aws(spec: dict[str, Any]) -> list[str]:
-    """moto in this process, holding a copy of the benchmark world's tables, secrets and state machines."""
+    """moto in this process, holding a copy of the benchmark world's tables, secrets, state machines, queues and
+    KMS keys."""
+    import base64
+
     import boto3
     import moto
+    from moto.kms.models import kms_backends
 
-    from local.patches import adjust_dynamodb
+    from local.patches import CUSTOM_KEY_ID_TAG, adjust_dynamodb, adjust_kms
+    from local.template import ACCOUNT, REGION
 
     adjust_dynamodb()  # moto as the world's (local.stack.prepare): its costs are not the function's
+    adjust_kms()  # a key made with the world's id
     moto.mock_aws(config={"stepfunctions": {"execute_state_machine": False}}).start()  # type: ignore[arg-type]
     session = boto3.session.Session(region_name="us-east-1")
     dynamodb: Any = session.client("dynamodb")
@@ -82,11 +88,30 @@ def setup_aws(spec: dict[str, Any]) -> list[str]:
     sfn = session.client("stepfunctions")
     for name, definition in spec["state_machines"].items():
         sfn.create_state_machine(name=name, definition=definition, roleArn=f"arn:aws:iam::123456789012:role/{name}")
+    sqs = session.client("sqs")
+    for queue in spec["queues"]:  # in the world's order: a dead-letter queue before the queues that redrive to it
+        sqs.create_queue(QueueName=queue["name"], Attributes=queue["attributes"])
+    kms = session.client("kms")
+    for key in spec["kms_keys"]:
+        kms.create_key(Tags=[{"TagKey": CUSTOM_KEY_ID_TAG, "TagValue": key["key_id"]}])
+        # the world's material (no API sets it on a key of this origin): its ciphertexts decrypt here
+        kms_backends[ACCOUNT][REGION].keys[key["key_id"]].key_material = base64.b64decode(key["material"])
+        # moto imports the rest of what it encrypts with on first use: now, untimed, not in the first event
+        sealed = kms.encrypt(KeyId=key["key_id"], Plaintext=b"warm-up")["CiphertextBlob"]
+        kms.decrypt(CiphertextBlob=sealed)
     return _count_requests()
 
 
 _requests: list[str] = []
 _moto = {"ns": 0, "started": 0}  # moto serving those requests in this process (DynamoDB's work, on Lambda)
+# Modules moto loaded that this function could not import on Lambda (`hide`): out of sys.modules while the function
+# runs, back in while moto serves a request (its KMS imports from cryptography as it encrypts).
+_hidden: dict[str, Any] = {}
+
+
+def hide(packages: set[str]) -> None:
+    for name in [m for m in sys.modules if m.split(".")[0] in packages]:
+        _hidden[name] = sys.modules.pop(name)
 
 
 def _count_requests() -> list[str]:
@@ -95,10 +120,13 @@ def _count_requests() -> list[str]:
     from botocore.handlers import BUILTIN_HANDLERS
 
     def started(**kwargs: Any) -> None:
+        sys.modules.update(_hidden)
         _moto["started"] = time.perf_counter_ns()
 
     def record(event_name: str = "", **kwargs: Any) -> None:
         _moto["ns"] += time.perf_counter_ns() - _moto["started"]
+        for name in _hidden:
+            sys.modules.pop(name, None)
         _requests.append(event_name.split(".", 1)[1])
 
     BUILTIN_HANDLERS.insert(0, ("before-send", started))
@@ -143,9 +171,7 @@ def main() -> None:
     requests = setup_aws(spec) if spec.get("tables") is not None else []
     event = spec["event"]
     context = Context(spec["env"].get("AWS_LAMBDA_FUNCTION_NAME", "bench"))
-    hidden = set(spec.get("hidden_modules", ()))
-    for name in [m for m in sys.modules if m.split(".")[0] in hidden]:  # loaded by moto; not on this Lambda
-        del sys.modules[name]
+    hide(set(spec.get("hidden_modules", ())))  # loaded by moto; not on this Lambda
     lambda_path.active = True
 
     phase("first-event")

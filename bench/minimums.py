@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 BUDGET = "UpdateItem on the rate-limits table: the API budget, spent by `Api.resolve` (handlers/http.py) before routing"
+USER_BUDGET = (
+    "a second UpdateItem on the rate-limits table: the user's API budget across its keys (services/rate_limits.py "
+    "`consume_api`), beside the key's; one TransactWriteItems could spend both"
+)
 
 
 @dataclass(frozen=True)
@@ -73,4 +77,45 @@ MINIMUMS: dict[str, Minimum] = {
     ),
     "GET /outbound-calls/stats": Minimum(2, 0),
     "POST /livekit/webhook": Minimum(2, 0),
+    "GET /admin/api-keys": Minimum(2, 0, USER_BUDGET),
+    "DELETE /admin/api-keys/{key_id}": Minimum(
+        1, 0, "GetItem for the key (a condition of the transaction could check it); " + BUDGET + "; " + USER_BUDGET
+    ),
+    "POST /webhooks": Minimum(
+        1, 0, BUDGET + ": it could join the transaction writing the webhook with its owner's count; " + USER_BUDGET
+    ),
+    "GET /webhooks": Minimum(2, 0, USER_BUDGET),
+    "GET /webhooks/{webhook_id}": Minimum(2, 0, USER_BUDGET),
+    "PATCH /webhooks/{webhook_id}": Minimum(
+        1,
+        0,
+        "GetItem for the webhook (the UpdateItem's key is under the owner: its condition is the ownership check); "
+        + BUDGET
+        + "; "
+        + USER_BUDGET,
+    ),
+    "DELETE /webhooks/{webhook_id}": Minimum(
+        1, 0, "GetItem for the webhook (the transaction's condition could check it); " + BUDGET + "; " + USER_BUDGET
+    ),
+    "POST /webhooks/{webhook_id}/rotate-secret": Minimum(
+        1,
+        0,
+        "GetItem for the webhook's secret (the UpdateItem could move it itself: `SET previous_secret = secret`); "
+        + BUDGET
+        + "; "
+        + USER_BUDGET,
+    ),
+    "POST /webhooks/{webhook_id}/test": Minimum(
+        1,
+        0,
+        "GetItem for the webhook (a ConditionCheck in the event's transaction could); " + BUDGET + "; " + USER_BUDGET,
+    ),
+    # the webhook's GetItem is its ownership check: the deliveries are kept under the webhook, not its owner
+    "GET /webhooks/{webhook_id}/deliveries": Minimum(3, 0, USER_BUDGET),
+    "POST /webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": Minimum(
+        3,
+        0,
+        "GetItem three times (the webhook, the delivery, its event), which one BatchGetItem could read, then the "
+        "attempt's PutItem; " + USER_BUDGET,
+    ),
 }

@@ -47,7 +47,7 @@ class Report:
     growth: GrowthResult | None = None
     package: PackageResult | None = None
     e2e: E2EResult | None = None
-    missing: list[str] = field(default_factory=list)
+    unmeasured: dict[str, str] = field(default_factory=dict)  # function -> why it has no figures
     errors: list[str] = field(default_factory=list)  # sections the benchmark code failed in
     verdicts: list[Verdict] = field(default_factory=list)
 
@@ -98,6 +98,10 @@ def _cold(report: Report, out: list[str]) -> None:
         f"the deployed layer (section 5). "
         f"This is a cold start without SnapStart: with the template's `SnapStart` parameter on, Lambda resumes the "
         f"API functions from a snapshot taken after their import instead (README, Configuration reference). "
+        f"The functions a stream or a queue feeds (the outbox's dispatcher, the webhook deliverer) get the event "
+        f"Lambda would send them, built by the local stack's pollers (local/event_sources.py) from what moto holds; "
+        f"the deliverer's first event includes its POST to a receiver on loopback in the benchmark's process "
+        f"(local/receiver.py), which answers 200 at once. "
         f'"LiveKit" = the template gives the function the LiveKit secret / its first event made LiveKit '
         f'requests. "of which moto" = the part of the first event moto '
         f"spent serving its AWS requests in the process (bracketed as in section 2; on Lambda, the wait on "
@@ -537,8 +541,10 @@ def render(report: Report, *, passes: int) -> str:
     failed = sum(1 for v in report.verdicts if v.passed is False)
     passed = sum(1 for v in report.verdicts if v.passed)
     out.append(f"\n{passed} passed, {failed} failed.\n")
-    if report.missing:
-        out.append(f"Functions without a scenario (not measured): {', '.join(report.missing)}.\n")
+    if report.unmeasured:
+        out.append("Functions not measured:\n")
+        out += [f"- {function}: {why}." for function, why in report.unmeasured.items()]
+        out.append("")
     return "\n".join(out + body).rstrip() + "\n"
 
 

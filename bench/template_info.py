@@ -7,7 +7,9 @@ from typing import Any
 
 from local.template import Stack
 
-HTTP, AUTHORIZER, TASK = "http", "authorizer", "task"
+HTTP, AUTHORIZER, TASK, QUEUE, STREAM = "http", "authorizer", "task", "queue", "stream"
+# The event sources a function may be fed by instead of a route (SAM event types), and the kind they make it.
+_SOURCES = {"SQS": QUEUE, "DynamoDB": STREAM}
 
 
 @dataclass(frozen=True)
@@ -16,7 +18,7 @@ class FunctionInfo:
     folder: str  # functions/<folder>/app.py
     module: str
     attribute: str
-    kind: str  # http | authorizer | task
+    kind: str  # http | authorizer | task | queue | stream
     routes: tuple[tuple[str, str], ...]  # (METHOD, /path/{x})
     livekit_policy: bool  # may read the LiveKit credentials secret: the template says it talks to LiveKit
 
@@ -50,6 +52,7 @@ def functions(stack: Stack | None = None) -> list[FunctionInfo]:
     stack = stack or Stack()
     secret = _livekit_secret(stack)
     authorizer = stack.authorizer()
+    fed = {source.function: _SOURCES[source.kind] for source in stack.event_sources() if source.kind in _SOURCES}
     tasks: set[str] = set()
     for logical_id in stack.of_type("AWS::Serverless::StateMachine"):
         substitutions = stack.resources[logical_id]["Properties"].get("DefinitionSubstitutions") or {}
@@ -65,8 +68,12 @@ def functions(stack: Stack | None = None) -> list[FunctionInfo]:
             kind = TASK
         elif function.routes:
             kind = HTTP
+        elif logical_id in fed:
+            kind = fed[logical_id]
         else:
-            raise ValueError(f"{logical_id}: neither an API route, the authorizer nor a workflow task")
+            raise ValueError(
+                f"{logical_id}: neither an API route, the authorizer, a workflow task, a queue's nor a stream's"
+            )
         found.append(
             FunctionInfo(
                 logical_id=logical_id,
@@ -79,3 +86,12 @@ def functions(stack: Stack | None = None) -> list[FunctionInfo]:
             )
         )
     return found
+
+
+def left_out(stack: Stack | None = None) -> list[str]:
+    """The functions template.yaml declares that its conditions leave out with these (by default, the template's
+    default) parameters."""
+    stack = stack or Stack()
+    return sorted(
+        k for k, v in stack.resources.items() if v["Type"] == "AWS::Serverless::Function" and not stack.included(k)
+    )

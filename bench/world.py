@@ -1,6 +1,7 @@
 """The product in this process: template.yaml deployed into an in-process moto (`local.stack.prepare`,
-as tests/conftest.py does), the real handlers, the LiveKit emulator and a dev OIDC issuer, plus the
-fixtures the scenarios need (numbers, registrations, calls), all made through the real handlers.
+as tests/conftest.py does), the real handlers, the LiveKit emulator, a dev OIDC issuer and a webhook
+receiver on loopback, plus the fixtures the scenarios need (numbers, registrations, calls, webhooks and
+their deliveries), all made through the real handlers.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from bench.events import EventFactory, Invocation, Principal, user
+from bench.events import EventFactory, Invocation, Principal, Record, user
 
 HOST = "127.0.0.1"
 CALLEE = "+14155550199"  # answered by the emulator after 200 ms, then talks until hung up
@@ -25,6 +26,9 @@ SLOW_CALLEE = "+14155550198"  # rings for an hour: its calls stay `ringing`
 TRANSFER_CALLEE = "+14155550197"  # answered at once, talks for an hour: calls to it get `in_progress`
 TRANSFER_TO = "+15105550100"
 AGENT_ID = str(uuid.UUID(int=0xBE4C))
+DISPATCHER = "DispatchEventsFunction"  # fed by the outbox's stream
+DELIVERER = "DeliverWebhookFunction"  # fed by the delivery queue
+NO_FAILURES: dict[str, list[Any]] = {"batchItemFailures": []}  # a stream's or a queue's batch handled whole
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": False}, "lambda": {"use_docker": False}}
 
 
@@ -109,7 +113,12 @@ class NumberPool:
         raise RuntimeError("out of phone numbers")
 
 
-def register_body(e164: str, *, outbound: bool = True) -> dict[str, Any]:
+def agent_of(user_id: str) -> str:
+    """The agent a user's numbers dispatch: an agent name belongs to the first account that names it."""
+    return f"bench-agent-{user_id}"
+
+
+def register_body(e164: str, *, outbound: bool = True, agent_name: str = "bench-agent") -> dict[str, Any]:
     """The README's registration: every commonly used field of the Register Phone Number API."""
     body: dict[str, Any] = {
         "phone_number": e164,
@@ -118,14 +127,14 @@ def register_body(e164: str, *, outbound: bool = True) -> dict[str, Any]:
         "auth_username": "lk-bench",
         "auth_password": "bench-s3cret",
         "transfer_config": {"allowed_destinations": [f"tel:{TRANSFER_TO}"], "warm_transfer_enabled": True},
-        "metadata": {"agent_name": "bench-agent"},
+        "metadata": {"agent_name": agent_name},
     }
     if outbound:
         body["outbound_address"] = "example.pstn.twilio.com"
     return body
 
 
-def configure_body(e164: str, index: int) -> dict[str, Any]:
+def configure_body(e164: str, index: int, agent_name: str) -> dict[str, Any]:
     return {
         "sip_trunk": {
             "name": f"bench {index}",
@@ -134,7 +143,7 @@ def configure_body(e164: str, index: int) -> dict[str, Any]:
             "auth_username": "bench",
             "auth_password": f"s3cret-{index}",
         },
-        "dispatch_rule": {"rule_name": f"bench {index}", "room_prefix": f"bench-{index}-", "agent_name": "bench-agent"},
+        "dispatch_rule": {"rule_name": f"bench {index}", "room_prefix": f"bench-{index}-", "agent_name": agent_name},
     }
 
 
@@ -150,6 +159,7 @@ class World:
         self._hidden: dict[str, Any] = {}
         self._mock: Any = None
         self._server: Any = None
+        self.receiver: Any = None  # local.receiver.Receiver: every webhook's endpoint, answering 200
         self._callers: list[tuple[str, int]] = []
         self._serial = itertools.count()
         self._setup_uses: dict[str, int] = {}
@@ -159,7 +169,8 @@ class World:
     def __enter__(self) -> World:
         import moto
 
-        from local.stack import aws_environment, livekit_parameters, prepare
+        from local.receiver import Receiver
+        from local.stack import LOCAL_PARAMETERS, aws_environment, livekit_parameters, prepare
 
         self._saved_env = dict(os.environ)
         os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -176,6 +187,7 @@ class World:
             # the bench sends far more than a stage would let through: it measures the functions, not API Gateway
             "ApiThrottlingRateLimit": "1000000",
             "ApiThrottlingBurstLimit": "1000000",
+            **LOCAL_PARAMETERS,  # webhooks on the receiver, at http://127.0.0.1:<port>, as `make dev` allows them
         }
         self.stack, self.runtime = prepare(parameters)
         reset_caches()
@@ -183,6 +195,7 @@ class World:
         self.emulator.reset()
         self.emulator.set_outcome(SLOW_CALLEE, "answer", after_ms=3_600_000)
         self.emulator.set_outcome(TRANSFER_CALLEE, "answer", after_ms=0, talk_ms=3_600_000)
+        self.receiver = Receiver().start()
         if self.webhooks:
             from local.gateway import Gateway
 
@@ -196,6 +209,7 @@ class World:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        self.receiver.stop()
         self._mock.stop()
         os.environ.clear()
         os.environ.update(self._saved_env)
@@ -280,10 +294,11 @@ class World:
 
     def configure(self, user_id: str, number: dict[str, Any], index: int) -> dict[str, Any]:
         path = f"/outbound-calls/phone-numbers/{number['phone_number_id']}/configure"
-        return self.request("POST", path, self.setup_principal(user_id), configure_body(number["phone_number"], index))
+        body = configure_body(number["phone_number"], index, agent_of(user_id))
+        return self.request("POST", path, self.setup_principal(user_id), body)
 
     def register(self, user_id: str, *, outbound: bool = True, agent_id: str = AGENT_ID) -> dict[str, Any]:
-        body = register_body(self.numbers.take(), outbound=outbound)
+        body = register_body(self.numbers.take(), outbound=outbound, agent_name=agent_of(user_id))
         path = f"/agents/{agent_id}/phone-numbers"
         return self.request("POST", path, self.setup_principal(user_id), body, expect=201)
 
@@ -315,6 +330,72 @@ class World:
             if pending:
                 time.sleep(0.05)
 
+    def ended_call(self, principal: Principal) -> str:
+        """A call placed and hung up, so that its `call.ended` event is in the outbox: the call's id."""
+        call_id = str(self.call(SLOW_CALLEE, principal=principal)["call_id"])
+        self.request("POST", f"/outbound-calls/{call_id}/hangup", principal)
+        return call_id
+
+    # ------------------------------------------------------------ account webhooks
+    def webhook(self, user_id: str, events: list[str] | None = None) -> dict[str, Any]:
+        """A webhook of the user's on the receiver, as POST /webhooks answers it (its secret is shown there once)."""
+        body = {"url": self.receiver.url, "events": events or ["*"], "description": "bench receiver"}
+        return self.request("POST", "/webhooks", self.setup_principal(user_id), body, expect=201)
+
+    def test_event(self, user_id: str, webhook_id: str) -> str:
+        """A `webhook.test` event in the outbox (POST /webhooks/{webhook_id}/test): its id."""
+        return str(self.request("POST", f"/webhooks/{webhook_id}/test", self.setup_principal(user_id))["event_id"])
+
+    def outbox_record(self, owner_id: str, keep: Callable[[Any], bool]) -> Record:
+        """The outbox stream's record of the one new event of `owner_id` that `keep` picks (given the event, a
+        telephony.models.webhooks.EventRecord), as the stream hands it to DispatchEventsFunction."""
+        from telephony.repositories.events import from_image
+
+        def wanted(record: Record) -> bool:
+            image = record["dynamodb"].get("NewImage") or {}
+            mine = record["eventName"] == "INSERT" and image.get("owner_id") == {"S": owner_id}
+            return mine and keep(from_image(image))
+
+        return _one(self.events.streamed(DISPATCHER, wanted), f"new outbox events of {owner_id}")
+
+    def dispatch(self, record: Record, webhook_id: str) -> Record:
+        """DispatchEventsFunction given one outbox record; the message it queued for the webhook, as the queue hands
+        it to DeliverWebhookFunction."""
+        answer = check(self.invoke(Invocation(DISPATCHER, {"Records": [record]})), None, DISPATCHER)
+        if answer != NO_FAILURES:
+            raise Failure(f"{DISPATCHER}: {answer}")
+        return _one(
+            self.events.queued(DELIVERER, lambda r: json.loads(r["body"])["webhook_id"] == webhook_id),
+            f"new delivery messages for {webhook_id}",
+        )
+
+    def deliver(self, message: Record) -> None:
+        """DeliverWebhookFunction given one delivery message: the event is sent to the receiver."""
+        answer = check(self.invoke(Invocation(DELIVERER, {"Records": [message]})), None, DELIVERER)
+        if answer != NO_FAILURES:
+            raise Failure(f"{DELIVERER}: {answer}")
+
+    def delivery(self, user_id: str, webhook_id: str) -> str:
+        """A test event fanned out to the webhook and delivered, each step by the real function: the attempt's id."""
+        event_id = self.test_event(user_id, webhook_id)
+        message = self.dispatch(self.outbox_record(user_id, lambda event: event.event_id == event_id), webhook_id)
+        self.deliver(message)
+        return str(json.loads(message["body"])["delivery_id"])
+
+    def received(self, event_id: str, secret: str) -> bool:
+        """The receiver was sent this event, signed with this secret (the `standardwebhooks` library verifies it,
+        as a customer's endpoint would), and answered it 200."""
+        from standardwebhooks.webhooks import WebhookVerificationError
+
+        for got in self.receiver.of_type():
+            if got.headers.get("webhook-id") == event_id and got.status == 200:
+                try:
+                    got.verified(secret)
+                except WebhookVerificationError:
+                    return False
+                return True
+        return False
+
     def signed_webhook(self, event: str, call_id: str, **participant: Any) -> Invocation:
         """A LiveKit webhook as the server signs it (the emulator's encoder and signer)."""
         from livekit.protocol import models
@@ -338,6 +419,12 @@ class World:
         authorization = sign_token(self.emulator.api_key, self.emulator.api_secret, {"sha256": digest}, 3600)
         headers = {"authorization": authorization, "content-type": CONTENT_TYPE}
         return self.events.http("POST", "/livekit/webhook", body=body, headers=headers)
+
+
+def _one(found: list[Record], what: str) -> Record:
+    if len(found) != 1:
+        raise Failure(f"expected one of the {what}, found {len(found)}")
+    return found[0]
 
 
 def check(result: Any, expect: int | None, what: str) -> Any:
@@ -368,12 +455,12 @@ def forget_moto_copies() -> None:
 def reset_caches() -> None:
     """Every cached client and setting of the layer, as tests/conftest.py resets them."""
     from telephony import aws, config, observability
-    from telephony.integrations import livekit
-    from telephony.services import auth, idempotency
+    from telephony.integrations import bedrock, livekit
+    from telephony.services import auth
 
     observability._tracer = None  # decided again under the environment of this world
     livekit.reset_default()
+    bedrock.reset_default()
     config.settings.cache_clear()
-    aws.reset()
+    aws.reset()  # the idempotency store's persistence layer is made again with the new clients
     auth._jwks_client.cache_clear()
-    idempotency._persistence.cache_clear()
