@@ -5,6 +5,8 @@ invoking it: the API Gateway v2 event (routeKey, rawPath, lowered headers, reque
 authorizer's context) and, for the authorizer, its REQUEST event. The authorizer's answer is the
 principal the benchmark chooses, exactly as the real authorizer would return it.
 
+Schedules: the event the local stack's scheduler builds (an EventBridge rule's "Scheduled Event").
+
 Streams and queues: the records moto holds (a table's stream, a queue's messages), read as Lambda's
 event source mappings read them and shaped by the local stack's pollers (local/event_sources.py).
 """
@@ -139,6 +141,12 @@ class EventFactory:
         if function not in self._queues:
             self._queues[function] = _QueueReader(self._source(function))
         return self._queues[function].take(keep)
+
+    def scheduled(self, function: str) -> Invocation:
+        """The event the schedule feeding `function` invokes it with, firing now."""
+        from datetime import UTC, datetime
+
+        return Invocation(function, self._source(function).event(datetime.now(UTC)))
 
 
 def _not_invoked(function: str, event: Any) -> Any:

@@ -21,6 +21,7 @@ from bench.world import (
     DISPATCHER,
     NO_FAILURES,
     SLOW_CALLEE,
+    SWEEPER,
     TRANSFER_CALLEE,
     TRANSFER_TO,
     Failure,
@@ -482,6 +483,106 @@ def deliver_webhook(world: World, n: int) -> StepFn:
     return step
 
 
+# ---------------------------------------------------------------- do-not-call lists, limits and settings
+
+
+def _admin_principal(tag: str, i: int) -> Principal:
+    return Principal(f"usr_{tag}", "admin", f"ak_{tag}_{i // 900}")
+
+
+def _dnc_path(admin_list: bool, e164: str = "") -> str:
+    base = "/admin/dnc" if admin_list else "/dnc"
+    return f"{base}/{e164}" if e164 else base
+
+
+def _listed(world: World, admin_list: bool, user_id: str, n: int) -> list[str]:
+    """`n` numbers put on a list (untimed): the operator's, or `user_id`'s own."""
+    numbers = [world.numbers.take() for _ in range(n)]
+    principal = world.setup_admin() if admin_list else world.setup_principal(user_id)
+    for start in range(0, n, 1000):
+        body = {"numbers": numbers[start : start + 1000], "reason": "asked not to be called"}
+        world.request("POST", _dnc_path(admin_list), principal, body)
+    return numbers
+
+
+def _dnc_add(admin_list: bool, tag: str) -> Callable[[World, int], StepFn]:
+    """Each call lists a new number (the number parsed to E.164 and written with its reason)."""
+
+    def build(world: World, n: int) -> StepFn:
+        def step(i: int) -> Step:
+            who = _admin_principal(tag, i) if admin_list else measured(f"usr_{tag}", tag, i)
+            body = {"numbers": [world.numbers.take()], "reason": "asked not to be called"}
+            return _http(world, "POST", _dnc_path(admin_list), who, 200, body=body)
+
+        return step
+
+    return build
+
+
+def _dnc_get(admin_list: bool, tag: str) -> Callable[[World, int], StepFn]:
+    def build(world: World, n: int) -> StepFn:
+        e164 = _listed(world, admin_list, f"usr_{tag}", 1)[0]
+
+        def step(i: int) -> Step:
+            who = _admin_principal(tag, i) if admin_list else measured(f"usr_{tag}", tag, i)
+            return _http(world, "GET", _dnc_path(admin_list, e164), who, 200)
+
+        return step
+
+    return build
+
+
+def _dnc_delete(admin_list: bool, tag: str) -> Callable[[World, int], StepFn]:
+    """Each call takes off a number listed before the run (untimed)."""
+
+    def build(world: World, n: int) -> StepFn:
+        numbers = _listed(world, admin_list, f"usr_{tag}", n)
+
+        def step(i: int) -> Step:
+            who = _admin_principal(tag, i) if admin_list else measured(f"usr_{tag}", tag, i)
+            return _http(world, "DELETE", _dnc_path(admin_list, numbers[i]), who, 200)
+
+        return step
+
+    return build
+
+
+def admin_get_account_limits(world: World, n: int) -> StepFn:
+    world.api_key("usr_limited")
+    path = "/admin/accounts/usr_limited/limits"
+    return lambda i: _http(world, "GET", path, _admin_principal("limits_reader", i), 200)
+
+
+def admin_set_account_limits(world: World, n: int) -> StepFn:
+    """Each call sets another user's calls an hour (a new user every 10 calls)."""
+    path = "/admin/accounts/usr_limited_{}/limits"
+    return lambda i: _http(
+        world, "PUT", path.format(i // 10), _admin_principal("limits_setter", i), 200, body={"calls_per_hour": 500 + i}
+    )
+
+
+def update_account_settings(world: World, n: int) -> StepFn:
+    """Each call changes the calling hours' window (enforced, so a later call is checked against it)."""
+
+    def step(i: int) -> Step:
+        hours = {"start": f"{8 + i % 2:02d}:00", "end": "20:00", "enforce": True}
+        principal = measured("usr_hours", "hours", i)
+        return _http(world, "PUT", "/account/settings", principal, 200, body={"calling_hours": hours})
+
+    return step
+
+
+def sweep_live_calls(world: World, n: int) -> StepFn:
+    """The minute's sweep over the accounts holding live calls: one call ringing for an hour is live (placed before,
+    untimed), so the sweep reads that account's live calls, their items, and asks LiveKit which rooms exist."""
+    world.call(SLOW_CALLEE)
+
+    def swept(answer: Any) -> bool:
+        return isinstance(answer, dict) and {"calls_ended", "legs_released", "ids_repaired"} <= set(answer)
+
+    return lambda i: Step(world.events.scheduled(SWEEPER), None, swept)
+
+
 # ---------------------------------------------------------------- the authorizer
 
 
@@ -613,6 +714,16 @@ SCENARIOS: list[Scenario] = [
     Scenario("task RecordRequestFailure", "RecordRequestFailureFunction", record_request_failure, warm=False),
     Scenario("stream DispatchEvents", DISPATCHER, dispatch_events, warm=False),
     Scenario("queue DeliverWebhook", DELIVERER, deliver_webhook, warm=False),
+    Scenario("POST /dnc", "AddDncNumbersFunction", _dnc_add(False, "dnc_adder")),
+    Scenario("GET /dnc/{phone_number}", "GetDncNumberFunction", _dnc_get(False, "dnc_reader")),
+    Scenario("DELETE /dnc/{phone_number}", "DeleteDncNumberFunction", _dnc_delete(False, "dnc_remover")),
+    Scenario("POST /admin/dnc", "AdminAddDncNumbersFunction", _dnc_add(True, "dnc_admin_adder")),
+    Scenario("GET /admin/dnc/{phone_number}", "AdminGetDncNumberFunction", _dnc_get(True, "dnc_admin_reader")),
+    Scenario("DELETE /admin/dnc/{phone_number}", "AdminDeleteDncNumberFunction", _dnc_delete(True, "dnc_admin_rm")),
+    Scenario("GET /admin/accounts/{user_id}/limits", "AdminGetAccountLimitsFunction", admin_get_account_limits),
+    Scenario("PUT /admin/accounts/{user_id}/limits", "AdminSetAccountLimitsFunction", admin_set_account_limits),
+    Scenario("PUT /account/settings", "UpdateAccountSettingsFunction", update_account_settings),
+    Scenario("schedule SweepLiveCalls", SWEEPER, sweep_live_calls, warm=False),
 ]
 
 
@@ -637,7 +748,11 @@ def _generic(info: FunctionInfo) -> Scenario | None:
 
     def build(world: World, n: int) -> StepFn:
         public = world.runtime.functions[info.logical_id].routes[0][2]
-        return lambda i: _http(world, "GET", path, None if public else measured("usr_generic", info.folder, i), 200)
+        if public:
+            return lambda i: _http(world, "GET", path, None, 200)
+        if path.startswith("/admin/"):
+            return lambda i: _http(world, "GET", path, _admin_principal(info.folder, i), 200)
+        return lambda i: _http(world, "GET", path, measured("usr_generic", info.folder, i), 200)
 
     return Scenario(f"{method} {path}", info.logical_id, build)
 

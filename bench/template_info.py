@@ -7,9 +7,9 @@ from typing import Any
 
 from local.template import Stack
 
-HTTP, AUTHORIZER, TASK, QUEUE, STREAM = "http", "authorizer", "task", "queue", "stream"
+HTTP, AUTHORIZER, TASK, QUEUE, STREAM, SCHEDULE = "http", "authorizer", "task", "queue", "stream", "schedule"
 # The event sources a function may be fed by instead of a route (SAM event types), and the kind they make it.
-_SOURCES = {"SQS": QUEUE, "DynamoDB": STREAM}
+_SOURCES = {"SQS": QUEUE, "DynamoDB": STREAM, "Schedule": SCHEDULE}
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class FunctionInfo:
     folder: str  # functions/<folder>/app.py
     module: str
     attribute: str
-    kind: str  # http | authorizer | task | queue | stream
+    kind: str  # http | authorizer | task | queue | stream | schedule
     routes: tuple[tuple[str, str], ...]  # (METHOD, /path/{x})
     livekit_policy: bool  # may read the LiveKit credentials secret: the template says it talks to LiveKit
 
@@ -72,7 +72,7 @@ def functions(stack: Stack | None = None) -> list[FunctionInfo]:
             kind = fed[logical_id]
         else:
             raise ValueError(
-                f"{logical_id}: neither an API route, the authorizer, a workflow task, a queue's nor a stream's"
+                f"{logical_id}: no route, not the authorizer nor a workflow task, fed by no queue, stream or schedule"
             )
         found.append(
             FunctionInfo(

@@ -28,6 +28,7 @@ TRANSFER_TO = "+15105550100"
 AGENT_ID = str(uuid.UUID(int=0xBE4C))
 DISPATCHER = "DispatchEventsFunction"  # fed by the outbox's stream
 DELIVERER = "DeliverWebhookFunction"  # fed by the delivery queue
+SWEEPER = "SweepLiveCallsFunction"  # fed by the minute's schedule
 NO_FAILURES: dict[str, list[Any]] = {"batchItemFailures": []}  # a stream's or a queue's batch handled whole
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": False}, "lambda": {"use_docker": False}}
 
@@ -307,10 +308,18 @@ class World:
         if not self._callers or self._callers[-1][1] + reserve > 90:
             user_id = f"usr_caller_{len(self._callers)}"
             self.register(user_id)
+            self.allow_live_calls(user_id)
             self._callers.append((user_id, 0))
         user_id, used = self._callers[-1]
         self._callers[-1] = (user_id, used + reserve)
         return user(user_id, key=f"ak_caller_{user_id}")
+
+    def allow_live_calls(self, user_id: str) -> None:
+        """The scenarios leave calls ringing by the hundred: the account may hold as many live as the limits allow."""
+        from telephony.models.limits import MAXIMA
+
+        body = {"max_concurrent_calls": MAXIMA["max_concurrent_calls"]}
+        self.request("PUT", f"/admin/accounts/{user_id}/limits", self.setup_admin(), body)
 
     def call(self, callee: str = CALLEE, principal: Principal | None = None) -> dict[str, Any]:
         body = {"phone_number": callee, "system_prompt": "Be brief", "welcome_message": "Hi!"}

@@ -20,11 +20,13 @@ def test_every_function_deployed_with_the_default_parameters_has_a_scenario() ->
     assert {s.function for s in scenarios} == {f.logical_id for f in functions}
 
 
-def test_the_functions_a_queue_or_a_stream_feeds_are_told_apart() -> None:
+def test_the_functions_a_queue_a_stream_or_a_schedule_feeds_are_told_apart() -> None:
     kinds = {f.logical_id: f.kind for f in template_info.functions()}
     assert kinds["DispatchEventsFunction"] == template_info.STREAM
     assert kinds["DeliverWebhookFunction"] == template_info.QUEUE
-    assert {s.function for s in SCENARIOS if not s.warm} >= {"DispatchEventsFunction", "DeliverWebhookFunction"}
+    assert kinds["SweepLiveCallsFunction"] == template_info.SCHEDULE
+    fed = {"DispatchEventsFunction", "DeliverWebhookFunction", "SweepLiveCallsFunction"}
+    assert {s.function for s in SCENARIOS if not s.warm} >= fed
 
 
 def test_a_function_left_out_by_the_parameters_is_reported_with_its_reason() -> None:
