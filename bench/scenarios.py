@@ -71,8 +71,14 @@ def _http(world: World, method: str, path: str, principal: Principal | None, exp
 
 
 def create_api_key(world: World, n: int) -> StepFn:
+    """A user holds 20 keys at most: a new maker every 20 calls."""
     return lambda i: _http(
-        world, "POST", "/api-keys", measured("usr_key_maker", "key_maker", i), 201, body={"name": f"laptop {i}"}
+        world,
+        "POST",
+        "/api-keys",
+        measured(f"usr_key_maker_{i // 20}", "key_maker", i),
+        201,
+        body={"name": f"laptop {i}"},
     )
 
 
@@ -83,8 +89,11 @@ def list_api_keys(world: World, n: int) -> StepFn:
 
 
 def revoke_api_key(world: World, n: int) -> StepFn:
-    ids = [world.api_key("usr_revoker")["key_id"] for _ in range(n)]
-    return lambda i: _http(world, "DELETE", f"/api-keys/{ids[i]}", measured("usr_revoker", "revoker", i), 200)
+    """Each call revokes a key made before the run (untimed), by its owner; a user holds 20 keys at most."""
+    ids = [world.api_key(f"usr_revoker_{i // 15}")["key_id"] for i in range(n)]
+    return lambda i: _http(
+        world, "DELETE", f"/api-keys/{ids[i]}", measured(f"usr_revoker_{i // 15}", "revoker", i), 200
+    )
 
 
 def admin_list_api_keys(world: World, n: int) -> StepFn:
@@ -326,11 +335,13 @@ def post_call_events(world: World, n: int) -> StepFn:
 
 
 def hangup_call(world: World, n: int) -> StepFn:
-    """Each call hangs up a call placed just before it (untimed): LiveKit deletes the room."""
+    """Each call hangs up a call placed just before it (untimed), answered and talking for an hour (a ringing one
+    would end `no_answer` at its ringing timeout if the cold runs' preparation took longer): LiveKit deletes the
+    room."""
 
     def step(i: int) -> Step:
         principal = world.caller()
-        call_id = world.call(SLOW_CALLEE, principal=principal)["call_id"]
+        call_id = world.call(TRANSFER_CALLEE, principal=principal)["call_id"]
         return _http(world, "POST", f"/outbound-calls/{call_id}/hangup", principal, 200)
 
     return step
@@ -573,9 +584,9 @@ def update_account_settings(world: World, n: int) -> StepFn:
 
 
 def sweep_live_calls(world: World, n: int) -> StepFn:
-    """The minute's sweep over the accounts holding live calls: one call ringing for an hour is live (placed before,
+    """The minute's sweep over the accounts holding live calls: one call talking for an hour is live (placed before,
     untimed), so the sweep reads that account's live calls, their items, and asks LiveKit which rooms exist."""
-    world.call(SLOW_CALLEE)
+    world.call(TRANSFER_CALLEE)
 
     def swept(answer: Any) -> bool:
         return isinstance(answer, dict) and {"calls_ended", "legs_released", "ids_repaired"} <= set(answer)
