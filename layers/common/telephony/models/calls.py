@@ -1,11 +1,12 @@
-"""Outbound calls: the bodies, answers and stored records of the Outbound Calling API."""
+"""Calls, outbound and inbound: the bodies, answers and stored records of the calls API."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, Self, TypedDict
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from telephony.models.common import Body, JsonObject, Moment, Out, PageQuery, Query, Record
 
@@ -20,6 +21,17 @@ class CallStatus(StrEnum):
     NO_ANSWER = "no_answer"
     FAILED = "failed"
     CANCELED = "canceled"
+
+
+class Direction(StrEnum):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+def counter_prefix(direction: Direction) -> str:
+    """Outbound calls' stat counters keep the names they always had (so the seed's stats read them unchanged and
+    count no inbound call); inbound calls' counters carry this prefix."""
+    return "inbound_" if direction is Direction.INBOUND else ""
 
 
 OPEN = (CallStatus.QUEUED, CallStatus.DIALING, CallStatus.RINGING, CallStatus.IN_PROGRESS)
@@ -95,9 +107,18 @@ class CallFacts(Out):
     """A call as its owner sees it, but its transcript."""
 
     call_id: str
+    direction: Direction = Field(
+        default=Direction.OUTBOUND, description="`outbound`: placed by the API; `inbound`: reached one of your numbers"
+    )
     status: CallStatus
-    phone_number: str
-    from_number: str
+    phone_number: str = Field(
+        description="The number called: the callee of an outbound call, your number for an inbound one"
+    )
+    from_number: str = Field(
+        description="The number calling: yours for an outbound call, the caller for an inbound one (`hidden` when "
+        "your number hides callers' numbers, `unknown` when the carrier withheld it)"
+    )
+    phone_number_id: str | None = Field(default=None, description="Your number the call was placed from or reached")
     from_phone_number_id: str | None = None
     room_name: str
     agent_name: str | None = None
@@ -136,6 +157,41 @@ class CallsQuery(PageQuery):
     status: CallStatus | None = Field(default=None, description="Only calls in this status")
 
 
+MAX_RANGE_DAYS = 366
+
+
+class AllCallsQuery(CallsQuery):
+    direction: Direction | None = Field(default=None, description="Only calls in this direction")
+    phone_number_id: str | None = Field(
+        default=None,
+        max_length=67,
+        pattern=r"^pn_[A-Za-z0-9_-]{1,64}$",
+        description="Only calls of this number of yours",
+    )
+    created_after: datetime | None = Field(
+        default=None, description="Only calls created at or after this time (ISO 8601 with its offset)"
+    )
+    created_before: datetime | None = Field(
+        default=None, description="Only calls created before this time (ISO 8601 with its offset)"
+    )
+
+    @model_validator(mode="after")
+    def _a_sound_range(self) -> Self:
+        for moment in (self.created_after, self.created_before):
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError("created_after and created_before must give their offset from UTC (Z or +hh:mm)")
+        if self.created_after and self.created_before:
+            if self.created_before <= self.created_after:
+                raise ValueError("created_before must be later than created_after")
+            if self.created_before - self.created_after > timedelta(days=MAX_RANGE_DAYS):
+                raise ValueError(f"the time range may span {MAX_RANGE_DAYS} days at most")
+        return self
+
+
+class StatsQuery(Query):
+    direction: Direction | None = Field(default=None, description="Only calls in this direction; both if absent")
+
+
 class DetailsQuery(Query):
     include_transcript: bool = Field(default=False, description="Add the transcript segments")
     include_summary: bool = Field(default=False, description="Add the summary")
@@ -149,9 +205,11 @@ class CallRecord(Record):
 
     call_id: str
     owner_id: str
+    direction: Direction = Direction.OUTBOUND  # calls stored before there were inbound ones are outbound
     status: CallStatus
     phone_number: str
     from_number: str
+    phone_number_id: str | None = None  # an inbound call's number (an outbound call's is from_phone_number_id)
     from_phone_number_id: str | None = None
     room_name: str
     agent_name: str | None = None
@@ -174,6 +232,11 @@ class CallRecord(Record):
     @property
     def ended(self) -> bool:
         return self.status in ENDED
+
+    @property
+    def number_id(self) -> str | None:
+        """The caller's own number the call went through, whichever its direction."""
+        return self.phone_number_id or self.from_phone_number_id
 
     @property
     def live_ids(self) -> list[str]:
