@@ -178,7 +178,7 @@ def test_webhook_events_read_as_protobuf_reads_them(proto_names: bool) -> None:
 
 
 def test_participant_kinds_are_livekits() -> None:
-    assert lk._KINDS == {v.number: v.name for v in models.ParticipantInfo.Kind.DESCRIPTOR.values}
+    assert {v.number: v.name for v in models.ParticipantInfo.Kind.DESCRIPTOR.values} == lk._KINDS
     agent = lk.WebhookEvent.parse(json.dumps({"participant": {"identity": "a", "kind": 4}}))
     assert agent.participant is not None and agent.participant.kind == "AGENT"
     standard = lk.WebhookEvent.parse(json.dumps({"participant": {"identity": "a"}}))
