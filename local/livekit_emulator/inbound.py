@@ -263,7 +263,7 @@ def _accept(
 
     config = rule.room_config
     request = room_pb.CreateRoomRequest(
-        name=_room_name(rule, caller, called),
+        name=_room_name(rule, shown, called),  # LiveKit names an individual room after the caller as shown
         empty_timeout=config.empty_timeout,
         departure_timeout=config.departure_timeout,
         max_participants=config.max_participants,

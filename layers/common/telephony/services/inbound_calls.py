@@ -27,7 +27,7 @@ from telephony.observability import count, logger
 from telephony.repositories.store import Store
 from telephony.services import calls, events
 from telephony.services.provisioning import marker
-from telephony.util import derived_id, iso
+from telephony.util import derived_id, iso, now
 
 ATTR_CALL_ID = "sip.callID"
 ATTR_RULE_ID = "sip.ruleID"
@@ -153,7 +153,9 @@ def _arrived(room: str, participant: lk.Participant, at: datetime, event_id: str
                 _counted(moved)
                 return f"moved to {moved.status.value}"
         return "no change"
-    call = _record(call_id, room, participant, number, at)
+    # LiveKit dates its events in whole seconds: the call is dated when its first event arrives (never earlier), so
+    # that it sorts among the owner's calls in the order they happened
+    call = _record(call_id, room, participant, number, max(at, now()))
     types = [EventType.CALL_RINGING] + ([EventType.CALL_ANSWERED] if call.answered_at else [])
     before = call.model_copy(update={"event_sequence": 0})
     call = call.model_copy(update={"event_sequence": len(types)})
