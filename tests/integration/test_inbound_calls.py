@@ -142,9 +142,10 @@ def test_calls_of_both_directions_page_newest_first_and_filter(world, keys, numb
     second = world.client.get(f"/calls?limit=1&next_token={first['next_token']}", token=keys.alice).json()
     assert [c["call_id"] for c in second["items"]] == [outbound_id]
     assert second["items"][0]["direction"] == "outbound"
-    assert second["next_token"] is None or world.client.get(
-        f"/calls?limit=1&next_token={second['next_token']}", token=keys.alice
-    ).json()["items"] == []
+    assert (
+        second["next_token"] is None
+        or world.client.get(f"/calls?limit=1&next_token={second['next_token']}", token=keys.alice).json()["items"] == []
+    )
 
     outbound = world.client.get("/calls?direction=outbound", token=keys.alice).json()["items"]
     assert [c["call_id"] for c in outbound] == [outbound_id]
