@@ -314,6 +314,8 @@ class CallsRepository:
         there is more to read. The token is the sort key the page stopped at, within the caller's own
         partitions."""
         upper = min(b for b in (before, _cursor(token)) if b is not None) if (before or token) else None
+        if after is not None and upper is not None and upper <= after:
+            return [], None  # nothing lies in the range (a token from a wider query may point below it)
         found: list[tuple[str, CallRecord]] = []
         frontiers: list[str] = []
         for direction in directions:
