@@ -1,7 +1,8 @@
 """Inbound calls from LiveKit webhooks: a call that reached a number of ours becomes a call of the number's owner.
 
 LiveKit's SIP service matches an inbound trunk and one of the number's dispatch rules, makes a room for the caller and
-lets a SIP participant join it (livekit/protocol sip/sip.go `EvaluateDispatchRule`, livekit/sip pkg/sip/inbound.go):
+lets a SIP participant join it (livekit/protocol's `EvaluateDispatchRule`, livekit/sip's inbound call; what they do
+is in docs/adr/0023-inbound-calls.md):
 - its attributes always carry `sip.callID`, `sip.trunkID` and `sip.ruleID`; `sip.phoneNumber` (the caller),
   `sip.trunkPhoneNumber` (the number called) and `sip.hostname` only when the rule does not hide the caller's
   number; `sip.callStatus` is `ringing` when it joins (`active` at once behind a PIN prompt);
