@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal, Self, TypedDict
+from typing import Any, Literal, TypedDict
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from telephony.models.common import Body, JsonObject, Moment, Out, PageQuery, Query, Record
 
@@ -175,17 +175,24 @@ class AllCallsQuery(CallsQuery):
         default=None, description="Only calls created before this time (ISO 8601 with its offset)"
     )
 
-    @model_validator(mode="after")
-    def _a_sound_range(self) -> Self:
-        for moment in (self.created_after, self.created_before):
-            if moment is not None and moment.tzinfo is None:
-                raise ValueError("created_after and created_before must give their offset from UTC (Z or +hh:mm)")
-        if self.created_after and self.created_before:
-            if self.created_before <= self.created_after:
-                raise ValueError("created_before must be later than created_after")
-            if self.created_before - self.created_after > timedelta(days=MAX_RANGE_DAYS):
-                raise ValueError(f"the time range may span {MAX_RANGE_DAYS} days at most")
-        return self
+    @field_validator("created_after", "created_before")
+    @classmethod
+    def _with_offset(cls, moment: datetime | None) -> datetime | None:
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError("must give its offset from UTC (Z or +hh:mm)")
+        return moment
+
+    @field_validator("created_before")
+    @classmethod
+    def _a_sound_range(cls, before: datetime | None, info: ValidationInfo) -> datetime | None:
+        after = info.data.get("created_after")
+        if before is None or after is None:
+            return before
+        if before <= after:
+            raise ValueError("must be later than created_after")
+        if before - after > timedelta(days=MAX_RANGE_DAYS):
+            raise ValueError(f"the range from created_after may span {MAX_RANGE_DAYS} days at most")
+        return before
 
 
 class StatsQuery(Query):
