@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -218,6 +219,68 @@ class TelephonyClient:
     def stats(self) -> Json:
         return self.request("GET", "/outbound-calls/stats")  # type: ignore[no-any-return]
 
+    # ------------------------------------------------------------ calls of both directions (inbound included)
+    def calls(
+        self,
+        *,
+        direction: str | None = None,
+        status: str | None = None,
+        phone_number_id: str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        limit: int = 50,
+        next_token: str | None = None,
+    ) -> Json:
+        """Your calls, `outbound` and `inbound`, newest first; times as aware datetimes or ISO 8601 text."""
+        return self.request(
+            "GET",
+            "/calls",  # type: ignore[no-any-return]
+            params={
+                "direction": direction,
+                "status": status,
+                "phone_number_id": phone_number_id,
+                "created_after": _moment(created_after),
+                "created_before": _moment(created_before),
+                "limit": limit,
+                "next_token": next_token,
+            },
+        )
+
+    def call(self, call_id: str, *, transcript: bool = False, summary: bool = False) -> Json:
+        """A call of either direction."""
+        return self.request(
+            "GET",
+            f"/calls/{call_id}",  # type: ignore[no-any-return]
+            params={"include_transcript": str(transcript).lower(), "include_summary": str(summary).lower()},
+        )
+
+    def calls_stats(self, *, direction: str | None = None) -> Json:
+        """Statistics of one direction's calls, or of both."""
+        return self.request("GET", "/calls/stats", params={"direction": direction})  # type: ignore[no-any-return]
+
+    def hangup_call(self, call_id: str) -> Json:
+        """Hang up a call of either direction."""
+        return self.request("POST", f"/calls/{call_id}/hangup")  # type: ignore[no-any-return]
+
+    def transfer_call(self, call_id: str, transfer_to: str, *, mode: str = "cold", play_dialtone: bool = False) -> Json:
+        """Transfer a call of either direction."""
+        return self.request(
+            "POST",
+            f"/calls/{call_id}/transfer",  # type: ignore[no-any-return]
+            json={"transfer_to": transfer_to, "mode": mode, "play_dialtone": play_dialtone},
+        )
+
+    def post_call_events(
+        self, call_id: str, *, transcript: list[Json] | None = None, summary: str | None = None
+    ) -> Json:
+        """The transcript and summary of a call of either direction (by its owner or its agent)."""
+        body = {"transcript": transcript, "summary": summary}
+        return self.request(
+            "POST",
+            f"/calls/{call_id}/events",  # type: ignore[no-any-return]
+            json={k: v for k, v in body.items() if v is not None},
+        )
+
     # ------------------------------------------------------------ account
     def account_limits(self) -> Json:
         """Your account's limits and what you use of them now (live calls included)."""
@@ -315,3 +378,8 @@ def _dnc(global_list: bool, phone_number: str | None = None) -> str:
     """A do-not-call list's path, or one number's in it with its + encoded (%2B)."""
     path = "/admin/dnc" if global_list else "/dnc"
     return f"{path}/{quote(phone_number, safe='')}" if phone_number is not None else path
+
+
+def _moment(value: datetime | str | None) -> str | None:
+    """A time as the API reads it: ISO 8601 with its offset (a naive datetime is refused by the API, not here)."""
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import calls
+from . import calls, inbound
 from .control import OUTCOMES
 from .model import Fault, Outcome
 from .runtime import Runtime
@@ -183,8 +183,41 @@ class Emulator:
                 if p.call is not None and p.call.status != "ended" and (identity is None or p.identity == identity)
             ]
             for call in ringing_or_up:
-                calls.callee_hangup(rt, call)
+                if call.inbound:
+                    inbound.caller_hangs_up(rt, call)
+                else:
+                    calls.callee_hangup(rt, call)
             return len(ringing_or_up)
+
+    def place_inbound(
+        self,
+        caller: str,
+        called: str,
+        *,
+        source_ip: str = "",
+        caller_host: str = "",
+        pin: str = "",
+        answer_after_ms: int | None = None,
+        talk_ms: int | None = None,
+    ) -> dict[str, Any]:
+        """A caller dials ``called``: matched against the inbound trunks and dispatch rules, accepted into a room or
+        rejected (see inbound.py)."""
+        for name, value in (("answer_after_ms", answer_after_ms), ("talk_ms", talk_ms)):
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be a non-negative integer")
+        if not caller or not called:
+            raise ValueError("from and to are required")
+        with self.runtime.lock:
+            return inbound.place(
+                self.runtime,
+                caller=caller,
+                called=called,
+                source_ip=source_ip,
+                caller_host=caller_host,
+                pin=pin,
+                answer_after_ms=answer_after_ms,
+                talk_ms=talk_ms,
+            )
 
     def state(self) -> dict[str, Any]:
         """Everything the emulator holds (``GET /_emulator/state``)."""

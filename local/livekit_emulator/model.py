@@ -85,6 +85,7 @@ class Call:
     timers: list[Timer] = field(default_factory=list)
     transfer_to: str | None = None
     transfer_response: Any = None
+    inbound: bool = False  # placed by a caller through POST /_emulator/inbound, not by CreateSIPParticipant
 
     def cancel_timers(self) -> None:
         for t in self.timers:

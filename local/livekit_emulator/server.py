@@ -306,6 +306,17 @@ class _Handler(BaseHTTPRequestHandler):
             if n == 0:
                 return _json(404, {"error": f"no SIP call in room {room!r}"})
             return _json(200, {"ok": True, "calls": n})
+        if name == "inbound":
+            placed = emulator.place_inbound(
+                _str(payload, "from", required=True),
+                _str(payload, "to", required=True),
+                source_ip=_str(payload, "source_ip") or "",
+                caller_host=_str(payload, "from_host") or "",
+                pin=_str(payload, "pin") or "",
+                answer_after_ms=_int(payload, "answer_after_ms"),
+                talk_ms=_int(payload, "talk_ms"),
+            )
+            return _json(200, {"ok": placed["result"] == "accepted", **placed})
         if name == "faults":
             meta = payload.get("meta")
             if meta is not None and not (

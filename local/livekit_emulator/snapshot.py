@@ -23,6 +23,7 @@ def snapshot(rt: Runtime) -> dict[str, Any]:
         "dispatches": [MessageToDict(d) for r in state.rooms.values() for d in r.dispatches.values()],
         "transfers": [dict(t) for t in state.transfers],
         "calls": [call_record(c) for c in state.call_log],
+        "inbound": [dict(a) for a in state.inbound],
         "events": [dict(e) for e in state.events],
         "webhook_url": rt.webhook_url,
         "config": {

@@ -34,6 +34,8 @@ class State:
     counts: dict[str, int] = field(default_factory=dict)
     # a summary of every webhook event, whether or not it was sent (the last MAX_EVENT_LOG)
     events: list[dict[str, Any]] = field(default_factory=list)
+    # every inbound call placed through the control API, accepted or rejected (the last MAX_CALL_LOG)
+    inbound: list[dict[str, Any]] = field(default_factory=list)
 
     def add_call(self, call: Call) -> None:
         self.calls[call.sip_call_id] = call
@@ -61,3 +63,8 @@ class State:
         self.events.append(summary)
         if len(self.events) > MAX_EVENT_LOG:
             del self.events[: len(self.events) - MAX_EVENT_LOG]
+
+    def log_inbound(self, attempt: dict[str, Any]) -> None:
+        self.inbound.append(attempt)
+        if len(self.inbound) > MAX_CALL_LOG:
+            del self.inbound[: len(self.inbound) - MAX_CALL_LOG]

@@ -80,6 +80,19 @@ def call_in_progress(world: Any, token: str, callee: str = CALLEE) -> str:
     return call_id
 
 
+def inbound_call_in_progress(world: Any, token: str, caller: str = "+13125550188") -> str:
+    """A call to alice's registered number, answered by its agent (the emulator places it as a caller would)."""
+    placed = world.livekit.place_inbound(caller, OWN_E164, answer_after_ms=30)
+    assert placed["result"] == "accepted", placed
+    found = wait_for(
+        lambda: world.client.get("/calls?direction=inbound&status=in_progress", token=token).json()["items"],
+        lambda items: any(c["room_name"] == placed["room"] for c in items),
+        10.0,
+        "the inbound call to be in progress",
+    )
+    return str(next(c["call_id"] for c in found if c["room_name"] == placed["room"]))
+
+
 def wait_for(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float, what: str) -> Any:
     deadline = time.time() + timeout
     value = read()

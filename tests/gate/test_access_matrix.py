@@ -29,6 +29,7 @@ from tests.gate.conftest import (
     CONFIGURE,
     call_in_progress,
     figure,
+    inbound_call_in_progress,
     own_number,
     pending_request,
     register,
@@ -55,6 +56,11 @@ class Seeds:
     def call_id(self) -> str:
         assert self.registered
         return call_in_progress(self.world, self.keys.alice)
+
+    @cached_property
+    def inbound_call_id(self) -> str:
+        assert self.registered
+        return inbound_call_in_progress(self.world, self.keys.alice)
 
     @cached_property
     def number_id(self) -> str:
@@ -207,6 +213,17 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/outbound-calls/{call_id}/events"): Case(
         lambda s, p: (f"/outbound-calls/{s.call_id}/events", {"summary": f"by {p}"}), 200, 404, 404, agent=200
+    ),
+    # the calls of both directions: each route with an inbound call, which only its owner (and its agent) reach
+    ("GET", "/calls"): Case(lambda s, p: ("/calls", None), 200, 200, 200, invisible=lambda s: s.inbound_call_id),
+    ("GET", "/calls/stats"): Case(lambda s, p: ("/calls/stats?direction=inbound", None), 200, 200, 200),
+    ("GET", "/calls/{call_id}"): Case(lambda s, p: (f"/calls/{s.inbound_call_id}", None), 200, 404, 404),
+    ("POST", "/calls/{call_id}/hangup"): Case(lambda s, p: (f"/calls/{s.inbound_call_id}/hangup", None), 200, 404, 404),
+    ("POST", "/calls/{call_id}/transfer"): Case(
+        lambda s, p: (f"/calls/{s.inbound_call_id}/transfer", {"transfer_to": ALLOWED}), 200, 404, 404
+    ),
+    ("POST", "/calls/{call_id}/events"): Case(
+        lambda s, p: (f"/calls/{s.inbound_call_id}/events", {"summary": f"by {p}"}), 200, 404, 404, agent=200
     ),
     ("GET", "/account/limits"): Case(lambda s, p: ("/account/limits", None), 200, 200, 200),
     ("GET", "/admin/accounts/{user_id}/limits"): Case(

@@ -454,6 +454,8 @@ def _token(key: dict[str, Any]) -> str:
     [
         ("/outbound-calls", {"gsi1pk": "OWNER#usr_alice"}),
         ("/outbound-calls?status=completed", {"gsi2pk": "OWNER#usr_alice#STATUS#completed"}),
+        ("/calls", {"gsi1pk": "OWNER#usr_alice#INBOUND"}),
+        ("/calls?status=completed&direction=inbound", {"gsi2pk": "OWNER#usr_alice#INBOUND#STATUS#completed"}),
         ("/telephony/phone-number-requests", {"gsi1pk": "OWNER#usr_alice"}),
         ("/outbound-calls/phone-numbers", {"gsi1pk": "OWNER#usr_alice"}),
         ("/api-keys", {"gsi1pk": "OWNER#usr_alice"}),

@@ -24,6 +24,7 @@ from tests.integration.event_seeds import EVENTS
 VARIANT_STATUS: dict[str, int | None] = {
     "idempotent": None,  # None: the function's own success status
     "jwt": None,
+    "any_direction": None,  # the function's second path: calls of both directions
     "invalid": 400,
     "malformed": 401,
     "unauthenticated": 401,

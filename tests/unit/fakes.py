@@ -47,9 +47,11 @@ from telephony.models.calls import (
     CallChanges,
     CallRecord,
     CallStatus,
+    Direction,
     SegmentRecord,
     StatCounters,
     TransferRecord,
+    counter_prefix,
 )
 from telephony.models.dnc import DncList, DncRecord
 from telephony.models.limits import AccountLimits
@@ -449,6 +451,7 @@ class FakeCalls(Failing):
         self.moves: list[tuple[str, CallStatus, CallStatus]] = []  # (call_id, from, to) of each move written
         self.post_times: dict[tuple[str, str], str] = {}  # (call_id, digest) -> the time of the first post
         self.events: list[EventRecord] = []  # the outbox: each event written with its change, in order
+        self.rooms: dict[str, list[str]] = defaultdict(list)  # room name -> the inbound calls LiveKit put in it
 
     def _sequenced(self, call: CallRecord, events: Sequence[EventRecord]) -> dict[str, Any]:
         """The `_changed` condition of the real writes: with events, StatusChanged unless the stored call's event
@@ -511,6 +514,50 @@ class FakeCalls(Failing):
         self.events += events
         return call.model_copy(update={"status": to, **changes, **sequence})
 
+    def create_inbound(self, call: CallRecord, *, events: Sequence[EventRecord]) -> None:
+        """CallsRepository.create_inbound: the call (AlreadyExists if a call has its id), its room's pointer, its
+        inbound counters and its events together; no charge, no live call."""
+        self._failing("create_inbound")
+        if call.call_id in self.items:
+            raise AlreadyExists(f"call {call.call_id} exists already")
+        self.items[call.call_id] = call.model_copy(deep=True)
+        self.rooms[call.room_name].append(call.call_id)
+        adds = {"inbound_total_calls": 1, f"inbound_status_{call.status.value}": 1}
+        if call.answered_at:
+            adds["inbound_answered_calls"] = 1
+        self._count(call, adds)
+        self.events += events
+
+    def in_room(self, room_name: str) -> list[CallRecord]:
+        """CallsRepository.in_room."""
+        return [self.items[i].model_copy(deep=True) for i in self.rooms.get(room_name, []) if i in self.items]
+
+    def list_filtered(
+        self,
+        owner_id: str,
+        *,
+        directions: Sequence[Direction],
+        status: CallStatus | None,
+        after: str | None,
+        before: str | None,
+        number_id: str | None,
+        limit: int,
+        token: str | None,
+    ) -> tuple[list[CallRecord], str | None]:
+        """CallsRepository.list_filtered: newest first, every filter applied (pages always full here)."""
+        mine = [
+            c
+            for c in self.items.values()
+            if c.owner_id == owner_id
+            and c.direction in directions
+            and (status is None or c.status is status)
+            and (after is None or c.created_at >= after)
+            and (before is None or c.created_at < before)
+            and (number_id is None or c.number_id == number_id)
+        ]
+        mine.sort(key=lambda c: (c.created_at, c.call_id), reverse=True)
+        return _page([c.model_copy(deep=True) for c in mine], limit=limit, token=token)
+
     def get(self, call_id: str) -> CallRecord | None:
         """CallsRepository.get."""
         self._failing("get")
@@ -520,8 +567,12 @@ class FakeCalls(Failing):
     def list_by_owner(
         self, owner_id: str, *, status: CallStatus | None, limit: int, token: str | None
     ) -> tuple[list[CallRecord], str | None]:
-        """CallsRepository.list_by_owner: newest first, in one status if given."""
-        mine = [c for c in self.items.values() if c.owner_id == owner_id and (status is None or c.status is status)]
+        """CallsRepository.list_by_owner: outbound calls only, newest first, in one status if given."""
+        mine = [
+            c
+            for c in self.items.values()
+            if c.owner_id == owner_id and c.direction is Direction.OUTBOUND and (status is None or c.status is status)
+        ]
         mine.sort(key=lambda c: (c.created_at, c.call_id), reverse=True)
         return _page([c.model_copy(deep=True) for c in mine], limit=limit, token=token)
 
@@ -587,12 +638,22 @@ class FakeCalls(Failing):
         )
         self.events += events
 
-    def note_events(self, call_id: str, owner_id: str, *, summary: str | None, chars: int, max_chars: int) -> None:
-        """CallsRepository.note_events: NotFound unless the call is `owner_id`'s, TranscriptFull when the text
-        already counted leaves less than `chars` of room; then the summary (if given) and the size counted."""
+    def note_events(
+        self,
+        call_id: str,
+        owner_id: str,
+        *,
+        summary: str | None,
+        chars: int,
+        max_chars: int,
+        direction: Direction | None = None,
+    ) -> None:
+        """CallsRepository.note_events: NotFound unless the call is `owner_id`'s (and of `direction`, if given),
+        TranscriptFull when the text already counted leaves less than `chars` of room; then the summary (if given)
+        and the size counted."""
         self._failing("note_events")
         stored = self.items.get(call_id)
-        if stored is None or stored.owner_id != owner_id:
+        if stored is None or stored.owner_id != owner_id or (direction and stored.direction is not direction):
             raise NotFound("no such call")
         if stored.transcript_chars > max_chars - chars:
             raise TranscriptFull(f"the call's transcript is full: at most {max_chars} characters of text")
@@ -625,7 +686,7 @@ class FakeCalls(Failing):
         if refused:
             raise refused
         self.items[call.call_id] = stored.model_copy(update={"transfers": [*stored.transfers, transfer], **sequence})
-        self._count(call, {"transfer_legs": 1})
+        self._count(call, {f"{counter_prefix(call.direction)}transfer_legs": 1})
         self.rate_limits.spend(charge)
         self.accounts.occupy(call.owner_id, [str(transfer.leg_identity)])
         self.events += events

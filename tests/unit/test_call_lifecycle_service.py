@@ -196,12 +196,15 @@ def test_an_event_stamped_before_the_call_was_created_counts_from_its_creation()
     assert calls.items["call_1"].ringing_at == after(0)
 
 
-def test_a_room_that_is_not_a_call_is_ignored_without_a_read():
+def test_an_event_that_cannot_concern_a_call_is_ignored_without_a_read():
     # the store holds no calls repository: any read would fail the test
-    assert call_lifecycle.apply(_event("room_finished", room="agent-1234_caller"), store=fake_store()) == (
-        "ignored: not a call room"
-    )
     assert call_lifecycle.apply(_event("room_finished", room=None), store=fake_store()) == "ignored: not a call room"
+    assert call_lifecycle.apply(_event("track_published", room="agent-1234_caller"), store=fake_store()) == "ignored"
+
+
+def test_a_room_that_holds_no_call_of_ours_is_ignored():
+    # a room no outbound call is named after and no inbound call was recorded in
+    assert _apply(FakeCalls(), _event("room_finished", room="agent-1234_caller")) == "ignored: unknown call"
 
 
 def test_an_unknown_call_is_ignored():

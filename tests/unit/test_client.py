@@ -167,3 +167,35 @@ def test_account_settings_methods_send_the_documented_requests():
         ("PUT", "/account/settings", {"calling_hours": {"start": "09:00", "days": ["mon"], "enforce": True}}),
         ("PUT", "/account/settings", {"calling_hours": {"enforce": False}}),
     ]
+
+
+def test_calls_methods_of_both_directions_send_the_documented_requests():
+    from datetime import UTC, datetime
+
+    seen: list[tuple[str, str, str, object]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        seen.append((request.method, request.url.path, str(request.url.query, "ascii"), body))
+        return httpx.Response(200, json={"items": []})
+
+    api = TelephonyClient("http://api.test", api_key="k", transport=httpx.MockTransport(answer))
+    api.calls(direction="inbound", created_after=datetime(2026, 1, 1, tzinfo=UTC), limit=10)
+    api.call("call_1", transcript=True)
+    api.calls_stats(direction="inbound")
+    api.hangup_call("call_1")
+    api.transfer_call("call_1", "+15105550100")
+    api.post_call_events("call_1", summary="done")
+    assert seen == [
+        ("GET", "/calls", "direction=inbound&created_after=2026-01-01T00%3A00%3A00%2B00%3A00&limit=10", None),
+        ("GET", "/calls/call_1", "include_transcript=true&include_summary=false", None),
+        ("GET", "/calls/stats", "direction=inbound", None),
+        ("POST", "/calls/call_1/hangup", "", None),
+        (
+            "POST",
+            "/calls/call_1/transfer",
+            "",
+            {"transfer_to": "+15105550100", "mode": "cold", "play_dialtone": False},
+        ),
+        ("POST", "/calls/call_1/events", "", {"summary": "done"}),
+    ]

@@ -161,6 +161,7 @@ def test_webhook_events_read_as_protobuf_reads_them(proto_names: bool) -> None:
             "attributes": {"sip.callStatus": "hangup"},
             "disconnect_reason": "USER_REJECTED",
             "kind": "SIP",
+            "metadata": "telephony-api +14155550100 rule",
         },
     )
     body = json.dumps(json_format.MessageToDict(event, preserving_proto_field_name=proto_names))
@@ -170,8 +171,18 @@ def test_webhook_events_read_as_protobuf_reads_them(proto_names: bool) -> None:
         id="EV_1",
         created_at=1795350747,
         room_name="call_1",
-        participant=lk.Participant("sip-call_1", {"sip.callStatus": "hangup"}, "USER_REJECTED"),
+        participant=lk.Participant(
+            "sip-call_1", {"sip.callStatus": "hangup"}, "USER_REJECTED", "SIP", "telephony-api +14155550100 rule"
+        ),
     )
+
+
+def test_participant_kinds_are_livekits() -> None:
+    assert {v.number: v.name for v in models.ParticipantInfo.Kind.DESCRIPTOR.values} == lk._KINDS
+    agent = lk.WebhookEvent.parse(json.dumps({"participant": {"identity": "a", "kind": 4}}))
+    assert agent.participant is not None and agent.participant.kind == "AGENT"
+    standard = lk.WebhookEvent.parse(json.dumps({"participant": {"identity": "a"}}))
+    assert standard.participant is not None and standard.participant.kind == "STANDARD"
 
 
 def test_webhook_defaults_numbers_and_bad_shapes() -> None:

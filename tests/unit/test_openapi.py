@@ -63,16 +63,26 @@ def test_a_route_on_one_side_only_is_caught():
     assert _gaps(_ROUTES[1:], _committed()) == (set(), {_ROUTES[0][:2]})
 
 
+def _function_of(folder: str) -> str:
+    return next(name for name, f in Stack().functions().items() if f.module.split(".")[1] == folder)
+
+
 @pytest.mark.parametrize(("method", "path", "public", "module"), _ROUTES, ids=[r[3] for r in _ROUTES])
 def test_each_function_declares_the_route_the_template_gives_it(method: str, path: str, public: bool, module: str):
     # Given the function behind the route, as the template wires it
     folder = module.rsplit(".", 1)[-1]
     app = _resolvers()[folder]
-    ((declared_method, declared_path, handler),) = app.declared
+    template_routes = {(m, p) for m, p, _ in Stack().functions()[_function_of(folder)].routes}
+    declared = {(m, p): h for m, p, h in app.declared}
+    handler = declared[(method, path)]
 
-    # Then it serves that one route, under one name, as public as the template says
-    assert (declared_method, declared_path) == (method, path)
-    assert handler.__name__ == folder == _operations(_committed())[(method, path)]["operationId"]
+    # Then it serves the routes the template gives it and no other, each under one name, as public as the template
+    # says: its first route is named after its folder, a second (the same operation over calls of both directions,
+    # docs/adr/0023-inbound-calls.md) after the folder too, with `_any_direction`
+    assert set(declared) == template_routes
+    assert handler.__name__ in (folder, f"{folder}_any_direction")
+    assert app.declared[0][2].__name__ == folder
+    assert handler.__name__ == _operations(_committed())[(method, path)]["operationId"]
     assert app.public == public
     segments = {part[1:-1] for part in path.split("/") if part.startswith("{")}
     assert segments <= set(inspect.signature(handler).parameters), "the handler does not take every path segment"

@@ -498,6 +498,8 @@ class Participant:
     identity: str
     attributes: dict[str, str]
     disconnect_reason: str  # livekit.DisconnectReason's name, UNKNOWN_REASON when absent
+    kind: str = "STANDARD"  # livekit.ParticipantInfo.Kind's name: SIP, AGENT, ...
+    metadata: str = ""
 
 
 @dataclass(frozen=True)
@@ -528,6 +530,8 @@ class WebhookEvent:
                     identity=_string(participant, "identity"),
                     attributes={str(k): str(v) for k, v in (_object(participant, "attributes") or {}).items()},
                     disconnect_reason=_reason(_field(participant, "disconnect_reason")),
+                    kind=_kind(_field(participant, "kind")),
+                    metadata=_string(participant, "metadata"),
                 )
                 if participant is not None
                 else None
@@ -557,6 +561,20 @@ def _reason(value: Any) -> str:
     if isinstance(value, str):
         return value
     raise ValueError("disconnect_reason is neither a name nor a number")
+
+
+# livekit.ParticipantInfo.Kind by number (protojson writes the names; STANDARD, 0, is left out)
+_KINDS = {0: "STANDARD", 1: "INGRESS", 2: "EGRESS", 3: "SIP", 4: "AGENT", 7: "CONNECTOR", 8: "BRIDGE"}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return _KINDS[0]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _KINDS.get(value, f"KIND_{value}")
+    if isinstance(value, str):
+        return value
+    raise ValueError("kind is neither a name nor a number")
 
 
 _default: LiveKit | None = None

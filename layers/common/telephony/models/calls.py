@@ -1,11 +1,12 @@
-"""Outbound calls: the bodies, answers and stored records of the Outbound Calling API."""
+"""Calls, outbound and inbound: the bodies, answers and stored records of the calls API."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, TypedDict
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from telephony.models.common import Body, JsonObject, Moment, Out, PageQuery, Query, Record
 
@@ -20,6 +21,17 @@ class CallStatus(StrEnum):
     NO_ANSWER = "no_answer"
     FAILED = "failed"
     CANCELED = "canceled"
+
+
+class Direction(StrEnum):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+def counter_prefix(direction: Direction) -> str:
+    """Outbound calls' stat counters keep the names they always had (so the seed's stats read them unchanged and
+    count no inbound call); inbound calls' counters carry this prefix."""
+    return "inbound_" if direction is Direction.INBOUND else ""
 
 
 OPEN = (CallStatus.QUEUED, CallStatus.DIALING, CallStatus.RINGING, CallStatus.IN_PROGRESS)
@@ -95,9 +107,18 @@ class CallFacts(Out):
     """A call as its owner sees it, but its transcript."""
 
     call_id: str
+    direction: Direction = Field(
+        default=Direction.OUTBOUND, description="`outbound`: placed by the API; `inbound`: reached one of your numbers"
+    )
     status: CallStatus
-    phone_number: str
-    from_number: str
+    phone_number: str = Field(
+        description="The number called: the callee of an outbound call, your number for an inbound one"
+    )
+    from_number: str = Field(
+        description="The number calling: yours for an outbound call, the caller for an inbound one (`hidden` when "
+        "your number hides callers' numbers, `unknown` when the carrier withheld it)"
+    )
+    phone_number_id: str | None = Field(default=None, description="Your number the call was placed from or reached")
     from_phone_number_id: str | None = None
     room_name: str
     agent_name: str | None = None
@@ -136,6 +157,48 @@ class CallsQuery(PageQuery):
     status: CallStatus | None = Field(default=None, description="Only calls in this status")
 
 
+MAX_RANGE_DAYS = 366
+
+
+class AllCallsQuery(CallsQuery):
+    direction: Direction | None = Field(default=None, description="Only calls in this direction")
+    phone_number_id: str | None = Field(
+        default=None,
+        max_length=67,
+        pattern=r"^pn_[A-Za-z0-9_-]{1,64}$",
+        description="Only calls of this number of yours",
+    )
+    created_after: datetime | None = Field(
+        default=None, description="Only calls created at or after this time (ISO 8601 with its offset)"
+    )
+    created_before: datetime | None = Field(
+        default=None, description="Only calls created before this time (ISO 8601 with its offset)"
+    )
+
+    @field_validator("created_after", "created_before")
+    @classmethod
+    def _with_offset(cls, moment: datetime | None) -> datetime | None:
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError("must give its offset from UTC (Z or +hh:mm)")
+        return moment
+
+    @field_validator("created_before")
+    @classmethod
+    def _a_sound_range(cls, before: datetime | None, info: ValidationInfo) -> datetime | None:
+        after = info.data.get("created_after")
+        if before is None or after is None:
+            return before
+        if before <= after:
+            raise ValueError("must be later than created_after")
+        if before - after > timedelta(days=MAX_RANGE_DAYS):
+            raise ValueError(f"the range from created_after may span {MAX_RANGE_DAYS} days at most")
+        return before
+
+
+class StatsQuery(Query):
+    direction: Direction | None = Field(default=None, description="Only calls in this direction; both if absent")
+
+
 class DetailsQuery(Query):
     include_transcript: bool = Field(default=False, description="Add the transcript segments")
     include_summary: bool = Field(default=False, description="Add the summary")
@@ -149,9 +212,11 @@ class CallRecord(Record):
 
     call_id: str
     owner_id: str
+    direction: Direction = Direction.OUTBOUND  # calls stored before there were inbound ones are outbound
     status: CallStatus
     phone_number: str
     from_number: str
+    phone_number_id: str | None = None  # an inbound call's number (an outbound call's is from_phone_number_id)
     from_phone_number_id: str | None = None
     room_name: str
     agent_name: str | None = None
@@ -174,6 +239,11 @@ class CallRecord(Record):
     @property
     def ended(self) -> bool:
         return self.status in ENDED
+
+    @property
+    def number_id(self) -> str | None:
+        """The caller's own number the call went through, whichever its direction."""
+        return self.phone_number_id or self.from_phone_number_id
 
     @property
     def live_ids(self) -> list[str]:

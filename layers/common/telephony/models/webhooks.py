@@ -29,7 +29,6 @@ class EventType(StrEnum):
 class CallEventData(CallFacts):
     """A call event's `data`: the call's details without its transcript."""
 
-    direction: Literal["outbound", "inbound"]
     sequence: int = Field(description="Grows with each event of this call: orders them whatever order they arrive in")
 
 

@@ -6,6 +6,10 @@ of the user's stats partition whatever the number of calls.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,6 +18,7 @@ from telephony.errors import (
     AlreadyExists,
     DomainError,
     EventAlreadyApplied,
+    InvalidInput,
     NotFound,
     StatusChanged,
     TooManyTransfers,
@@ -25,9 +30,11 @@ from telephony.models.calls import (
     CallChanges,
     CallRecord,
     CallStatus,
+    Direction,
     SegmentRecord,
     StatCounters,
     TransferRecord,
+    counter_prefix,
 )
 from telephony.models.webhooks import EventRecord
 from telephony.repositories import accounts, dynamo, keys, rate_limits
@@ -37,6 +44,7 @@ _TABLE = dynamo.Table("calls_table")
 HOUR = 3600
 STATS_TTL = 26 * HOUR
 EVENT_MARKER_TTL = 7 * 86400
+ROOM_TTL = 8 * 86400  # longer than any call lasts (LiveKit ends one after 24 hours at most) and its late webhooks
 
 
 def hour_of(epoch_seconds: int) -> int:
@@ -45,6 +53,27 @@ def hour_of(epoch_seconds: int) -> int:
 
 def _call(item: dict[str, Any]) -> CallRecord:
     return CallRecord.model_validate(item)
+
+
+_SORT_KEY = re.compile(r"\d{4}-\d{2}-\d{2}T[0-9:.]{8,12}Z#call_[A-Za-z0-9_-]{1,64}")
+
+
+def _token(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"before": sort_key}).encode()).decode().rstrip("=")
+
+
+def _cursor(token: str | None) -> str | None:
+    """The sort key a page of calls stopped at, from its next_token (400 for anything else)."""
+    if not token:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        before = decoded["before"]
+        if not isinstance(before, str) or not _SORT_KEY.fullmatch(before):
+            raise ValueError(token)
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        raise InvalidInput("next_token is not valid", details=[{"field": "next_token"}]) from None
+    return before
 
 
 def _changed(
@@ -157,6 +186,56 @@ class CallsRepository:
         live = accounts.occupy(owner, [cid], max_live=max_live)
         dynamo.transact([put, *counters, rate_limits.spend(charge), live])
 
+    def create_inbound(self, call: CallRecord, *, events: Sequence[EventRecord]) -> None:
+        """A call that reached one of the owner's numbers, with its counters, the pointer from its room to it and
+        its events, together (AlreadyExists when LiveKit told of it before). No budget is spent and no live call
+        counted: nobody here chose to place it, and LiveKit has it already."""
+        cid, owner, created, status = call.call_id, call.owner_id, call.created_at, call.status.value
+        direction = Direction.INBOUND.value
+        item = {
+            **keys.call(cid),
+            **keys.call_owner(owner, created, cid, direction),
+            **keys.call_owner_status(owner, status, created, cid, direction),
+            **call.model_dump(mode="json", exclude_none=True),
+        }
+        put = dynamo.Write(
+            {
+                "Put": {
+                    "TableName": _TABLE.name,
+                    "Item": dynamo.marshal(item),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            lambda _old: AlreadyExists(f"call {cid} exists already"),
+        )
+        pointer = {
+            "Put": {
+                "TableName": _TABLE.name,
+                "Item": dynamo.marshal(
+                    {**keys.room_call(call.room_name, cid), "call_id": cid, "expires_at": call.created_epoch + ROOM_TTL}
+                ),
+            }
+        }
+        prefix = counter_prefix(Direction.INBOUND)
+        adds = {f"{prefix}total_calls": 1, f"{prefix}status_{status}": 1}
+        if call.answered_at:
+            adds[f"{prefix}answered_calls"] = 1
+        counters = _counters(owner, hour_of(call.created_epoch), adds)
+        dynamo.transact([put, dynamo.Write(pointer), *counters, *[outbox(e) for e in events]])
+
+    def in_room(self, room_name: str) -> list[CallRecord]:
+        """The inbound calls LiveKit put in this room (usually one), read consistently: a room's next event may
+        follow the one that made its call at once."""
+        result = dynamo.call(
+            aws.dynamodb().query,
+            TableName=_TABLE.name,
+            KeyConditionExpression="pk = :pk",
+            ConsistentRead=True,
+            ExpressionAttributeValues=dynamo.values(pk=keys.room_partition(room_name)),
+        )
+        ids = [str(dynamo.unmarshal(i)["call_id"]) for i in result.get("Items", [])]
+        return [c for c in (self.get(i) for i in ids) if c is not None]
+
     def move(
         self,
         call: CallRecord,
@@ -172,7 +251,8 @@ class CallsRepository:
         longer as read, EventAlreadyApplied when the webhook's event was applied before. Returns the call as
         written."""
         cid, owner = call.call_id, call.owner_id
-        sets = {"status": to.value, **changes, **keys.call_owner_status(owner, to.value, call.created_at, cid)}
+        placed = keys.call_owner_status(owner, to.value, call.created_at, cid, call.direction.value)
+        sets = {"status": to.value, **changes, **placed}
         writes = [
             _changed(call, sets, "#status = :from", {"from": call.status.value}, events),
             *_counters(owner, hour_of(call.created_epoch), adds),
@@ -214,6 +294,95 @@ class CallsRepository:
                 _TABLE.name, "by_owner", "gsi1pk", keys.owner_partition(owner_id), limit=limit, token=token
             )
         return [_call(i) for i in items], next_token
+
+    def list_filtered(
+        self,
+        owner_id: str,
+        *,
+        directions: Sequence[Direction],
+        status: CallStatus | None,
+        after: str | None,
+        before: str | None,
+        number_id: str | None,
+        limit: int,
+        token: str | None,
+    ) -> tuple[list[CallRecord], str | None]:
+        """One page of the user's calls in `directions`, newest first: each direction's partition (of `status`, if
+        given) read from where the last page stopped, within [`after`, `before`) as key conditions, `number_id` as
+        a filter, and merged. Each partition is read for at most `limit` (+1) items, so a page costs the same
+        whatever the number of calls; a filter that matches few may give a short page, with a `next_token` while
+        there is more to read. The token is the sort key the page stopped at, within the caller's own
+        partitions."""
+        upper = min(b for b in (before, _cursor(token)) if b is not None) if (before or token) else None
+        if after is not None and upper is not None and upper <= after:
+            return [], None  # nothing lies in the range (a token from a wider query may point below it)
+        found: list[tuple[str, CallRecord]] = []
+        frontiers: list[str] = []
+        for direction in directions:
+            items, frontier = self._partition_page(
+                owner_id, direction, status, lower=after, upper=upper, number_id=number_id, limit=limit
+            )
+            found += items
+            if frontier is not None:
+                frontiers.append(frontier)
+        # Every partition was read down to its frontier: what lies above the highest of them is complete.
+        bound = max(frontiers) if frontiers else None
+        complete = sorted((f for f in found if bound is None or f[0] >= bound), key=lambda f: f[0], reverse=True)
+        page = complete[:limit]
+        if len(complete) > limit:
+            next_token = _token(page[-1][0])
+        elif bound is not None:
+            next_token = _token(bound)
+        else:
+            next_token = None
+        return [call for _, call in page], next_token
+
+    def _partition_page(
+        self,
+        owner_id: str,
+        direction: Direction,
+        status: CallStatus | None,
+        *,
+        lower: str | None,
+        upper: str | None,
+        number_id: str | None,
+        limit: int,
+    ) -> tuple[list[tuple[str, CallRecord]], str | None]:
+        """Up to `limit` calls of one partition below `upper` (exclusive) and from `lower` on, with their sort
+        keys, and the sort key it stopped at when there is more (None when it was read to its end)."""
+        if status:
+            index, key = "by_owner_status", "gsi2"
+            partition = keys.call_status_partition(owner_id, status.value, direction.value)
+        else:
+            index, key = "by_owner", "gsi1"
+            partition = keys.call_partition(owner_id, direction.value)
+        condition = f"{key}pk = :pk"
+        vals: dict[str, Any] = {"pk": partition}
+        if lower is not None and upper is not None:
+            condition += f" AND {key}sk BETWEEN :lo AND :hi"  # inclusive: the item at `upper` is dropped below
+            vals.update(lo=lower, hi=upper)
+        elif lower is not None:
+            condition += f" AND {key}sk >= :lo"
+            vals["lo"] = lower
+        elif upper is not None:
+            condition += f" AND {key}sk < :hi"
+            vals["hi"] = upper
+        kwargs: dict[str, Any] = {
+            "TableName": _TABLE.name,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+            "Limit": limit + 1,
+        }
+        if number_id:
+            kwargs["FilterExpression"] = "phone_number_id = :number OR from_phone_number_id = :number"
+            vals["number"] = number_id
+        kwargs["ExpressionAttributeValues"] = dynamo.values(**vals)
+        result = dynamo.call(aws.dynamodb().query, **kwargs)
+        items = [dynamo.unmarshal(i) for i in result.get("Items", [])]
+        rows = [(str(i[f"{key}sk"]), _call(i)) for i in items if i[f"{key}sk"] != upper]
+        last = result.get("LastEvaluatedKey")
+        return rows, (str(dynamo.unmarshal(last)[f"{key}sk"]) if last else None)
 
     def stats(self, owner_id: str, *, since_hour: int, counters: Iterable[str]) -> tuple[StatCounters, StatCounters]:
         """The user's all-time counters and the sum of the hour buckets from `since_hour` on, from one Query:
@@ -341,12 +510,28 @@ class CallsRepository:
 
         dynamo.transact([write._replace(refused=refused), *[outbox(e) for e in events]])
 
-    def note_events(self, call_id: str, owner_id: str, *, summary: str | None, chars: int, max_chars: int) -> None:
+    def note_events(
+        self,
+        call_id: str,
+        owner_id: str,
+        *,
+        summary: str | None,
+        chars: int,
+        max_chars: int,
+        direction: Direction | None = None,
+    ) -> None:
         """One write before an events post's segments: the summary if given, and the transcript's size counted, on
-        the condition that the call is `owner_id`'s (so it is the ownership check too: NotFound otherwise) and
-        that the transcript stays within `max_chars` (TranscriptFull otherwise)."""
+        the condition that the call is `owner_id`'s (of `direction`, when given: so it is the ownership check too,
+        NotFound otherwise) and that the transcript stays within `max_chars` (TranscriptFull otherwise)."""
         update = "ADD transcript_chars :chars"
         vals: dict[str, Any] = {"chars": chars, "owner": owner_id, "room": max_chars - chars}
+        condition = "owner_id = :owner AND (attribute_not_exists(transcript_chars) OR transcript_chars <= :room)"
+        if direction is Direction.OUTBOUND:  # calls stored before there were inbound ones have no direction
+            condition += " AND (attribute_not_exists(direction) OR direction = :direction)"
+            vals["direction"] = direction.value
+        elif direction is Direction.INBOUND:
+            condition += " AND direction = :direction"
+            vals["direction"] = direction.value
         if summary is not None:
             update = "SET summary = :summary, summary_source = :source " + update
             vals.update(summary=summary, source="agent")
@@ -356,14 +541,15 @@ class CallsRepository:
                 TableName=_TABLE.name,
                 Key=dynamo.marshal(keys.call(call_id)),
                 UpdateExpression=update,
-                ConditionExpression=(
-                    "owner_id = :owner AND (attribute_not_exists(transcript_chars) OR transcript_chars <= :room)"
-                ),
+                ConditionExpression=condition,
                 ExpressionAttributeValues=dynamo.values(**vals),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except dynamo.ConditionFailed as failed:
-            if failed.item is None or failed.item.get("owner_id") != owner_id:
+            old = failed.item
+            if old is None or old.get("owner_id") != owner_id:
+                raise NotFound("no such call") from None
+            if direction is not None and old.get("direction", Direction.OUTBOUND.value) != direction.value:
                 raise NotFound("no such call") from None
             raise _full(max_chars) from None
 
@@ -396,7 +582,9 @@ class CallsRepository:
                 return TooManyTransfers(f"a call may be transferred {max_transfers} times at most")
             return _refused(call, old)
 
-        counted = _counters(call.owner_id, hour_of(call.created_epoch), {"transfer_legs": 1})
+        counted = _counters(
+            call.owner_id, hour_of(call.created_epoch), {f"{counter_prefix(call.direction)}transfer_legs": 1}
+        )
         live = accounts.occupy(call.owner_id, [str(transfer.leg_identity)], max_live=max_live)
         writes = [write._replace(refused=refused), *counted, rate_limits.spend(charge), live]
         dynamo.transact([*writes, *[outbox(e) for e in events]])

@@ -93,16 +93,42 @@ def call(call_id: str) -> dict[str, str]:
     return {"pk": f"CALL#{_id('call', call_id, 'call')}", "sk": ITEM}
 
 
-def call_owner(owner_id: str, created_at: str, call_id: str) -> dict[str, str]:
-    return {"gsi1pk": owner_partition(owner_id), "gsi1sk": f"{created_at}#{call_id}"}
+# Outbound calls keep the `by_owner` and `by_owner_status` partitions they always had (the seed's lists read them and
+# must show no inbound call); inbound calls have partitions of their own in the same indexes.
+_INBOUND = "#INBOUND"
 
 
-def call_status_partition(owner_id: str, status: str) -> str:
-    return f"OWNER#{owner_id}#STATUS#{status}"
+def call_partition(owner_id: str, direction: str = "outbound") -> str:
+    """The `by_owner` partition of one user's calls in one direction, newest first."""
+    return owner_partition(owner_id) + (_INBOUND if direction == "inbound" else "")
 
 
-def call_owner_status(owner_id: str, status: str, created_at: str, call_id: str) -> dict[str, str]:
-    return {"gsi2pk": call_status_partition(owner_id, status), "gsi2sk": f"{created_at}#{call_id}"}
+def call_owner(owner_id: str, created_at: str, call_id: str, direction: str = "outbound") -> dict[str, str]:
+    return {"gsi1pk": call_partition(owner_id, direction), "gsi1sk": call_sort(created_at, call_id)}
+
+
+def call_sort(created_at: str, call_id: str) -> str:
+    """The sort key of a call in every index: its creation time, then its id."""
+    return f"{created_at}#{call_id}"
+
+
+def call_status_partition(owner_id: str, status: str, direction: str = "outbound") -> str:
+    return f"OWNER#{owner_id}{_INBOUND if direction == 'inbound' else ''}#STATUS#{status}"
+
+
+def call_owner_status(
+    owner_id: str, status: str, created_at: str, call_id: str, direction: str = "outbound"
+) -> dict[str, str]:
+    return {"gsi2pk": call_status_partition(owner_id, status, direction), "gsi2sk": call_sort(created_at, call_id)}
+
+
+def room_partition(room_name: str) -> str:
+    """The calls LiveKit put in a room our dispatch rule made: how the room's later events find them."""
+    return f"ROOM#{room_name}"
+
+
+def room_call(room_name: str, call_id: str) -> dict[str, str]:
+    return {"pk": room_partition(room_name), "sk": f"CALL#{call_id}"}
 
 
 SEGMENT_PREFIX = "SEG#"

@@ -1,4 +1,5 @@
-"""A call's life from LiveKit webhooks: ringing, answered, ended; each event applied once, forward only.
+"""A call's life from LiveKit webhooks: ringing, answered, ended; each event applied once, forward only. Events of
+the rooms our dispatch rules make (inbound calls) go to services/inbound_calls.py.
 
 LiveKit tells us about the callee's SIP participant (identity `sip-<call_id>`, in room `<call_id>`):
 `participant_joined` while it dials, `track_published` when the callee answers (media flows),
@@ -12,12 +13,12 @@ import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
-from telephony.errors import StatusChanged
+from telephony.errors import NotFound, StatusChanged
 from telephony.integrations import livekit as lk
 from telephony.models.calls import CallChanges, CallRecord, CallStatus
 from telephony.observability import count, logger
 from telephony.repositories.store import Store, default_store
-from telephony.services import calls, summaries
+from telephony.services import calls, inbound_calls, summaries
 from telephony.util import iso
 
 # disconnect reason of a call that was never answered -> (status, SIP code, end reason). LiveKit's SIP service gives
@@ -48,12 +49,11 @@ def handle(
 def apply(event: lk.WebhookEvent, *, store: Store | None = None) -> str:
     db = store or default_store()
     call_id = event.room_name or ""
-    if not call_id.startswith("call_"):
-        return "ignored: not a call room"
-    call = db.calls.get(call_id)
-    if call is None:
-        return "ignored: unknown call"
     at = datetime.fromtimestamp(event.created_at, UTC) if event.created_at else datetime.now(UTC)
+    inbound = event.participant is not None and inbound_calls.ATTR_RULE_ID in event.participant.attributes
+    call = _outbound_call(call_id, db) if not inbound else None
+    if call is None:  # a room a dispatch rule made: its name is LiveKit's (it may even start with call_)
+        return inbound_calls.apply(event, at, db)
     # webhook times are whole seconds: never let an event seem older than the call itself
     at = max(at, datetime.fromisoformat(call.created_at))
     participant = event.participant
@@ -85,6 +85,16 @@ def apply(event: lk.WebhookEvent, *, store: Store | None = None) -> str:
         count("CallsFailed" if moved.status is CallStatus.FAILED else "CallsEnded")
         summaries.request(moved)
     return f"moved to {moved.status.value}" if moved else "no change"
+
+
+def _outbound_call(room: str, db: Store) -> CallRecord | None:
+    """The call placed into this room (outbound calls' rooms are named after them)."""
+    if not room.startswith("call_"):
+        return None
+    try:
+        return db.calls.get(room)
+    except NotFound:  # no id of ours looks like this name
+        return None
 
 
 def _is_leg(call: CallRecord, identity: str) -> bool:

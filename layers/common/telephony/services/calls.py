@@ -1,4 +1,5 @@
-"""Outbound calls: create (with the agent dispatched first), read, list, hang up, transfer, stats."""
+"""Calls: create an outbound one (with the agent dispatched first); read, list, hang up, transfer and count calls of
+either direction."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from telephony.errors import (
 from telephony.models.calls import (
     ENDED,
     RANK,
+    AllCallsQuery,
     CallChanges,
     CallCreated,
     CallDetails,
@@ -33,12 +35,14 @@ from telephony.models.calls import (
     CallStats,
     CallStatus,
     CreateCall,
+    Direction,
     EventsAccepted,
     SegmentRecord,
     StatCounters,
     TranscriptSegment,
     Transfer,
     TransferRecord,
+    counter_prefix,
     leg_identity,
 )
 from telephony.models.common import Page
@@ -110,14 +114,15 @@ def move(
 
 
 def _counted(current: CallRecord, target: CallStatus, fields: CallChanges) -> StatCounters:
-    """What a change adds to its owner's counters."""
+    """What a change adds to its owner's counters (those of the call's direction)."""
     adds = {f"status_{current.status.value}": -1, f"status_{target.value}": 1}
     if target is CallStatus.IN_PROGRESS or (target in ENDED and fields.get("answered_at") and not current.answered_at):
         adds["answered_calls"] = 1
     if "duration_seconds" in fields:
         adds["total_duration_seconds"] = fields["duration_seconds"]
         adds["timed_calls"] = 1
-    return adds
+    prefix = counter_prefix(current.direction)
+    return {prefix + name: value for name, value in adds.items()}
 
 
 def ending(at: datetime, end_reason: str) -> Decide:
@@ -310,22 +315,29 @@ def _fail_creation(call: CallRecord, failure: Exception, client: LiveKit, db: St
 # ---------------------------------------------------------------- read
 
 
-def owned(call_id: str, principal: Principal, db: Store) -> CallRecord:
+def owned(call_id: str, principal: Principal, db: Store, *, direction: Direction | None = None) -> CallRecord:
+    """The caller's call (of `direction` only, when given: the seed's paths serve outbound calls alone)."""
     call = db.calls.get(call_id)
-    if call is None or call.owner_id != principal.user_id:
+    if call is None or call.owner_id != principal.user_id or (direction and call.direction is not direction):
         raise NotFound("no such call")
     return call
 
 
 def _details(call: CallRecord) -> CallDetails:
-    return CallDetails.model_validate(call.model_dump())
+    return CallDetails.model_validate({**call.model_dump(), "phone_number_id": call.number_id})
 
 
 def details(
-    call_id: str, *, principal: Principal, include_transcript: bool, include_summary: bool, store: Store | None = None
+    call_id: str,
+    *,
+    principal: Principal,
+    include_transcript: bool,
+    include_summary: bool,
+    direction: Direction | None = None,
+    store: Store | None = None,
 ) -> CallDetails:
     db = store or default_store()
-    call = owned(call_id, principal, db)
+    call = owned(call_id, principal, db, direction=direction)
     view = _details(call)
     if include_transcript:
         view.transcript = [{"role": s.role, "text": s.text, "at": s.at} for s in db.calls.segments(call_id)]
@@ -342,7 +354,23 @@ def list_calls(
     return Page[CallDetails](items=[_details(i) for i in items], next_token=token)
 
 
-# What `move` and the repository's `create` count, and all `_summary` reads
+def list_all(*, principal: Principal, query: AllCallsQuery, store: Store | None = None) -> Page[CallDetails]:
+    """The caller's calls of either direction (or the one asked for), newest first, with the query's filters."""
+    directions = [query.direction] if query.direction else list(Direction)
+    items, token = (store or default_store()).calls.list_filtered(
+        principal.user_id,
+        directions=directions,
+        status=query.status,
+        after=iso(query.created_after) if query.created_after else None,
+        before=iso(query.created_before) if query.created_before else None,
+        number_id=query.phone_number_id,
+        limit=query.limit,
+        token=query.next_token,
+    )
+    return Page[CallDetails](items=[_details(i) for i in items], next_token=token)
+
+
+# What `move` and the repository's `create` count, and all `_summary` reads (each direction's under its prefix)
 STAT_COUNTERS = (
     "total_calls",
     "answered_calls",
@@ -353,10 +381,22 @@ STAT_COUNTERS = (
 )
 
 
-def stats(*, principal: Principal, store: Store | None = None) -> CallStats:
+def stats(
+    *, principal: Principal, direction: Direction | None = Direction.OUTBOUND, store: Store | None = None
+) -> CallStats:
+    """The caller's statistics for one direction, or both summed (None): one Query of the stats partition either
+    way, asking for the counters of the directions wanted."""
+    directions = [direction] if direction else list(Direction)
+    prefixes = [counter_prefix(d) for d in directions]
     since = hour_of(epoch()) - 23 * HOUR
-    total, window = (store or default_store()).calls.stats(principal.user_id, since_hour=since, counters=STAT_COUNTERS)
-    return CallStats(**_summary(total), last_24h=_summary(window))
+    total, window = (store or default_store()).calls.stats(
+        principal.user_id, since_hour=since, counters=[p + name for p in prefixes for name in STAT_COUNTERS]
+    )
+    return CallStats(**_summary(_summed(total, prefixes)), last_24h=_summary(_summed(window, prefixes)))
+
+
+def _summed(counters: StatCounters, prefixes: list[str]) -> StatCounters:
+    return {name: sum(counters.get(p + name, 0) for p in prefixes) for name in STAT_COUNTERS}
 
 
 def _summary(counters: StatCounters) -> dict[str, Any]:
@@ -379,10 +419,15 @@ def _summary(counters: StatCounters) -> dict[str, Any]:
 
 
 def hangup(
-    call_id: str, *, principal: Principal, livekit: LiveKit | None = None, store: Store | None = None
+    call_id: str,
+    *,
+    principal: Principal,
+    direction: Direction | None = None,
+    livekit: LiveKit | None = None,
+    store: Store | None = None,
 ) -> CallDetails:
     db = store or default_store()
-    call = owned(call_id, principal, db)
+    call = owned(call_id, principal, db, direction=direction)
     if call.ended:
         raise Conflict(f"the call already ended ({call.status.value})")
     _livekit(livekit).delete_room(call.room_name)
@@ -407,16 +452,17 @@ def transfer(
     body: Transfer,
     *,
     principal: Principal,
+    direction: Direction | None = None,
     livekit: LiveKit | None = None,
     store: Store | None = None,
 ) -> CallDetails:
 
     db = store or default_store()
-    call = owned(call_id, principal, db)
+    call = owned(call_id, principal, db, direction=direction)
     if call.status is not CallStatus.IN_PROGRESS:
         raise Conflict(f"only a call in progress can be transferred; this one is {call.status.value}")
     target = sip.transfer_target(body.transfer_to)
-    number = db.numbers.get(call.from_phone_number_id) if call.from_phone_number_id else None
+    number = db.numbers.get(call.number_id) if call.number_id else None
     if target not in _allowed_destinations(number):
         raise Forbidden("this destination is not in the number's transfer_config.allowed_destinations")
     if target.startswith("tel:") and is_premium_rate(target[4:]):  # a transfer dials out like a call does
@@ -505,7 +551,7 @@ def _warm_transfer(
                 to=target[4:],
                 room=call.room_name,
                 identity=leg,
-                from_number=call.from_number,
+                from_number=number.phone_number,  # the caller's own number, whichever the call's direction
                 name=target[4:],
                 attributes={"call_id": call.call_id, "transfer": "warm"},
                 headers=settings.custom_headers,
@@ -554,7 +600,14 @@ def _segment_index(position: int, segment: TranscriptSegment) -> str:
     return f"{position:04d}-{digest}"
 
 
-def post_events(call_id: str, body: CallEvents, *, principal: Principal, store: Store | None = None) -> EventsAccepted:
+def post_events(
+    call_id: str,
+    body: CallEvents,
+    *,
+    principal: Principal,
+    direction: Direction | None = None,
+    store: Store | None = None,
+) -> EventsAccepted:
     """One write on the call first: the summary if given, and the transcript's size, on the condition that the
     call is the caller's (the ownership check) and that its transcript stays within MAX_TRANSCRIPT_CHARS (a
     call's details return it whole, and a Lambda answer is at most 6 MB). Then the segments, each keyed by its
@@ -564,9 +617,11 @@ def post_events(call_id: str, body: CallEvents, *, principal: Principal, store: 
     transcript = body.transcript or []
     chars = sum(len(s.text) for s in transcript)
     if body.summary is None:
-        db.calls.note_events(call_id, principal.user_id, summary=None, chars=chars, max_chars=MAX_TRANSCRIPT_CHARS)
+        db.calls.note_events(
+            call_id, principal.user_id, summary=None, chars=chars, max_chars=MAX_TRANSCRIPT_CHARS, direction=direction
+        )
     else:
-        _note_summary(owned(call_id, principal, db), body.summary, chars, db)
+        _note_summary(owned(call_id, principal, db, direction=direction), body.summary, chars, db)
     if transcript:
         base = now_iso()
         if any(s.at is None for s in transcript):  # a retry of this post must reuse the time of the first

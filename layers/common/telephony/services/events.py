@@ -29,7 +29,7 @@ def call_data(call: CallRecord, sequence: int) -> dict[str, Any]:
     """A call's data in an event: its details without the transcript, with its direction and the event's place
     among the call's events."""
     return CallEventData.model_validate(
-        {**call.model_dump(), "direction": "outbound", "sequence": sequence}
+        {**call.model_dump(), "phone_number_id": call.number_id, "sequence": sequence}
     ).model_dump(mode="json")
 
 
