@@ -12,7 +12,8 @@ app = make_app()
 def cancel_campaign(campaign_id: CampaignId) -> Campaign:
     """Cancel a campaign
 
-    No new call is placed from this answer on; the calls live now go on to their end and the contacts not dialled are skipped (`canceled`). 409 once it is completed or canceled. Sends `campaign.canceled`.
+    No new call is placed from this answer on; the calls live now go on to their end and the contacts not dialled
+    are skipped (`canceled`). 409 once it is completed or canceled. Sends `campaign.canceled`.
     """
     return campaigns.cancel(campaign_id, principal=current_principal(app))
 

@@ -13,7 +13,9 @@ app = make_app()
 
 
 @app.post("/campaigns", status_code=201, tags=["Campaigns"], responses=errors(409))
-def create_campaign(body: Annotated[CreateCampaign, Body(openapi_examples=examples.CREATE_CAMPAIGN)]) -> CampaignCreated:
+def create_campaign(
+    body: Annotated[CreateCampaign, Body(openapi_examples=examples.CREATE_CAMPAIGN)],
+) -> CampaignCreated:
     """Create a campaign (draft)
 
     Up to 10,000 contacts (more with `POST /campaigns/{campaign_id}/contacts`, 100,000 a campaign); a number given

@@ -12,7 +12,8 @@ app = make_app()
 def pause_campaign(campaign_id: CampaignId) -> Campaign:
     """Pause a campaign
 
-    No new call is placed from this answer on; the calls live now go on to their end. 409 unless it is scheduled or running. Sends `campaign.paused`.
+    No new call is placed from this answer on; the calls live now go on to their end. 409 unless it is scheduled
+    or running. Sends `campaign.paused`.
     """
     return campaigns.pause(campaign_id, principal=current_principal(app))
 

@@ -113,7 +113,7 @@ class Seeds:
         return campaign_id
 
     def campaign(self, **body: Any) -> str:
-        made = self.world.client.post("/campaigns", token=self.keys.alice, json_body={**CAMPAIGN(self), **body})
+        made = self.world.client.post("/campaigns", token=self.keys.alice, json_body={**campaign_body(self), **body})
         assert made.status == 201, made.body
         return str(made.json()["campaign_id"])
 
@@ -149,13 +149,15 @@ class Case:
 WEBHOOK = {"url": "http://127.0.0.1:9/matrix", "events": ["*"]}
 
 
-def CAMPAIGN(s: Seeds) -> dict[str, Any]:  # noqa: N802 - a body, like WEBHOOK
+def campaign_body(s: Seeds) -> dict[str, Any]:
     """A campaign from alice's registered number: another caller naming it names a number that is not theirs."""
     return {
         "name": "matrix",
         "from_phone_number_id": s.registered["phone_number_id"],
         "contacts": [{"phone_number": "+14155550141"}],
     }
+
+
 DNC_NUMBER = "+14155550131"  # on alice's do-not-call list
 GLOBAL_DNC_NUMBER = "+14155550132"  # on the operator's
 
@@ -281,7 +283,7 @@ CASES: dict[tuple[str, str], Case] = {
         lambda s, p: (f"/admin/dnc/{s.global_dnc_number}", None), 403, 403, 200
     ),
     # a campaign calls from the caller's own number: another's is a 400 naming from_phone_number_id
-    ("POST", "/campaigns"): Case(lambda s, p: ("/campaigns", CAMPAIGN(s)), 201, 400, 400),
+    ("POST", "/campaigns"): Case(lambda s, p: ("/campaigns", campaign_body(s)), 201, 400, 400),
     ("GET", "/campaigns"): Case(lambda s, p: ("/campaigns", None), 200, 200, 200, invisible=lambda s: s.campaign_id),
     ("GET", "/campaigns/{campaign_id}"): Case(lambda s, p: (f"/campaigns/{s.campaign_id}", None), 200, 404, 404),
     ("POST", "/campaigns/{campaign_id}/contacts"): Case(

@@ -124,7 +124,9 @@ def test_invalid_and_duplicate_contacts_are_counted_and_the_rest_kept(world, key
     assert body["status"] == "draft"
     assert body["counts"]["total"] == 3 and body["counts"]["pending"] == 2 and body["counts"]["duplicates"] == 1
     assert body["counts"]["skipped"]["invalid"] == 1
-    assert body["invalid_contacts"] == [{"field": "contacts[2].phone_number", "phone_number": "garbage", "issue": "invalid"}]
+    assert body["invalid_contacts"] == [
+        {"field": "contacts[2].phone_number", "phone_number": "garbage", "issue": "invalid"}
+    ]
     listed = contacts_of(world, keys.alice, body["campaign_id"])
     assert [c["status"] for c in listed] == ["pending", "skipped", "pending"]
 
@@ -136,12 +138,16 @@ def test_wrong_status_is_409_and_others_campaigns_are_404(world, keys, number):
     assert_error(world.client.post(f"/campaigns/{cid}/resume", token=keys.alice), 409)
     assert_error(world.client.get(f"/campaigns/{cid}", token=keys.bob), 404)
     assert_error(world.client.post(f"/campaigns/{cid}/start", token=keys.bob), 404)
-    added = world.client.post(f"/campaigns/{cid}/contacts", token=keys.alice, json_body={"contacts": [{"phone_number": "+14155550102"}]})
+    added = world.client.post(
+        f"/campaigns/{cid}/contacts", token=keys.alice, json_body={"contacts": [{"phone_number": "+14155550102"}]}
+    )
     assert added.status == 200 and added.json()["counts"]["pending"] == 2, added.body
     started = world.client.post(f"/campaigns/{cid}/start", token=keys.alice)
     assert started.status == 200 and started.json()["status"] == "running", started.body
     assert_error(world.client.post(f"/campaigns/{cid}/start", token=keys.alice), 409)
-    late = world.client.post(f"/campaigns/{cid}/contacts", token=keys.alice, json_body={"contacts": [{"phone_number": "+14155550103"}]})
+    late = world.client.post(
+        f"/campaigns/{cid}/contacts", token=keys.alice, json_body={"contacts": [{"phone_number": "+14155550103"}]}
+    )
     assert_error(late, 409)
     done = wait_for(world, keys.alice, cid, "completed")
     assert done["counts"]["answered"] == 2

@@ -322,9 +322,7 @@ def list_contacts(
     campaign = owned(campaign_id, principal, db)
     items, token = db.campaigns.contacts(campaign_id, status=status, limit=limit, token=next_token)
     committed = set(campaign.batches)
-    return Page[CampaignContact](
-        items=[_contact_view(c) for c in items if c.batch in committed], next_token=token
-    )
+    return Page[CampaignContact](items=[_contact_view(c) for c in items if c.batch in committed], next_token=token)
 
 
 def add_contacts(
@@ -406,8 +404,10 @@ def _begins(campaign: CampaignRecord) -> CampaignStatus:
 def start(campaign_id: str, *, principal: Principal, engine: Any = None, store: Store | None = None) -> Campaign:
     db = store or default_store()
     campaign = owned(campaign_id, principal, db)
-    if campaign.schedule and campaign.schedule.end_at and datetime.fromisoformat(campaign.schedule.end_at) <= (
-        datetime.now(UTC)
+    if (
+        campaign.schedule
+        and campaign.schedule.end_at
+        and datetime.fromisoformat(campaign.schedule.end_at) <= (datetime.now(UTC))
     ):
         raise InvalidInput("schedule.end_at has passed", details=[{"field": "schedule.end_at", "issue": "past"}])
     return _change(
@@ -755,4 +755,3 @@ def tick(task: TickInput, *, store: Store | None = None) -> TickResult:
             }
         )
     return result.model_copy(update={"wait_seconds": _next_wait(campaign, at, db)})
-
