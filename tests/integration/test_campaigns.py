@@ -133,6 +133,8 @@ def test_invalid_and_duplicate_contacts_are_counted_and_the_rest_kept(world, key
 
 def test_wrong_status_is_409_and_others_campaigns_are_404(world, keys, number):
     world.livekit.set_outcome("*", "answer", after_ms=5, talk_ms=30)
+    hook = {"url": "http://127.0.0.1:9/hooks", "events": ["campaign.started", "campaign.completed", "call.ended"]}
+    webhook_id = world.client.post("/webhooks", token=keys.alice, json_body=hook).json()["webhook_id"]
     cid = create(world, keys.alice, number, ["+14155550101"]).json()["campaign_id"]
     assert_error(world.client.post(f"/campaigns/{cid}/pause", token=keys.alice), 409)
     assert_error(world.client.post(f"/campaigns/{cid}/resume", token=keys.alice), 409)
@@ -155,6 +157,14 @@ def test_wrong_status_is_409_and_others_campaigns_are_404(world, keys, number):
     listed = world.client.get("/campaigns", token=keys.alice).json()["items"]
     assert [c["campaign_id"] for c in listed] == [cid]
     assert world.client.get("/campaigns", token=keys.bob).json()["items"] == []
+    # the campaign's events and its calls' go to the account's webhooks, like any other
+    deadline, types = time.time() + 20, []
+    while time.time() < deadline and sorted(set(types)) != ["call.ended", "campaign.completed", "campaign.started"]:
+        time.sleep(0.2)
+        page = world.client.get(f"/webhooks/{webhook_id}/deliveries?limit=100", token=keys.alice).json()
+        types = [d["type"] for d in page["items"]]
+    told = {(d["type"], d["event_id"]) for d in page["items"]}  # each event once, whatever its delivery attempts
+    assert sorted(t for t, _ in told) == ["call.ended", "call.ended", "campaign.completed", "campaign.started"]
 
 
 def test_two_hundred_contacts_ten_at_a_time_ten_on_the_do_not_call_list(world, keys, number):
@@ -247,3 +257,22 @@ def test_busy_contacts_are_retried_after_the_delay(world, keys, number, monkeypa
     (busy,) = contacts_of(world, keys.alice, cid, status="busy")
     assert [a["attempt"] for a in busy["attempts"]] == [1, 2, 3]
     assert len({a["call_id"] for a in busy["attempts"]}) == 3 and {a["status"] for a in busy["attempts"]} == {"busy"}
+
+
+def test_the_campaign_fills_its_places_and_never_more(world, keys, number):
+    world.livekit.set_outcome("*", "answer", after_ms=5, talk_ms=1500)
+    cid = create(world, keys.alice, number, callees(12), max_concurrency=4).json()["campaign_id"]
+    world.client.post(f"/campaigns/{cid}/start", token=keys.alice)
+    done = wait_for(world, keys.alice, cid, "completed", timeout=120)
+    assert done["counts"]["answered"] == 12
+    assert world.livekit.state()["sip_participants"]["peak"][number["outbound_trunk_id"]] == 4
+
+
+def test_the_account_limit_holds_below_the_campaigns(world, keys, number):
+    seeding.set_limits("usr_alice", max_concurrent_calls=2)
+    world.livekit.set_outcome("*", "answer", after_ms=5, talk_ms=800)
+    cid = create(world, keys.alice, number, callees(8), max_concurrency=5).json()["campaign_id"]
+    world.client.post(f"/campaigns/{cid}/start", token=keys.alice)
+    done = wait_for(world, keys.alice, cid, "completed", timeout=120)
+    assert done["counts"]["answered"] == 8 and done["attempts"] == 8
+    assert world.livekit.state()["sip_participants"]["peak"][number["outbound_trunk_id"]] == 2
