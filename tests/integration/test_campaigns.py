@@ -241,7 +241,7 @@ def test_cancel_skips_what_was_not_dialled(world, keys, number):
 
 
 def test_busy_contacts_are_retried_after_the_delay(world, keys, number, monkeypatch):
-    from telephony.services import campaigns
+    from telephony.services import campaign_engine
 
     world.livekit.set_outcome("+14155550101", "busy", after_ms=10)
     world.livekit.set_outcome("+14155550102", "answer", after_ms=10, talk_ms=20)
@@ -249,8 +249,8 @@ def test_busy_contacts_are_retried_after_the_delay(world, keys, number, monkeypa
     cid = create(world, keys.alice, number, ["+14155550101", "+14155550102"], retry=retry).json()["campaign_id"]
     # the engine's clock runs a minute ahead at each step, so the delay passes without the test waiting for it
     moments = iter(range(int(time.time()), int(time.time()) + 100_000, 61))
-    monkeypatch.setattr(campaigns, "epoch", lambda: next(moments))
-    monkeypatch.setattr(campaigns, "IDLE_SECONDS", 1)
+    monkeypatch.setattr(campaign_engine, "epoch", lambda: next(moments))
+    monkeypatch.setattr(campaign_engine, "IDLE_SECONDS", 1)
     world.client.post(f"/campaigns/{cid}/start", token=keys.alice)
     done = wait_for(world, keys.alice, cid, "completed", timeout=60)
     assert done["counts"]["busy"] == 1 and done["counts"]["answered"] == 1 and done["attempts"] == 4

@@ -1,6 +1,6 @@
-"""services/campaigns.py against a fake campaigns repository: the contacts as stored, the plans refused, and the
-engine's step (room for calls, the do-not-call check at dial time, the window, the end, retries, pause, a step run
-again after a crash, the hand-over between runs)."""
+"""services/campaigns.py and services/campaign_engine.py against a fake campaigns repository: the contacts as
+stored, the plans refused, and the engine's step (room for calls, the do-not-call check at dial time, the window,
+the end, retries, pause, a step run again after a crash, the hand-over between runs)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from telephony.models.campaigns import (
     TickInput,
 )
 from telephony.repositories.campaigns import COUNTERS, CampaignChanged, ContactChanged
-from telephony.services import campaigns
+from telephony.services import campaign_engine, campaigns
 from tests.unit.fakes import FakeDnc, fake_store, listed
 
 NOW = int(datetime(2026, 3, 4, 15, 0, tzinfo=UTC).timestamp())  # a Wednesday, 15:00 UTC
@@ -187,11 +187,11 @@ def placed(monkeypatch) -> list[InFlight]:
     """Each attempt the engine places (services/calls.py has its own tests): recorded, and live."""
     seen: list[InFlight] = []
 
-    def place(campaign: Any, contact: Any, entry: InFlight, *, at: int, db: Any) -> campaigns.Place:
+    def place(campaign: Any, contact: Any, entry: InFlight, *, at: int, db: Any) -> campaign_engine.Place:
         seen.append(entry)
-        return campaigns.Place(True)
+        return campaign_engine.Place(True)
 
-    monkeypatch.setattr(campaigns, "_place", place)
+    monkeypatch.setattr(campaign_engine, "_place", place)
     return seen
 
 
@@ -268,8 +268,8 @@ def test_impossible_plans_are_400_naming_the_field(plan, field):
 def test_a_step_dials_only_while_there_is_room(placed):
     store, repo, _ = engine(a_campaign(max_concurrency=2), ["+14155550101", "+14155550102", "+14155550103"])
 
-    campaigns.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
-    campaigns.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
+    campaign_engine.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
+    campaign_engine.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
 
     assert [e.contact_id for e in placed] == ["000000000", "000000001"]
     assert repo.campaign.counters["in_progress"] == 2 and repo.campaign.counters["pending"] == 1
@@ -280,18 +280,18 @@ def test_each_attempt_has_its_own_call_id_derived_from_campaign_contact_and_atte
         a_campaign(max_concurrency=1, retry=RetryPolicy(on=["busy"], max_attempts=2, delay_seconds=60)),
         ["+14155550101"],
     )
-    campaigns.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
+    campaign_engine.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
     calls.put(placed[0].call_id, CallStatus.BUSY)
 
-    campaigns.settle_ended(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
-    campaigns.dial_due(repo.get("cmp_test"), at=NOW + 59, db=store)  # type: ignore[arg-type]
+    campaign_engine.settle_ended(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
+    campaign_engine.dial_due(repo.get("cmp_test"), at=NOW + 59, db=store)  # type: ignore[arg-type]
     assert len(placed) == 1  # not before the delay
-    campaigns.dial_due(repo.get("cmp_test"), at=NOW + 60, db=store)  # type: ignore[arg-type]
+    campaign_engine.dial_due(repo.get("cmp_test"), at=NOW + 60, db=store)  # type: ignore[arg-type]
     calls.put(placed[1].call_id, CallStatus.BUSY)
-    campaigns.settle_ended(repo.get("cmp_test"), at=NOW + 61, db=store)  # type: ignore[arg-type]
+    campaign_engine.settle_ended(repo.get("cmp_test"), at=NOW + 61, db=store)  # type: ignore[arg-type]
 
     assert [e.attempt for e in placed] == [1, 2] and placed[0].call_id != placed[1].call_id
-    again = campaigns.InFlight(contact_id="000000000", attempt=1, call_id=placed[0].call_id, claimed_at=NOW)
+    again = InFlight(contact_id="000000000", attempt=1, call_id=placed[0].call_id, claimed_at=NOW)
     assert placed[0].call_id == again.call_id
     (contact,) = repo.contacts.values()
     assert contact.status is ContactStatus.BUSY and [a.status for a in contact.attempts] == ["busy", "busy"]
@@ -303,7 +303,7 @@ def test_a_listed_number_is_skipped_at_dial_time(placed):
     lists.items[("usr_alice", "+14155550102")] = listed("usr_alice", "+14155550102")[0]
     store, repo, _ = engine(a_campaign(max_concurrency=5), ["+14155550101", "+14155550102"], dnc=lists)
 
-    campaigns.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
+    campaign_engine.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
 
     assert [e.contact_id for e in placed] == ["000000000"]
     assert repo.campaign.counters["skipped_do_not_call"] == 1
@@ -315,24 +315,24 @@ def test_outside_the_window_a_contact_waits_for_its_opening_and_after_the_end_is
         a_campaign(calling_window=window, schedule=CampaignSchedule(end_at="2026-03-05T17:00:00Z")),
         ["+14155550101"],
     )
-    campaigns.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
+    campaign_engine.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
     assert placed == [] and repo.contacts["000000000"].next_at == NOW + 3600
 
     late = a_campaign(calling_window=window, schedule=CampaignSchedule(end_at="2026-03-04T15:30:00Z"))
     store, repo, _ = engine(late, ["+14155550101"])
-    campaigns.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
+    campaign_engine.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
     assert placed == [] and repo.campaign.counters["skipped_window_closed"] == 1
 
 
 def test_a_paused_campaign_claims_nothing_and_its_step_ends_once_its_calls_have(placed):
     store, repo, calls = engine(a_campaign(max_concurrency=1), ["+14155550101", "+14155550102"])
-    campaigns.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
+    campaign_engine.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
     calls.put(placed[0].call_id, CallStatus.IN_PROGRESS, answered=True)  # live
     repo.campaign.status = CampaignStatus.PAUSED
 
-    assert campaigns.tick(TickInput(campaign_id="cmp_test", run="r1"), store=store).action == "wait"
+    assert campaign_engine.tick(TickInput(campaign_id="cmp_test", run="r1"), store=store).action == "wait"
     calls.put(placed[0].call_id, CallStatus.COMPLETED, answered=True)
-    assert campaigns.tick(TickInput(campaign_id="cmp_test", run="r1"), store=store).action == "done"
+    assert campaign_engine.tick(TickInput(campaign_id="cmp_test", run="r1"), store=store).action == "done"
     assert len(placed) == 1 and repo.campaign.counters["answered"] == 1 and repo.campaign.counters["pending"] == 1
 
 
@@ -341,27 +341,27 @@ def test_a_step_that_died_after_its_claim_places_the_same_call_when_run_again(pl
     entry = InFlight(contact_id="000000000", attempt=1, call_id="call_derived", claimed_at=NOW)
     repo.claim(repo.get("cmp_test"), repo.contacts["000000000"], entry, at="x")  # type: ignore[arg-type]
 
-    campaigns.settle_ended(repo.get("cmp_test"), at=NOW + 1, db=store)  # type: ignore[arg-type]
+    campaign_engine.settle_ended(repo.get("cmp_test"), at=NOW + 1, db=store)  # type: ignore[arg-type]
 
     assert placed == [entry]
 
 
 def test_a_run_not_in_charge_waits_a_moment_for_its_request_then_ends():
     store, _, _ = engine(a_campaign(), [])
-    waiting = campaigns.tick(TickInput(campaign_id="cmp_test", run="other", ticks=0), store=store)
-    given_up = campaigns.tick(
-        TickInput(campaign_id="cmp_test", run="other", ticks=campaigns.ADOPTION_STEPS), store=store
+    waiting = campaign_engine.tick(TickInput(campaign_id="cmp_test", run="other", ticks=0), store=store)
+    given_up = campaign_engine.tick(
+        TickInput(campaign_id="cmp_test", run="other", ticks=campaign_engine.ADOPTION_STEPS), store=store
     )
     assert (waiting.action, given_up.action) == ("wait", "done")
 
 
 def test_a_running_campaign_with_nothing_left_completes(placed):
     store, repo, _ = engine(a_campaign(), [])
-    assert campaigns.tick(TickInput(campaign_id="cmp_test", run="r1"), store=store).action == "done"
+    assert campaign_engine.tick(TickInput(campaign_id="cmp_test", run="r1"), store=store).action == "done"
     assert repo.campaign.status is CampaignStatus.COMPLETED
 
 
 def test_a_long_run_hands_over_to_a_new_execution(placed):
     store, _, _ = engine(a_campaign(max_concurrency=1), ["+14155550101"])
-    step = campaigns.tick(TickInput(campaign_id="cmp_test", run="r1", generation=2, ticks=499), store=store)
+    step = campaign_engine.tick(TickInput(campaign_id="cmp_test", run="r1", generation=2, ticks=499), store=store)
     assert (step.action, step.generation, step.ticks, step.next_execution) == ("continue", 3, 0, "cmp_test-r1-3")
