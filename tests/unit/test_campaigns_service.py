@@ -365,3 +365,16 @@ def test_a_long_run_hands_over_to_a_new_execution(placed):
     store, _, _ = engine(a_campaign(max_concurrency=1), ["+14155550101"])
     step = campaign_engine.tick(TickInput(campaign_id="cmp_test", run="r1", generation=2, ticks=499), store=store)
     assert (step.action, step.generation, step.ticks, step.next_execution) == ("continue", 3, 0, "cmp_test-r1-3")
+
+
+def test_each_call_is_the_campaigns_setup_with_the_contacts_metadata_over_it():
+    setup = CallSetup(agent_name="agent", system_prompt="Be brief", metadata={"team": "a", "crm": "x"}, record=None)
+    campaign = a_campaign().model_copy(update={"setup": setup})
+    (contact,) = contacts("+14155550101")
+    contact.metadata = {"crm": "C-1"}
+
+    request = campaign_engine._request(campaign, contact)
+
+    assert request.phone_number == "+14155550101" and request.from_phone_number_id == "pn_1"
+    assert request.agent_name == "agent" and request.system_prompt == "Be brief"
+    assert request.metadata == {"team": "a", "crm": "C-1"}

@@ -99,7 +99,9 @@ class CallSetup(Body):
     welcome_message: str | None = Field(default=None, max_length=2000)
     voice: Voice | None = None
     metadata: JsonObject = Field(default_factory=dict)
-    record: bool | None = None
+    record: bool | None = Field(
+        default=None, description="Record the calls (create-call's `record`); absent: as the calling number says"
+    )
 
 
 class CreateCampaign(CallSetup):

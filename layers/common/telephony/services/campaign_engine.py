@@ -96,19 +96,21 @@ def _principal(campaign: CampaignRecord) -> Principal:
 
 
 def _request(campaign: CampaignRecord, contact: ContactRecord) -> CreateCall:
+    """The create-call request of a contact's call: the campaign's setup, the contact's metadata over its own."""
     setup = campaign.setup
-    return CreateCall.model_validate(
-        {
-            "phone_number": contact.phone_number,
-            "from_phone_number_id": campaign.from_phone_number_id,
-            "agent_name": setup.agent_name,
-            "system_prompt": setup.system_prompt,
-            "welcome_message": setup.welcome_message,
-            "voice": setup.voice.model_dump() if setup.voice else None,
-            "metadata": {**setup.metadata, **contact.metadata},
-        },
-        strict=False,
-    )
+    fields = {
+        "phone_number": contact.phone_number,
+        "from_phone_number_id": campaign.from_phone_number_id,
+        "agent_name": setup.agent_name,
+        "system_prompt": setup.system_prompt,
+        "welcome_message": setup.welcome_message,
+        "voice": setup.voice.model_dump() if setup.voice else None,
+        "metadata": {**setup.metadata, **contact.metadata},
+        "record": setup.record,
+    }
+    # `record` is create-call's choice of recording where create-call offers it; None leaves the number's setting
+    given = {k: v for k, v in fields.items() if k in CreateCall.model_fields and (k != "record" or v is not None)}
+    return CreateCall.model_validate(given, strict=False)
 
 
 class Place(NamedTuple):
