@@ -108,6 +108,10 @@ class FakeCampaigns:
         current.status, current.skip_reason = ContactStatus.SKIPPED, reason
         self._count(pending=-1, **{f"skipped_{reason.value}": 1})
 
+    def discard(self, contact: ContactRecord) -> None:
+        if self.contacts[contact.contact_id].status is ContactStatus.PENDING:
+            del self.contacts[contact.contact_id]
+
     def postpone(self, contact: ContactRecord, next_at: int) -> None:
         self.contacts[contact.contact_id].next_at = next_at
 
@@ -378,3 +382,14 @@ def test_each_call_is_the_campaigns_setup_with_the_contacts_metadata_over_it():
     assert request.phone_number == "+14155550101" and request.from_phone_number_id == "pn_1"
     assert request.agent_name == "agent" and request.system_prompt == "Be brief"
     assert request.metadata == {"team": "a", "crm": "C-1"}
+
+
+def test_contacts_of_a_batch_never_counted_in_are_dropped_once_the_campaign_runs(placed):
+    store, repo, _ = engine(a_campaign(max_concurrency=5), ["+14155550101", "+14155550102"])
+    stray = repo.contacts["000000001"].model_copy(update={"batch": 7, "contact_id": "000700000"})
+    repo.contacts = {"000000000": repo.contacts["000000000"], "000700000": stray}
+    repo.campaign.counters.update(total=1, pending=1)
+
+    campaign_engine.dial_due(repo.get("cmp_test"), at=NOW, db=store)  # type: ignore[arg-type]
+
+    assert [e.contact_id for e in placed] == ["000000000"] and list(repo.contacts) == ["000000000"]

@@ -448,6 +448,20 @@ class CampaignsRepository:
             ]
         )
 
+    def discard(self, contact: ContactRecord) -> None:
+        """A contact of a batch that can no longer be counted in (see `commit_batch`): deleted while pending."""
+        try:
+            dynamo.call(
+                aws.dynamodb().delete_item,
+                TableName=_TABLE.name,
+                Key=dynamo.marshal(keys.contact(contact.campaign_id, contact.contact_id)),
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=dynamo.values(pending=ContactStatus.PENDING.value),
+            )
+        except dynamo.ConditionFailed:
+            return
+
     def postpone(self, contact: ContactRecord, next_at: int) -> None:
         """A pending contact not to be dialled before `next_at` (its window is closed until then)."""
         try:

@@ -228,7 +228,12 @@ def dial_due(campaign: CampaignRecord, *, at: int, db: Store) -> None:
     for contact in db.campaigns.due(campaign.campaign_id, now=at, limit=room + 10):
         if room <= 0:
             return
-        if contact.batch not in committed or contact.status is not ContactStatus.PENDING:
+        if contact.batch not in committed:
+            # written by a request that added contacts and died before counting them in: a batch is counted in only
+            # while the campaign is draft or paused, so once it runs, these can never be
+            db.campaigns.discard(contact)
+            continue
+        if contact.status is not ContactStatus.PENDING:
             continue
         opens = _opens(campaign, contact, moment)
         if opens is None:
@@ -270,6 +275,8 @@ def skip_pending(campaign: CampaignRecord, reason: SkipReason, *, db: Store) -> 
     for contact in db.campaigns.due(campaign.campaign_id, now=10**12 - 2, limit=SKIPS_PER_STEP):
         if contact.batch in campaign.batches:
             _skip(db, campaign, contact, reason)
+        else:
+            db.campaigns.discard(contact)  # see dial_due
 
 
 def _finish(campaign: CampaignRecord, db: Store) -> None:
