@@ -364,6 +364,55 @@ class TelephonyClient:
         fields = {k: v for k, v in given.items() if v is not None}
         return self.request("PUT", "/account/settings", json={"calling_hours": fields})  # type: ignore[no-any-return]
 
+    # ------------------------------------------------------------ campaigns
+    def create_campaign(self, name: str, from_phone_number_id: str, contacts: list[Json | str], **fields: Any) -> Json:
+        """A draft campaign. `contacts`: E.164 numbers, or `{"phone_number", "variables"?, "metadata"?}`; `fields`:
+        `agent_name`, `system_prompt`, `welcome_message`, `voice`, `metadata`, `schedule`, `calling_window`,
+        `max_concurrency`, `retry`."""
+        body = {
+            "name": name,
+            "from_phone_number_id": from_phone_number_id,
+            "contacts": [{"phone_number": c} if isinstance(c, str) else c for c in contacts],
+            **fields,
+        }
+        return self.request("POST", "/campaigns", json=body)  # type: ignore[no-any-return]
+
+    def list_campaigns(self, *, limit: int = 50, next_token: str | None = None) -> Json:
+        return self.request(  # type: ignore[no-any-return]
+            "GET", "/campaigns", params={"limit": limit, "next_token": next_token}
+        )
+
+    def get_campaign(self, campaign_id: str) -> Json:
+        """The campaign with its `counts` and `attempts`."""
+        return self.request("GET", f"/campaigns/{campaign_id}")  # type: ignore[no-any-return]
+
+    def add_campaign_contacts(self, campaign_id: str, contacts: list[Json | str]) -> Json:
+        """More contacts for a draft or paused campaign."""
+        body = {"contacts": [{"phone_number": c} if isinstance(c, str) else c for c in contacts]}
+        return self.request("POST", f"/campaigns/{campaign_id}/contacts", json=body)  # type: ignore[no-any-return]
+
+    def campaign_contacts(
+        self, campaign_id: str, *, status: str | None = None, limit: int = 50, next_token: str | None = None
+    ) -> Json:
+        """A page of the campaign's contacts with their attempts and call ids."""
+        return self.request(  # type: ignore[no-any-return]
+            "GET",
+            f"/campaigns/{campaign_id}/contacts",
+            params={"status": status, "limit": limit, "next_token": next_token},
+        )
+
+    def start_campaign(self, campaign_id: str) -> Json:
+        return self.request("POST", f"/campaigns/{campaign_id}/start")  # type: ignore[no-any-return]
+
+    def pause_campaign(self, campaign_id: str) -> Json:
+        return self.request("POST", f"/campaigns/{campaign_id}/pause")  # type: ignore[no-any-return]
+
+    def resume_campaign(self, campaign_id: str) -> Json:
+        return self.request("POST", f"/campaigns/{campaign_id}/resume")  # type: ignore[no-any-return]
+
+    def cancel_campaign(self, campaign_id: str) -> Json:
+        return self.request("POST", f"/campaigns/{campaign_id}/cancel")  # type: ignore[no-any-return]
+
     def wait_for(self, call_id: str, *statuses: str, timeout: float = 30.0, interval: float = 0.2) -> Json:
         """Poll a call until it reaches one of `statuses`."""
         deadline = time.monotonic() + timeout

@@ -12,7 +12,7 @@ from livekit.protocol import models as models_pb
 from livekit.protocol import room as room_pb
 
 from . import ids
-from .model import ATTR_CALL_STATUS, DEFAULT_DEPARTURE_TIMEOUT, DEFAULT_EMPTY_TIMEOUT, Participant, Room
+from .model import ATTR_CALL_STATUS, ATTR_TRUNK_ID, DEFAULT_DEPARTURE_TIMEOUT, DEFAULT_EMPTY_TIMEOUT, Participant, Room
 from .runtime import Runtime
 from .sipcodes import RINGING_TIMEOUT_CODE, RINGING_TIMEOUT_MSG
 from .twirp import TwirpError, participant_not_found
@@ -87,6 +87,8 @@ def join(rt: Runtime, room: Room, participant: Participant) -> None:
     if old is not None:
         leave(rt, room, old, DR.DUPLICATE_IDENTITY, finish_room=False)
     room.participants[participant.identity] = participant
+    if participant.attributes.get(ATTR_TRUNK_ID):
+        rt.state.sip_joined(participant.attributes[ATTR_TRUNK_ID])
     rt.emit("participant_joined", room, participant.to_proto())
 
 
@@ -113,6 +115,8 @@ def leave(
     if p.track is not None:
         rt.emit("track_unpublished", room, p.brief(), p.track)
     del room.participants[p.identity]
+    if p.attributes.get(ATTR_TRUNK_ID):
+        rt.state.sip_left(p.attributes[ATTR_TRUNK_ID])
     p.state = DISCONNECTED
     p.disconnect_reason = reason
     rt.emit("participant_left", room, p.to_proto())

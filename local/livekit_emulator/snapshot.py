@@ -35,6 +35,7 @@ def snapshot(rt: Runtime) -> dict[str, Any]:
         "outcomes": state.outcomes.as_dict(),
         "faults": state.faults.as_dict(),
         "counts": dict(state.counts),
+        "sip_participants": {"live": dict(state.sip_live), "peak": dict(state.sip_peaks)},
     }
 
 

@@ -36,6 +36,16 @@ class State:
     events: list[dict[str, Any]] = field(default_factory=list)
     # every inbound call placed through the control API, accepted or rejected (the last MAX_CALL_LOG)
     inbound: list[dict[str, Any]] = field(default_factory=list)
+    # SIP participants in a room now, and the most there ever were at once, by the trunk that placed or took them
+    sip_live: dict[str, int] = field(default_factory=dict)
+    sip_peaks: dict[str, int] = field(default_factory=dict)
+
+    def sip_joined(self, trunk_id: str) -> None:
+        self.sip_live[trunk_id] = self.sip_live.get(trunk_id, 0) + 1
+        self.sip_peaks[trunk_id] = max(self.sip_peaks.get(trunk_id, 0), self.sip_live[trunk_id])
+
+    def sip_left(self, trunk_id: str) -> None:
+        self.sip_live[trunk_id] = self.sip_live.get(trunk_id, 1) - 1
 
     def add_call(self, call: Call) -> None:
         self.calls[call.sip_call_id] = call

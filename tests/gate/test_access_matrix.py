@@ -99,6 +99,30 @@ class Seeds:
         assert made.status == 200, made.body
         return GLOBAL_DNC_NUMBER
 
+    @cached_property
+    def campaign_id(self) -> str:
+        """A draft campaign of alice's."""
+        return self.campaign()
+
+    @cached_property
+    def scheduled_campaign(self) -> str:
+        """Started, and waiting for its start time (so that it neither dials nor ends meanwhile)."""
+        campaign_id = self.campaign(schedule={"start_at": "2099-01-01T00:00:00Z"})
+        started = self.world.client.post(f"/campaigns/{campaign_id}/start", token=self.keys.alice)
+        assert started.status == 200 and started.json()["status"] == "scheduled", started.body
+        return campaign_id
+
+    @cached_property
+    def paused_campaign(self) -> str:
+        campaign_id = self.scheduled_campaign
+        assert self.world.client.post(f"/campaigns/{campaign_id}/pause", token=self.keys.alice).status == 200
+        return campaign_id
+
+    def campaign(self, **body: Any) -> str:
+        made = self.world.client.post("/campaigns", token=self.keys.alice, json_body={**campaign_body(self), **body})
+        assert made.status == 201, made.body
+        return str(made.json()["campaign_id"])
+
     @property
     def key_owner(self) -> str:
         assert self.key_id
@@ -129,6 +153,17 @@ class Case:
 
 
 WEBHOOK = {"url": "http://127.0.0.1:9/matrix", "events": ["*"]}
+
+
+def campaign_body(s: Seeds) -> dict[str, Any]:
+    """A campaign from alice's registered number: another caller naming it names a number that is not theirs."""
+    return {
+        "name": "matrix",
+        "from_phone_number_id": s.registered["phone_number_id"],
+        "contacts": [{"phone_number": "+14155550141"}],
+    }
+
+
 DNC_NUMBER = "+14155550131"  # on alice's do-not-call list
 GLOBAL_DNC_NUMBER = "+14155550132"  # on the operator's
 
@@ -264,6 +299,31 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", "/admin/dnc/{phone_number}"): Case(
         lambda s, p: (f"/admin/dnc/{s.global_dnc_number}", None), 403, 403, 200
     ),
+    # a campaign calls from the caller's own number: another's is a 400 naming from_phone_number_id
+    ("POST", "/campaigns"): Case(lambda s, p: ("/campaigns", campaign_body(s)), 201, 400, 400),
+    ("GET", "/campaigns"): Case(lambda s, p: ("/campaigns", None), 200, 200, 200, invisible=lambda s: s.campaign_id),
+    ("GET", "/campaigns/{campaign_id}"): Case(lambda s, p: (f"/campaigns/{s.campaign_id}", None), 200, 404, 404),
+    ("POST", "/campaigns/{campaign_id}/contacts"): Case(
+        lambda s, p: (f"/campaigns/{s.campaign_id}/contacts", {"contacts": [{"phone_number": NUMBERS[p]}]}),
+        200,
+        404,
+        404,
+    ),
+    ("GET", "/campaigns/{campaign_id}/contacts"): Case(
+        lambda s, p: (f"/campaigns/{s.campaign_id}/contacts", None), 200, 404, 404
+    ),
+    ("POST", "/campaigns/{campaign_id}/start"): Case(
+        lambda s, p: (f"/campaigns/{s.campaign_id}/start", None), 200, 404, 404
+    ),
+    ("POST", "/campaigns/{campaign_id}/pause"): Case(
+        lambda s, p: (f"/campaigns/{s.scheduled_campaign}/pause", None), 200, 404, 404
+    ),
+    ("POST", "/campaigns/{campaign_id}/resume"): Case(
+        lambda s, p: (f"/campaigns/{s.paused_campaign}/resume", None), 200, 404, 404
+    ),
+    ("POST", "/campaigns/{campaign_id}/cancel"): Case(
+        lambda s, p: (f"/campaigns/{s.campaign_id}/cancel", None), 200, 404, 404
+    ),
 }
 
 
@@ -318,7 +378,8 @@ def test_access(world, keys, relaxed_budgets, method, path, public):
         if principal == "none":
             continue  # API Gateway's own 401: the authorizer is not even called without the header
         if expected >= 400:
-            assert_error(reply, expected, {401: "unauthorized", 403: "forbidden", 404: "not_found"}[expected])
+            codes = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+            assert_error(reply, expected, codes[expected])
         elif case.invisible and principal in ("other", "admin"):
             assert case.invisible(seeds) not in reply.body.decode(), f"{principal} sees alice's resource"
     assert seen == {p: case.expected(p) for p in PRINCIPALS}

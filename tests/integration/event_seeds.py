@@ -28,6 +28,7 @@ WEBHOOK_ID = "wh_01m7zxwy89wk3bhkq0r5x8g7tz"  # alice's webhook of every event, 
 DELIVERY_ID = "dl_01m7zxwy89aaaaaaaaaaaaaaaa"  # its first attempt at a test event
 DNC_NUMBER = "+14155550166"  # on alice's do-not-call list
 GLOBAL_DNC_NUMBER = "+14155550155"  # on the operator's
+CAMPAIGN_ID = "cmp_01m7zxwy89c4mpa1gn000000aa"  # alice's campaign from AGENT_NUMBER_ID, draft unless said
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,62 @@ def dnc_callee(world: Any) -> None:
     dnc(world)
 
 
-STEPS = {f.__name__: f for f in (request, approved, number, configured, agent_number, call, webhook, dnc, dnc_callee)}
+def campaign(world: Any) -> None:
+    """CAMPAIGN_ID, a draft of two contacts from AGENT_NUMBER_ID."""
+    from telephony.models.campaigns import CreateCampaign
+    from telephony.services import campaigns
+
+    agent_number(world)
+    body = CreateCampaign.model_validate(
+        {
+            "name": "seeded",
+            "from_phone_number_id": AGENT_NUMBER_ID,
+            "contacts": [{"phone_number": "+14155550101"}, {"phone_number": "+14155550102"}],
+        }
+    )
+    with mock.patch.object(campaigns, "new_id", lambda prefix: CAMPAIGN_ID):
+        campaigns.create(body, principal=principal("alice"))
+
+
+def campaign_scheduled(world: Any) -> None:
+    """CAMPAIGN_ID started, waiting for a start time years away."""
+    from telephony.models.campaigns import CampaignSchedule
+    from telephony.repositories.store import default_store
+    from telephony.services import campaigns
+
+    campaign(world)
+    db = default_store()
+    record = db.campaigns.get(CAMPAIGN_ID)
+    assert record is not None
+    later = CampaignSchedule(start_at="2099-01-01T00:00:00Z").model_dump(mode="json")
+    db.campaigns.transition(record, record.status, expect=(record.status,), sets={"schedule": later})
+    campaigns.start(CAMPAIGN_ID, principal=principal("alice"))
+
+
+def campaign_paused(world: Any) -> None:
+    from telephony.services import campaigns
+
+    campaign_scheduled(world)
+    campaigns.pause(CAMPAIGN_ID, principal=principal("alice"))
+
+
+STEPS = {
+    f.__name__: f
+    for f in (
+        request,
+        approved,
+        number,
+        configured,
+        agent_number,
+        call,
+        webhook,
+        dnc,
+        dnc_callee,
+        campaign,
+        campaign_scheduled,
+        campaign_paused,
+    )
+}
 
 # What each event needs besides the keys: by file stem, else by function folder.
 NEEDS: dict[str, str] = {
@@ -287,6 +343,18 @@ NEEDS: dict[str, str] = {
     "admin_list_dnc_numbers": "dnc",
     "admin_get_dnc_number": "dnc",
     "admin_delete_dnc_number": "dnc",
+    "create_campaign": "agent_number",
+    "get_campaign": "campaign",
+    "get_campaign.not_found": "",
+    "list_campaigns": "campaign",
+    "add_campaign_contacts": "campaign",
+    "list_campaign_contacts": "campaign",
+    "start_campaign": "campaign",
+    "pause_campaign": "campaign_scheduled",
+    "pause_campaign.conflict": "campaign",
+    "resume_campaign": "campaign_paused",
+    "cancel_campaign": "campaign",
+    "campaign_tick": "campaign",
 }
 
 

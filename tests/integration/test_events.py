@@ -41,6 +41,7 @@ CREATED = {
     "register_agent_phone_number",
     "create_call",
     "create_webhook",
+    "create_campaign",
 }
 NOT_JSON = {"get_docs"}  # answers HTML
 # Every optional part of the template on, so that each of its functions is here.

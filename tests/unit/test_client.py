@@ -199,3 +199,43 @@ def test_calls_methods_of_both_directions_send_the_documented_requests():
         ),
         ("POST", "/calls/call_1/events", "", {"summary": "done"}),
     ]
+
+
+def test_campaign_methods_send_the_documented_requests():
+    seen: list[tuple[str, str, object, dict[str, str]]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        seen.append((request.method, request.url.path, body, dict(request.url.params)))
+        return httpx.Response(200, json={"campaign_id": "cmp_1", "items": []})
+
+    api = TelephonyClient("http://api.test", api_key="k", transport=httpx.MockTransport(answer))
+    api.create_campaign(
+        "Renewals",
+        "pn_1",
+        ["+14155550101", {"phone_number": "+14155550102", "variables": {"n": "A"}}],
+        max_concurrency=3,
+    )
+    api.list_campaigns(limit=10)
+    api.get_campaign("cmp_1")
+    api.add_campaign_contacts("cmp_1", ["+14155550103"])
+    api.campaign_contacts("cmp_1", status="answered")
+    for verb in ("start", "pause", "resume", "cancel"):
+        getattr(api, f"{verb}_campaign")("cmp_1")
+    contacts = [{"phone_number": "+14155550101"}, {"phone_number": "+14155550102", "variables": {"n": "A"}}]
+    assert seen == [
+        (
+            "POST",
+            "/campaigns",
+            {"name": "Renewals", "from_phone_number_id": "pn_1", "contacts": contacts, "max_concurrency": 3},
+            {},
+        ),
+        ("GET", "/campaigns", None, {"limit": "10"}),
+        ("GET", "/campaigns/cmp_1", None, {}),
+        ("POST", "/campaigns/cmp_1/contacts", {"contacts": [{"phone_number": "+14155550103"}]}, {}),
+        ("GET", "/campaigns/cmp_1/contacts", None, {"status": "answered", "limit": "50"}),
+        ("POST", "/campaigns/cmp_1/start", None, {}),
+        ("POST", "/campaigns/cmp_1/pause", None, {}),
+        ("POST", "/campaigns/cmp_1/resume", None, {}),
+        ("POST", "/campaigns/cmp_1/cancel", None, {}),
+    ]

@@ -22,6 +22,8 @@ class Settings(NamedTuple):
     events_table: str = ""
     webhooks_table: str = ""
     accounts_table: str = ""
+    campaigns_table: str = ""
+    campaign_engine_arn: str = ""
     webhook_queue_url: str = ""
     webhook_key_id: str = ""
     allow_loopback_webhooks: str = "false"

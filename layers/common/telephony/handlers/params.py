@@ -11,6 +11,7 @@ RequestId = Annotated[str, Path(description="A phone-number request id (`req_...
 PhoneNumberId = Annotated[str, Path(description="A phone number id (`pn_...`)")]
 AgentId = Annotated[str, Path(description="The agent's id, a UUID", json_schema_extra={"format": "uuid"})]
 CallId = Annotated[str, Path(description="A call id (`call_...`)")]
+CampaignId = Annotated[str, Path(description="A campaign id (`cmp_...`)")]
 WebhookId = Annotated[str, Path(description="A webhook id (`wh_...`)")]
 DeliveryId = Annotated[str, Path(description="A delivery id (`dl_...`)")]
 UserId = Annotated[str, Path(description="A user's id, as the identity provider names it (the JWT's `sub`)")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NamedTuple, TypedDict
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -61,6 +61,14 @@ class CreateCall(Body):
     metadata: JsonObject = Field(default_factory=dict)
     ringing_timeout_seconds: int | None = Field(default=None, ge=1, le=300)
     max_call_duration_seconds: int | None = Field(default=None, ge=60, le=86400)
+
+
+class CampaignDial(NamedTuple):
+    """A campaign's attempt that a call places: its id (derived from the attempt), and what the agent is told."""
+
+    campaign_id: str
+    call_id: str
+    variables: dict[str, str]
 
 
 class CallCreated(Out):
@@ -130,6 +138,7 @@ class CallFacts(Out):
     sip_status_code: int | None = None
     transfers: list[TransferRecord] = Field(default_factory=list)
     summary: str | None = None
+    campaign_id: str | None = Field(default=None, description="The campaign that placed the call, if one did")
 
 
 class CallDetails(CallFacts):
@@ -234,6 +243,7 @@ class CallRecord(Record):
     summary: str | None = None
     summary_source: str | None = None
     transcript_chars: int = 0
+    campaign_id: str | None = None
     event_sequence: int = 0  # the sequence of the call's last event; each change that emits events moves it on
 
     @property

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from telephony.models.calls import CallFacts
+from telephony.models.campaigns import Campaign
 from telephony.models.common import Body, Out, PageQuery, Record
 from telephony.models.requests import PhoneNumberRequest
 
@@ -23,6 +24,11 @@ class EventType(StrEnum):
     REQUEST_ASSIGNED = "phone_number_request.assigned"
     REQUEST_EXPIRED = "phone_number_request.expired"
     REQUEST_FAILED = "phone_number_request.failed"
+    CAMPAIGN_STARTED = "campaign.started"
+    CAMPAIGN_PAUSED = "campaign.paused"
+    CAMPAIGN_RESUMED = "campaign.resumed"
+    CAMPAIGN_COMPLETED = "campaign.completed"
+    CAMPAIGN_CANCELED = "campaign.canceled"
     WEBHOOK_TEST = "webhook.test"
 
 
@@ -41,6 +47,7 @@ class TestEventData(Out):
 EVENT_DATA: dict[EventType, type[Out]] = {
     **{t: CallEventData for t in EventType if t.value.startswith("call.")},
     **{t: PhoneNumberRequest for t in EventType if t.value.startswith("phone_number_request.")},
+    **{t: Campaign for t in EventType if t.value.startswith("campaign.")},
     EventType.WEBHOOK_TEST: TestEventData,
 }
 

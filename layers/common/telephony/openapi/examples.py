@@ -160,3 +160,38 @@ UPDATE_ACCOUNT_SETTINGS: dict[str, Any] = {
         "value": {"calling_hours": {"days": ["mon", "tue", "wed", "thu", "fri"]}},
     },
 }
+
+CREATE_CAMPAIGN: dict[str, Any] = {
+    "minimal": {
+        "summary": "Call two contacts with the number's agent",
+        "value": {
+            "name": "Renewals",
+            "from_phone_number_id": "pn_01hz3k9v6r2m8q4t7w1y5b0c3d",
+            "contacts": [{"phone_number": "+14155550101"}, {"phone_number": "+14155550102"}],
+        },
+    },
+    "full": {
+        "summary": "Every option",
+        "value": {
+            "name": "Renewals, March",
+            "from_phone_number_id": "pn_01hz3k9v6r2m8q4t7w1y5b0c3d",
+            "agent_name": "renewals-agent",
+            "system_prompt": "Remind the customer that their plan renews. Be brief.",
+            "welcome_message": "Hi {first_name}, this is Acme.",
+            "metadata": {"team": "renewals"},
+            "contacts": [
+                {"phone_number": "+14155550101", "variables": {"first_name": "Ada"}, "metadata": {"crm_id": "C-1"}},
+                {"phone_number": "+14155550102", "variables": {"first_name": "Alan"}},
+            ],
+            "schedule": {"start_at": "2026-03-02T09:00:00-08:00", "end_at": "2026-03-06T18:00:00-08:00"},
+            "calling_window": {
+                "start": "09:00",
+                "end": "20:00",
+                "days": ["mon", "tue", "wed", "thu", "fri"],
+                "timezone": "callee",
+            },
+            "max_concurrency": 10,
+            "retry": {"on": ["busy", "no_answer"], "max_attempts": 3, "delay_seconds": 3600},
+        },
+    },
+}

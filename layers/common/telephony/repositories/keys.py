@@ -216,3 +216,31 @@ def dnc_partition(owner_id: str) -> str:
 
 def dnc(owner_id: str, e164: str) -> dict[str, str]:
     return {"pk": dnc_partition(owner_id), "sk": e164}
+
+
+# ---------------------------------------------------------------- campaigns (CampaignsTable)
+
+CONTACT_PREFIX = "CONTACT#"
+
+
+def campaign(campaign_id: str) -> dict[str, str]:
+    return {"pk": f"CAMPAIGN#{_id('cmp', campaign_id, 'campaign')}", "sk": ITEM}
+
+
+def campaign_owner(owner_id: str, created_at: str, campaign_id: str) -> dict[str, str]:
+    return {"gsi1pk": owner_partition(owner_id), "gsi1sk": f"{created_at}#{campaign_id}"}
+
+
+def contact(campaign_id: str, contact_id: str) -> dict[str, str]:
+    """A contact under its campaign; ids sort in the order the contacts were given."""
+    return {"pk": f"CAMPAIGN#{campaign_id}", "sk": f"{CONTACT_PREFIX}{contact_id}"}
+
+
+def contact_state_partition(campaign_id: str, status: str) -> str:
+    """The `by_state` index: a campaign's contacts in one status."""
+    return f"CAMPAIGN#{campaign_id}#{status}"
+
+
+def contact_state(campaign_id: str, status: str, next_at: int, contact_id: str) -> dict[str, str]:
+    """Pending contacts sort by when they may next be dialled, then in the order given; the others in that order."""
+    return {"gsi2pk": contact_state_partition(campaign_id, status), "gsi2sk": f"{next_at:012d}#{contact_id}"}

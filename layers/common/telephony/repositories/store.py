@@ -9,6 +9,7 @@ from telephony.repositories.account_settings import AccountSettingsRepository
 from telephony.repositories.accounts import AccountsRepository
 from telephony.repositories.api_keys import ApiKeysRepository
 from telephony.repositories.calls import CallsRepository
+from telephony.repositories.campaigns import CampaignsRepository
 from telephony.repositories.dnc import DncRepository
 from telephony.repositories.events import EventsRepository
 from telephony.repositories.idempotency import IdempotencyRepository
@@ -30,6 +31,7 @@ class Store(NamedTuple):
     accounts: AccountsRepository
     dnc: DncRepository
     account_settings: AccountSettingsRepository
+    campaigns: CampaignsRepository
 
 
 @cache
@@ -46,4 +48,5 @@ def default_store() -> Store:
         accounts=AccountsRepository(),
         dnc=DncRepository(),
         account_settings=AccountSettingsRepository(),
+        campaigns=CampaignsRepository(),
     )

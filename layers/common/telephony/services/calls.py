@@ -34,6 +34,7 @@ from telephony.models.calls import (
     CallRecord,
     CallStats,
     CallStatus,
+    CampaignDial,
     CreateCall,
     Direction,
     EventsAccepted,
@@ -187,9 +188,11 @@ def create(
     idempotency_key: str | None = None,
     livekit: LiveKit | None = None,
     store: Store | None = None,
+    campaign: CampaignDial | None = None,
 ) -> CallCreated:
     """Place a call. With an Idempotency-Key, the call's id is derived from it: a second run of the same request
-    (its idempotency record lost) finds the first call instead of placing another."""
+    (its idempotency record lost) finds the first call instead of placing another. A campaign's dial names its
+    call's id (derived from the attempt), which does the same for each attempt."""
     from telephony.integrations import livekit as lk
 
     db = store or default_store()
@@ -211,7 +214,10 @@ def create(
     if agent_name != rule_agent:  # the number's own agent was claimed when its rule was made
         db.numbers.claim_agent_name(agent_name, principal.user_id)
     created = now()
-    call_id = derived_id("call", principal.user_id, idempotency_key) if idempotency_key else new_id("call")
+    if campaign is not None:
+        call_id = campaign.call_id
+    else:
+        call_id = derived_id("call", principal.user_id, idempotency_key) if idempotency_key else new_id("call")
     call = CallRecord(
         call_id=call_id,
         owner_id=principal.user_id,
@@ -225,6 +231,7 @@ def create(
         created_at=iso(created),
         created_epoch=int(created.timestamp()),
         dialing_at=iso(created),
+        campaign_id=campaign.campaign_id if campaign else None,
     )
     # One write on the happy path: the call is recorded `dialing`, with its counters and the calls budget, before
     # LiveKit is asked to dial; if LiveKit refuses, it moves to `failed`. Recording the dial afterwards as well
@@ -247,6 +254,7 @@ def create(
             "welcome_message": body.welcome_message,
             "voice": body.voice.model_dump(exclude_none=True) if body.voice else None,
             "metadata": body.metadata,
+            **({"campaign_id": campaign.campaign_id, "variables": campaign.variables} if campaign else {}),
         }
     )
     dtmf = (settings.dtmf_config.dtmf_sequence if settings.dtmf_config else None) or ""
