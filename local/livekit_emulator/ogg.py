@@ -65,7 +65,7 @@ def _page(packets: list[bytes], *, granule: int, serial: int, sequence: int, fla
 def opus_silence(seconds: float, *, serial: int | None = None) -> bytes:
     """An Ogg Opus file of `seconds` of silence (at least one packet)."""
     serial = int.from_bytes(os.urandom(4), "little") if serial is None else serial
-    samples = max(int(round(seconds * SAMPLE_RATE)), 1)
+    samples = max(round(seconds * SAMPLE_RATE), 1)
     total = samples + PRE_SKIP
     packets = -(-total // FRAME_SAMPLES)
     head = struct.pack("<8sBBHIhB", b"OpusHead", 1, 1, PRE_SKIP, SAMPLE_RATE, 0, 0)

@@ -49,7 +49,9 @@ def _validate(req: egress_pb.RoomCompositeEgressRequest) -> None:
     if not has_file:
         raise TwirpError("unimplemented", "the LiveKit emulator records file outputs only")
     output = req.file_outputs[0] if req.file_outputs else req.file
-    if output.file_type not in (FT.OGG, FT.DEFAULT_FILETYPE) or (output.file_type == FT.DEFAULT_FILETYPE and not req.audio_only):
+    if output.file_type not in (FT.OGG, FT.DEFAULT_FILETYPE) or (
+        output.file_type == FT.DEFAULT_FILETYPE and not req.audio_only
+    ):
         raise TwirpError("unimplemented", "the LiveKit emulator writes audio-only OGG files only")
     if not req.audio_only:
         # an OGG file holds no video: the worker finds no file type for the codecs asked for

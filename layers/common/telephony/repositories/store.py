@@ -14,6 +14,7 @@ from telephony.repositories.events import EventsRepository
 from telephony.repositories.idempotency import IdempotencyRepository
 from telephony.repositories.numbers import NumbersRepository
 from telephony.repositories.rate_limits import RateLimitsRepository
+from telephony.repositories.recordings import RecordingsRepository
 from telephony.repositories.requests import RequestsRepository
 from telephony.repositories.webhooks import WebhooksRepository
 
@@ -30,6 +31,7 @@ class Store(NamedTuple):
     accounts: AccountsRepository
     dnc: DncRepository
     account_settings: AccountSettingsRepository
+    recordings: RecordingsRepository
 
 
 @cache
@@ -46,4 +48,5 @@ def default_store() -> Store:
         accounts=AccountsRepository(),
         dnc=DncRepository(),
         account_settings=AccountSettingsRepository(),
+        recordings=RecordingsRepository(),
     )

@@ -49,7 +49,7 @@ from telephony.observability import count, logger
 from telephony.phone import is_premium_rate, to_e164
 from telephony.repositories.calls import HOUR, hour_of
 from telephony.repositories.store import Store, default_store
-from telephony.services import calling_hours, dnc, events, limits, rate_limits
+from telephony.services import calling_hours, dnc, events, limits, rate_limits, recordings
 from telephony.util import derived_id, epoch, iso, new_id, now, now_iso
 
 if TYPE_CHECKING:  # imported by the calls that talk to LiveKit: the read-only endpoints never load it
@@ -220,6 +220,7 @@ def create(
         created_at=iso(created),
         created_epoch=int(created.timestamp()),
         dialing_at=iso(created),
+        record=recordings.wanted(body.record, number),
     )
     # One write on the happy path: the call is recorded `dialing`, with its counters and the calls budget, before
     # LiveKit is asked to dial; if LiveKit refuses, it moves to `failed`. Recording the dial afterwards as well
@@ -242,6 +243,7 @@ def create(
             "welcome_message": body.welcome_message,
             "voice": body.voice.model_dump(exclude_none=True) if body.voice else None,
             "metadata": body.metadata,
+            "recording": call.record,  # so that the agent can say the call is recorded
         }
     )
     dtmf = (settings.dtmf_config.dtmf_sequence if settings.dtmf_config else None) or ""
@@ -385,7 +387,9 @@ def hangup(
     call = owned(call_id, principal, db)
     if call.ended:
         raise Conflict(f"the call already ended ({call.status.value})")
-    _livekit(livekit).delete_room(call.room_name)
+    client = _livekit(livekit)
+    recordings.stop(call, livekit=client)  # its file is written and uploaded as the egress ends
+    client.delete_room(call.room_name)
     moved = move(call, ending(now(), "hangup"), store=db)
     # what was written is known; only a webhook that ended it first needs the call read back
     return _details(moved or db.calls.get(call_id) or call)
