@@ -29,6 +29,8 @@ from tests.gate.conftest import (
     CONFIGURE,
     call_in_progress,
     figure,
+    place_call,
+    recording_status,
     own_number,
     pending_request,
     register,
@@ -55,6 +57,17 @@ class Seeds:
     def call_id(self) -> str:
         assert self.registered
         return call_in_progress(self.world, self.keys.alice)
+
+    @cached_property
+    def recorded_call_id(self) -> str:
+        """A call of alice's, recorded, ended, its recording ready."""
+        assert self.registered
+        call_id = place_call(self.world, self.keys.alice, RECORDED, record=True)
+        recording_status(self.world, self.keys.alice, call_id, "recording")
+        hung = self.world.client.post(f"/outbound-calls/{call_id}/hangup", token=self.keys.alice)
+        assert hung.status == 200, hung.body
+        recording_status(self.world, self.keys.alice, call_id, "ready")
+        return call_id
 
     @cached_property
     def number_id(self) -> str:
@@ -123,6 +136,7 @@ class Case:
 
 
 WEBHOOK = {"url": "http://127.0.0.1:9/matrix", "events": ["*"]}
+RECORDED = "+14155550133"  # alice's recorded call
 DNC_NUMBER = "+14155550131"  # on alice's do-not-call list
 GLOBAL_DNC_NUMBER = "+14155550132"  # on the operator's
 
@@ -207,6 +221,12 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/outbound-calls/{call_id}/events"): Case(
         lambda s, p: (f"/outbound-calls/{s.call_id}/events", {"summary": f"by {p}"}), 200, 404, 404, agent=200
+    ),
+    ("GET", "/outbound-calls/{call_id}/recording"): Case(
+        lambda s, p: (f"/outbound-calls/{s.recorded_call_id}/recording", None), 200, 404, 404
+    ),
+    ("DELETE", "/outbound-calls/{call_id}/recording"): Case(
+        lambda s, p: (f"/outbound-calls/{s.recorded_call_id}/recording", None), 204, 404, 404
     ),
     ("GET", "/account/limits"): Case(lambda s, p: ("/account/limits", None), 200, 200, 200),
     ("GET", "/admin/accounts/{user_id}/limits"): Case(
