@@ -29,10 +29,10 @@ from tests.gate.conftest import (
     CONFIGURE,
     call_in_progress,
     figure,
-    place_call,
-    recording_status,
     own_number,
     pending_request,
+    place_call,
+    recording_status,
     register,
 )
 from tests.support import assert_error

@@ -28,7 +28,8 @@ def _metrics(out: str) -> dict[str, float]:
         for directive in record["_aws"]["CloudWatchMetrics"]:
             for metric in directive["Metrics"]:
                 values = record[metric["Name"]]
-                found[metric["Name"]] = found.get(metric["Name"], 0) + sum(values if isinstance(values, list) else [values])
+                total = sum(values) if isinstance(values, list) else values
+                found[metric["Name"]] = found.get(metric["Name"], 0) + total
     return found
 
 
@@ -55,7 +56,8 @@ def test_a_refused_egress_start_leaves_the_call_going_and_the_recording_failed(w
 
 
 def test_a_lost_egress_ended_is_reconciled_from_list_egress(world, keys):
-    from telephony.repositories import dynamo, keys as item_keys
+    from telephony.repositories import dynamo
+    from telephony.repositories import keys as item_keys
 
     register(world, keys.alice)
     call_id = place_call(world, keys.alice, RECORDED, record=True)

@@ -13,8 +13,16 @@ import boto3
 import pytest
 from mutagen.oggopus import OggOpus
 
-from tests.integration.test_calls import CALLEE, call, number, wait_status  # noqa: F401 - the fixture `number`
+from tests.integration.test_calls import AGENT, CALLEE, NUMBER, call, wait_status
 from tests.support import assert_error
+
+
+@pytest.fixture
+def number(world, keys) -> dict[str, Any]:
+    """Alice's number, registered without agent_features."""
+    reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=NUMBER)
+    assert reply.status == 201, reply.body
+    return reply.json()  # type: ignore[no-any-return]
 
 
 def bucket(world) -> str:
@@ -94,8 +102,6 @@ def test_a_recorded_call_ends_with_a_ready_recording_and_a_playable_file(world, 
 
 
 def test_record_follows_the_number_when_the_call_says_nothing(world, keys):
-    from tests.integration.test_calls import AGENT, NUMBER
-
     features = {**NUMBER, "agent_features": {"transcription_enabled": True}}  # recording_enabled: seed 000's true
     assert world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=features).status == 201
     world.livekit.set_outcome(CALLEE, "answer", after_ms=50, talk_ms=300)
