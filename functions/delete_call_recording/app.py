@@ -16,7 +16,7 @@ def delete_call_recording(call_id: CallId) -> None:
     Its file is removed and the recording is marked `deleted`; a second delete is 404. 409 while it is being made.
     """
     recordings.delete(call_id, principal=current_principal(app))
-    return Response(status_code=204)  # type: ignore[return-value]
+    return Response(status_code=204, content_type=None, body="")  # type: ignore[return-value]
 
 
 @observed
