@@ -4,6 +4,7 @@ machines) in moto: server mode or in-process mock."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import boto3
@@ -59,6 +60,7 @@ def deploy(stack: Stack, *, endpoint_url: str | None = None) -> None:
 def _create_bucket(s3: Any, name: str, props: dict[str, Any], policy: dict[str, Any] | None) -> None:
     """An AWS::S3::Bucket as CloudFormation makes it: its encryption, public access block, ownership, lifecycle and
     policy each set through S3's own API (so what S3 refuses in them, moto refuses here)."""
+    _as_s3_checks(name, props)
     s3.create_bucket(Bucket=name)
     encryption = props.get("BucketEncryption")
     if encryption:
@@ -95,6 +97,31 @@ def _over_plain_http(policy: dict[str, Any]) -> dict[str, Any]:
         if "aws:SecureTransport" not in json.dumps(s.get("Condition") or {})
     ]
     return {**policy, "Statement": kept}
+
+
+# S3's rules for a bucket's name (general purpose buckets): 3 to 63 lower-case letters, digits, dots and hyphens,
+# beginning and ending with a letter or digit
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+class S3Refused(ValueError):
+    """What S3 would answer with this error code; moto lets it through."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+def _as_s3_checks(name: str, props: dict[str, Any]) -> None:
+    """S3's checks of the properties the template uses that moto does not make: the bucket's name, and each
+    lifecycle rule's status and expiry."""
+    if not _BUCKET_NAME.match(name) or ".." in name:
+        raise S3Refused("InvalidBucketName", f"The specified bucket is not valid: {name}")
+    for rule in (props.get("LifecycleConfiguration") or {}).get("Rules") or []:
+        if rule.get("Status") not in ("Enabled", "Disabled"):
+            raise S3Refused("MalformedXML", "a lifecycle rule's Status is Enabled or Disabled")
+        if "ExpirationInDays" in rule and int(rule["ExpirationInDays"]) < 1:
+            raise S3Refused("InvalidArgument", "'Days' for Expiration action must be a positive integer")
 
 
 def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:

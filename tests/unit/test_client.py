@@ -167,3 +167,18 @@ def test_account_settings_methods_send_the_documented_requests():
         ("PUT", "/account/settings", {"calling_hours": {"start": "09:00", "days": ["mon"], "enforce": True}}),
         ("PUT", "/account/settings", {"calling_hours": {"enforce": False}}),
     ]
+
+
+def test_recording_methods_send_the_documented_requests():
+    seen: list[tuple[str, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path))
+        if request.method == "DELETE":
+            return httpx.Response(204)
+        return httpx.Response(200, json={"call_id": "call_1", "status": "ready", "url": "https://s3.test/x"})
+
+    api = TelephonyClient("http://api.test", api_key="k", transport=httpx.MockTransport(answer))
+    assert api.recording("call_1")["url"] == "https://s3.test/x"
+    assert api.delete_recording("call_1") is None
+    assert seen == [("GET", "/outbound-calls/call_1/recording"), ("DELETE", "/outbound-calls/call_1/recording")]
