@@ -182,3 +182,6 @@ def test_the_callee_hanging_up_stops_the_egress_with_the_room(world, keys):
     (egress,) = world.livekit.state()["egresses"]
     assert egress["status"] == "EGRESS_COMPLETE" and egress["egress_id"] == ready["egress_id"]
     assert 0.5 <= ready["duration_seconds"] <= 2.0
+    # the recording its webhook settled leaves its mark to the next reconcile, which removes it
+    assert world.runtime.invoke("ReconcileRecordingsFunction", SCHEDULED_EVENT)["unmarked"] == 1
+    assert world.runtime.invoke("ReconcileRecordingsFunction", SCHEDULED_EVENT)["unmarked"] == 0

@@ -2,9 +2,10 @@
 
 A recording only moves forward (models/calls.py RECORDING_RANK): each change is conditional on the recording's
 status as read, and on the call's event sequence when it tells events, so a webhook, the answer that starts the
-egress, the reconcile and a delete never undo each other. While a recording is `recording`, a mark item says so
-(keys.recording_pending), written and removed in the same transaction as the status: the reconcile reads those
-marks rather than the calls.
+egress, the reconcile and a delete never undo each other. When a recording starts being made, a mark item says so
+(keys.recording_pending), written in the same transaction: the reconcile reads those marks rather than the calls,
+and removes each once its recording is settled. The webhook function, public, may not delete items of the calls
+table, so a recording settled by its webhook leaves its mark to the reconcile's next run.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from telephony.repositories.events import outbox
 
 class RecordingsRepository:
     def set(self, call: CallRecord, recording: RecordingRecord, *, events: Sequence[EventRecord] = ()) -> CallRecord:
-        """Write the call's recording, if it is still as `call` holds it (none, or the same status); with its events
-        and the mark of a recording being made put or removed. StatusChanged when it changed since it was read
-        (NotFound when the call is gone). Returns the call as written."""
+        """Write the call's recording, if it is still as `call` holds it (none, or the same status); with its events,
+        and the mark of a recording being made put when it starts being made. StatusChanged when it changed since it
+        was read (NotFound when the call is gone). Returns the call as written."""
         before = call.recording.status if call.recording else None
         if before is None:
             condition, values = "attribute_exists(pk) AND attribute_not_exists(#rec)", {}
@@ -46,13 +47,9 @@ class RecordingsRepository:
             return StatusChanged(f"the recording of call {call.call_id} changed since it was read")
 
         writes = [write._replace(refused=refused), *[outbox(e) for e in events]]
-        mark = keys.recording_pending(call.call_id)
-        now_recording = recording.status is RecordingStatus.RECORDING
-        if now_recording and before is not RecordingStatus.RECORDING:
-            item = {**mark, "call_id": call.call_id}
+        if recording.status is RecordingStatus.RECORDING and before is not RecordingStatus.RECORDING:
+            item = {**keys.recording_pending(call.call_id), "call_id": call.call_id}
             writes.append(dynamo.Write({"Put": {"TableName": _TABLE.name, "Item": dynamo.marshal(item)}}))
-        elif before is RecordingStatus.RECORDING and not now_recording:
-            writes.append(dynamo.Write({"Delete": {"TableName": _TABLE.name, "Key": dynamo.marshal(mark)}}))
         dynamo.transact(writes)
         return call.model_copy(update={"recording": recording, "event_sequence": call.event_sequence + len(events)})
 

@@ -222,7 +222,13 @@ def reconcile(*, livekit: LiveKit | None = None, store: Store | None = None, at:
         key = recording_storage.object_key(call.owner_id, call.call_id)
         moved = advance(call, _of_egress(egress, key) if egress else _failed("egress_lost"), db)
         _counted(moved)
-        settled += 1 if moved else 0
+        if (
+            moved is not None
+            and moved.recording is not None
+            and moved.recording.status is not RecordingStatus.RECORDING
+        ):
+            db.recordings.unmark(call_id)
+            settled += 1
     if settled or going:
         logger().info("recordings reconciled", extra={"settled": settled, "still_going": going})
         count("RecordingsReconciled", settled)
