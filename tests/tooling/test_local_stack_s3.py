@@ -86,3 +86,12 @@ def test_what_s3_refuses_is_refused(s3, tmp_path: Path):
 def test_a_lifecycle_property_it_does_not_translate_is_refused_not_dropped():
     with pytest.raises(ValueError, match="NoncurrentVersionExpiration"):
         _lifecycle_rule({"Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 1}})
+
+
+def test_the_reconcile_of_recordings_runs_on_the_templates_schedule():
+    from local.event_sources import EventSources
+
+    (source,) = [e for e in Stack().event_sources() if e.function == "ReconcileRecordingsFunction"]
+    assert (source.kind, source.properties["Schedule"]) == ("Schedule", "rate(1 minute)")
+    described = EventSources(Stack(), lambda function, event: None).describe()
+    assert any("ReconcileRecordingsFunction" in line for line in described), described
