@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         "DocsAssetsUrl": swagger_ui.ROUTE.rstrip("/"),  # /docs works offline: Swagger UI from this stack
         **livekit_parameters(livekit),
         **LOCAL_PARAMETERS,
+        "RecordingsS3Endpoint": moto_url,  # the emulator's egress uploads recordings to moto's S3
     }
     parameters.update(dict(p.split("=", 1) for p in args.param))
     stack, runtime = prepare(parameters, endpoint_url=moto_url)

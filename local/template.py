@@ -216,6 +216,8 @@ class Stack:
             return str(self.resolve(props.get("Name", f"{self.name}-{logical_id}")))
         if kind == "AWS::Serverless::Function":
             return f"{self.name}-{logical_id}"
+        if kind == "AWS::S3::Bucket":  # CloudFormation's generated names are lower case, as S3 requires
+            return str(self.resolve(props.get("BucketName", f"{self.name}-{logical_id}".lower())))
         if kind == "AWS::SQS::Queue":
             if "QueueName" in props:
                 return str(self.resolve(props["QueueName"]))
@@ -278,6 +280,8 @@ class Stack:
         if kind == "AWS::KMS::Key":
             key_id = self.kms_key_id(logical_id)
             return {"KeyId": key_id, "Arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}"}[attribute]
+        if kind == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:aws:s3:::{name}"
         if kind == "AWS::DynamoDB::Table" and attribute == "StreamArn":
             # moto labels a stream with the time it was made; the local stack finds it by its table's name
             return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}/stream/local"
@@ -414,6 +418,21 @@ class Stack:
             target = str(props["TargetKeyId"])
             aliases[str(props["AliasName"])] = target.rsplit(":key/", 1)[-1]
         return aliases
+
+    def buckets(self) -> dict[str, dict[str, Any]]:
+        """bucket name -> its properties, resolved."""
+        return {
+            self.physical_name(k): self.resolve(self.resources[k].get("Properties") or {})
+            for k in self.of_type("AWS::S3::Bucket")
+        }
+
+    def bucket_policies(self) -> dict[str, dict[str, Any]]:
+        """bucket name -> its policy document, resolved."""
+        policies = {}
+        for logical_id in self.of_type("AWS::S3::BucketPolicy"):
+            props = self.resolve(self.resources[logical_id]["Properties"])
+            policies[str(props["Bucket"])] = props["PolicyDocument"]
+        return policies
 
     def secrets(self) -> dict[str, str]:
         """name -> secret string."""

@@ -15,8 +15,14 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+# The in-process moto answers S3 requests sent to this address as well (read when moto's S3 is first loaded): the
+# LiveKit emulator's egress uploads recordings to it, the template's RecordingsS3Endpoint, as the local stack's
+# emulator uploads to moto's server. Nothing listens there: outside a test's moto, a request fails on loopback.
+os.environ["MOTO_S3_CUSTOM_ENDPOINTS"] = "http://127.0.0.1:1"
 
 import moto
+
+LOCAL_S3 = os.environ["MOTO_S3_CUSTOM_ENDPOINTS"]
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +94,7 @@ def world(issuer: Any, emulator: Any, parameters: dict[str, str]) -> Iterator[Wo
                 "JwtAudience": issuer.audience,
                 **livekit_parameters(emulator),
                 **LOCAL_PARAMETERS,
+                "RecordingsS3Endpoint": LOCAL_S3,
                 **parameters,
             }
         )

@@ -175,7 +175,8 @@ class TelephonyClient:
 
     # ------------------------------------------------------------ calls
     def create_call(self, phone_number: str, *, idempotency_key: str | None = None, **fields: Any) -> Json:
-        """Place a call. The Idempotency-Key (generated when not given) makes the retries safe."""
+        """Place a call (`record=True` records it once answered). The Idempotency-Key (generated when not given) makes
+        the retries safe."""
         key = idempotency_key or str(uuid.uuid4())
         return self.request(
             "POST",
@@ -200,6 +201,15 @@ class TelephonyClient:
 
     def hangup(self, call_id: str) -> Json:
         return self.request("POST", f"/outbound-calls/{call_id}/hangup")  # type: ignore[no-any-return]
+
+    def recording(self, call_id: str) -> Json:
+        """The call's recording; when it is ready, `url` links to its OGG file for 5 minutes (ask again for another).
+        404 when the call was not recorded or its recording was deleted; 409 while it is being made."""
+        return self.request("GET", f"/outbound-calls/{call_id}/recording")  # type: ignore[no-any-return]
+
+    def delete_recording(self, call_id: str) -> None:
+        """Remove the call's recording (204); a second delete is 404."""
+        self.request("DELETE", f"/outbound-calls/{call_id}/recording")
 
     def transfer(self, call_id: str, transfer_to: str, *, mode: str = "cold", play_dialtone: bool = False) -> Json:
         return self.request(

@@ -11,7 +11,7 @@ from livekit.protocol import agent_dispatch as agent_dispatch_pb
 from livekit.protocol import models as models_pb
 from livekit.protocol import room as room_pb
 
-from . import ids
+from . import ids, recorder
 from .model import ATTR_CALL_STATUS, ATTR_TRUNK_ID, DEFAULT_DEPARTURE_TIMEOUT, DEFAULT_EMPTY_TIMEOUT, Participant, Room
 from .runtime import Runtime
 from .sipcodes import RINGING_TIMEOUT_CODE, RINGING_TIMEOUT_MSG
@@ -157,4 +157,5 @@ def finish(rt: Runtime, room: Room) -> None:
         room.finish_timer.cancel()
         room.finish_timer = None
     del rt.state.rooms[room.name]
+    recorder.room_closed(rt, room)
     rt.emit("room_finished", room)

@@ -22,6 +22,7 @@ def snapshot(rt: Runtime) -> dict[str, Any]:
         "rooms": [_room(r) for r in state.rooms.values()],
         "dispatches": [MessageToDict(d) for r in state.rooms.values() for d in r.dispatches.values()],
         "transfers": [dict(t) for t in state.transfers],
+        "egresses": [MessageToDict(e, preserving_proto_field_name=True) for e in state.egresses.values()],
         "calls": [call_record(c) for c in state.call_log],
         "inbound": [dict(a) for a in state.inbound],
         "events": [dict(e) for e in state.events],

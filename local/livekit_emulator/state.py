@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from livekit.protocol import egress as egress_pb
 from livekit.protocol import sip as sip_pb
 
 from .control import Faults, Outcomes
@@ -28,6 +29,8 @@ class State:
     # every call placed, oldest first (the last MAX_CALL_LOG)
     call_log: list[Call] = field(default_factory=list)
     transfers: list[dict[str, Any]] = field(default_factory=list)
+    # every egress started, by egress id (recorder.py)
+    egresses: dict[str, egress_pb.EgressInfo] = field(default_factory=dict)
     outcomes: Outcomes = field(default_factory=Outcomes)
     faults: Faults = field(default_factory=Faults)
     # every routed call of a Twirp method, failed ones included

@@ -74,6 +74,17 @@ def call_status(world: Any, token: str, call_id: str, status: str, timeout: floa
     )
 
 
+def recording_status(world: Any, token: str, call_id: str, status: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The call's recording once it is `status`."""
+    details = wait_for(
+        lambda: world.client.get(f"/outbound-calls/{call_id}/details", token=token).json(),
+        lambda body: (body.get("recording") or {}).get("status") == status,
+        timeout,
+        f"the recording of call {call_id} to become {status}",
+    )
+    return details["recording"]  # type: ignore[no-any-return]
+
+
 def call_in_progress(world: Any, token: str, callee: str = CALLEE) -> str:
     call_id = place_call(world, token, callee)
     call_status(world, token, call_id, "in_progress")

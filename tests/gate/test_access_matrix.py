@@ -32,6 +32,8 @@ from tests.gate.conftest import (
     inbound_call_in_progress,
     own_number,
     pending_request,
+    place_call,
+    recording_status,
     register,
 )
 from tests.support import assert_error
@@ -61,6 +63,17 @@ class Seeds:
     def inbound_call_id(self) -> str:
         assert self.registered
         return inbound_call_in_progress(self.world, self.keys.alice)
+
+    @cached_property
+    def recorded_call_id(self) -> str:
+        """A call of alice's, recorded, ended, its recording ready."""
+        assert self.registered
+        call_id = place_call(self.world, self.keys.alice, RECORDED, record=True)
+        recording_status(self.world, self.keys.alice, call_id, "recording")
+        hung = self.world.client.post(f"/outbound-calls/{call_id}/hangup", token=self.keys.alice)
+        assert hung.status == 200, hung.body
+        recording_status(self.world, self.keys.alice, call_id, "ready")
+        return call_id
 
     @cached_property
     def number_id(self) -> str:
@@ -153,6 +166,7 @@ class Case:
 
 
 WEBHOOK = {"url": "http://127.0.0.1:9/matrix", "events": ["*"]}
+RECORDED = "+14155550133"  # alice's recorded call
 
 
 def campaign_body(s: Seeds) -> dict[str, Any]:
@@ -259,6 +273,12 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/calls/{call_id}/events"): Case(
         lambda s, p: (f"/calls/{s.inbound_call_id}/events", {"summary": f"by {p}"}), 200, 404, 404, agent=200
+    ),
+    ("GET", "/outbound-calls/{call_id}/recording"): Case(
+        lambda s, p: (f"/outbound-calls/{s.recorded_call_id}/recording", None), 200, 404, 404
+    ),
+    ("DELETE", "/outbound-calls/{call_id}/recording"): Case(
+        lambda s, p: (f"/outbound-calls/{s.recorded_call_id}/recording", None), 204, 404, 404
     ),
     ("GET", "/account/limits"): Case(lambda s, p: ("/account/limits", None), 200, 200, 200),
     ("GET", "/admin/accounts/{user_id}/limits"): Case(

@@ -198,6 +198,34 @@ def call(world: Any) -> None:
         time.sleep(0.05)
 
 
+def recorded_call(world: Any) -> None:
+    """CALL_ID as `call` places it, but recorded: hung up once its recording started, which is then ready."""
+    from telephony.models.calls import CreateCall
+    from telephony.repositories.store import default_store
+    from telephony.services import calls
+
+    agent_number(world)
+    world.livekit.set_outcome(CALLEE, "answer", after_ms=50, talk_ms=600_000)
+    with mock.patch.object(calls, "new_id", lambda prefix: CALL_ID):
+        calls.create(
+            CreateCall(phone_number=CALLEE, from_phone_number_id=AGENT_NUMBER_ID, record=True),
+            principal=principal("alice"),
+        )
+
+    def recording() -> str | None:
+        found = default_store().calls.get(CALL_ID)
+        return found.recording.status.value if found and found.recording else None
+
+    deadline = time.time() + 10
+    while recording() != "recording":
+        assert time.time() < deadline, "the seeded call's recording never started"
+        time.sleep(0.05)
+    calls.hangup(CALL_ID, principal=principal("alice"))
+    while recording() != "ready":
+        assert time.time() < deadline, "the seeded call's recording never became ready"
+        time.sleep(0.05)
+
+
 def webhook(world: Any) -> None:
     """WEBHOOK_ID, alice's, with DELIVERY_ID: a test event's attempt, pending."""
     from telephony import signing
@@ -288,6 +316,7 @@ STEPS = {
         configured,
         agent_number,
         call,
+        recorded_call,
         webhook,
         dnc,
         dnc_callee,
@@ -323,6 +352,8 @@ NEEDS: dict[str, str] = {
     "get_call_stats": "call",
     "list_calls": "call",
     "hangup_call": "call",
+    "get_call_recording": "recorded_call",
+    "delete_call_recording": "recorded_call",
     "transfer_call": "call",
     "post_call_events": "call",
     "livekit_webhook": "call",

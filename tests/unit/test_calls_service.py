@@ -128,6 +128,7 @@ def test_create_dispatches_the_agent_then_dials_with_the_numbers_settings():
         "welcome_message": None,
         "voice": None,
         "metadata": {"crm": 7},
+        "recording": False,  # the number has no agent_features and the call did not ask
     }
     (dial,) = world.livekit.dials
     assert dial == lk.Dial(

@@ -239,3 +239,18 @@ def test_campaign_methods_send_the_documented_requests():
         ("POST", "/campaigns/cmp_1/resume", None, {}),
         ("POST", "/campaigns/cmp_1/cancel", None, {}),
     ]
+
+
+def test_recording_methods_send_the_documented_requests():
+    seen: list[tuple[str, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path))
+        if request.method == "DELETE":
+            return httpx.Response(204)
+        return httpx.Response(200, json={"call_id": "call_1", "status": "ready", "url": "https://s3.test/x"})
+
+    api = TelephonyClient("http://api.test", api_key="k", transport=httpx.MockTransport(answer))
+    assert api.recording("call_1")["url"] == "https://s3.test/x"
+    assert api.delete_recording("call_1") is None
+    assert seen == [("GET", "/outbound-calls/call_1/recording"), ("DELETE", "/outbound-calls/call_1/recording")]

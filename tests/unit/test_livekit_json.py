@@ -214,3 +214,61 @@ def test_the_layer_never_imports_protobuf() -> None:
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "layers" / "common")]))
     done = subprocess.run([sys.executable, "-c", child], env=environment, capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_recording_request_is_livekits_room_composite_egress_request() -> None:
+    from livekit.protocol import egress
+
+    key_pair = lk.Upload(bucket="b", region="us-east-1", endpoint="http://127.0.0.1:5000", access_key="AK", secret="S")
+    role = lk.Upload(bucket="b", region="eu-west-1", assume_role_arn="arn:aws:iam::1:role/r", external_id="x")
+    for upload in (key_pair, role):
+        request_json = lk.recording_request("call_1", "recordings/u/call_1.ogg", upload)
+        assert _as_livekit_reads_it(request_json, egress.RoomCompositeEgressRequest) == _without_defaults(request_json)
+    parsed = json_format.ParseDict(
+        lk.recording_request("call_1", "recordings/u/call_1.ogg", role), egress.RoomCompositeEgressRequest()
+    )
+    assert parsed.audio_only and parsed.audio_mixing == egress.DUAL_CHANNEL_AGENT
+    (output,) = parsed.file_outputs
+    assert output.file_type == egress.OGG and output.disable_manifest and output.filepath == "recordings/u/call_1.ogg"
+    assert (output.s3.assume_role_arn, output.s3.assume_role_external_id) == ("arn:aws:iam::1:role/r", "x")
+    assert not output.s3.access_key and not output.s3.endpoint  # AWS's own S3, no key sent
+    with_key = json_format.ParseDict(
+        lk.recording_request("call_1", "k", key_pair), egress.RoomCompositeEgressRequest()
+    ).file_outputs[0]
+    assert (with_key.s3.access_key, with_key.s3.endpoint, with_key.s3.force_path_style) == (
+        "AK",
+        "http://127.0.0.1:5000",
+        True,
+    )
+
+
+def test_an_egress_webhook_reads_as_protobuf_writes_it() -> None:
+    from livekit.protocol import egress
+
+    info = egress.EgressInfo(
+        egress_id="EG_abc",
+        room_name="call_1",
+        status=egress.EGRESS_COMPLETE,
+        started_at=1_700_000_000_000_000_000,
+        ended_at=1_700_000_003_500_000_000,
+    )
+    info.file_results.append(
+        egress.FileInfo(filename="recordings/u/call_1.ogg", duration=3_500_000_000, size=4096, location="s3://x")
+    )
+    event = webhook.WebhookEvent(event="egress_ended", id="EV_1", created_at=1_700_000_004, egress_info=info)
+    parsed = lk.WebhookEvent.parse(json.dumps(json_format.MessageToDict(event)))
+    assert parsed.egress == lk.Egress(
+        egress_id="EG_abc",
+        room_name="call_1",
+        status="EGRESS_COMPLETE",
+        started_at=1_700_000_000_000_000_000,
+        ended_at=1_700_000_003_500_000_000,
+        error="",
+        file=lk.EgressFile(filename="recordings/u/call_1.ogg", duration_ns=3_500_000_000, size=4096, location="s3://x"),
+    )
+    assert not parsed.egress.live and parsed.room_name is None
+    # Twirp's answer (proto names, the status as a name) reads the same
+    answer = json_format.MessageToDict(info, preserving_proto_field_name=True)
+    assert lk._egress(answer) == parsed.egress
+    starting = lk._egress({"egress_id": "EG_abc", "room_name": "call_1"})
+    assert starting.status == "EGRESS_STARTING" and starting.live and starting.file is None

@@ -41,11 +41,21 @@ def client(service: str) -> Any:
         return _session().client(service, config=_config())
 
 
+@cache
+def s3() -> Any:
+    """S3, signing with Signature Version 4 (presigned URLs then carry their expiry, and S3 refuses them after it)."""
+    from botocore.config import Config
+
+    with _lock:
+        return _session().client("s3", config=_config().merge(Config(signature_version="s3v4")))
+
+
 @snapstart.after_restore
 def reset() -> None:
     """Forget the session and the clients: their credentials and connections. After a SnapStart restore, and in
     tests and benchmarks that change the environment."""
     client.cache_clear()
+    s3.cache_clear()
     _session.cache_clear()
 
 

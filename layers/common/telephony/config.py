@@ -44,6 +44,12 @@ class Settings(NamedTuple):
     livekit_sip_domain: str = ""
     livekit_inbound_addresses: str = ""
     sip_secrets_prefix: str = "telephony/sip"
+    recordings_bucket: str = ""
+    # {"mode": "key", "access_key_id", "secret_access_key"} or {"mode": "role", "role_arn", "external_id"}: how
+    # LiveKit's egress gets to put recordings in the bucket
+    recordings_upload_secret_arn: str = ""
+    recordings_s3_endpoint: str = ""  # an S3-compatible endpoint for LiveKit's uploads; empty: AWS's own S3
+    aws_region: str = "us-east-1"  # Lambda sets it: the bucket's region
     docs_assets_url: str = "https://cdn.jsdelivr.net/npm"  # where GET /docs loads Swagger UI from
 
     def require(self, name: str) -> str:

@@ -15,11 +15,12 @@ from typing import Any
 from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 from livekit.protocol import agent_dispatch as agent_dispatch_pb
+from livekit.protocol import egress as egress_pb
 from livekit.protocol import room as room_pb
 from livekit.protocol import sip as sip_pb
 
 from ..runtime import Handler
-from . import agent_dispatch, room_service, sip_dispatch_rules, sip_participants, sip_trunks
+from . import agent_dispatch, egress, room_service, sip_dispatch_rules, sip_participants, sip_trunks
 
 
 @dataclass(frozen=True)
@@ -59,5 +60,6 @@ REGISTRY: dict[str, TwirpService] = {
         ),
         mount(room_pb.DESCRIPTOR.services_by_name["RoomService"], room_service.METHODS),
         mount(agent_dispatch_pb.DESCRIPTOR.services_by_name["AgentDispatchService"], agent_dispatch.METHODS),
+        mount(egress_pb.DESCRIPTOR.services_by_name["Egress"], egress.METHODS),
     )
 }

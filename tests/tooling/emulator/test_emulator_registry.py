@@ -10,8 +10,8 @@ from local.livekit_emulator.services import REGISTRY, mount, room_service
 ROOM_SERVICE = room_pb.DESCRIPTOR.services_by_name["RoomService"]
 
 
-def test_the_registry_mounts_the_three_services_under_their_protobuf_names() -> None:
-    assert sorted(REGISTRY) == ["livekit.AgentDispatchService", "livekit.RoomService", "livekit.SIP"]
+def test_the_registry_mounts_the_four_services_under_their_protobuf_names() -> None:
+    assert sorted(REGISTRY) == ["livekit.AgentDispatchService", "livekit.Egress", "livekit.RoomService", "livekit.SIP"]
     for name, service in REGISTRY.items():
         assert service.name == name
         # every handler serves a method its protobuf service declares, whose request class is known

@@ -67,6 +67,45 @@ class Dial:
     play_dialtone: bool = False
 
 
+@dataclass(frozen=True)
+class Upload:
+    """Where an egress uploads its file: an S3 bucket, with a key pair or a role LiveKit assumes (with its external
+    id). `endpoint` is empty for AWS's own S3."""
+
+    bucket: str
+    region: str
+    endpoint: str = ""
+    access_key: str = ""
+    secret: str = ""
+    assume_role_arn: str = ""
+    external_id: str = ""
+
+
+@dataclass(frozen=True)
+class EgressFile:
+    filename: str
+    duration_ns: int
+    size: int
+    location: str
+
+
+@dataclass(frozen=True)
+class Egress:
+    """The parts of livekit.EgressInfo the API reads."""
+
+    egress_id: str
+    room_name: str
+    status: str  # livekit.EgressStatus's name
+    started_at: int  # unix nanoseconds; 0 when not yet
+    ended_at: int
+    error: str
+    file: EgressFile | None
+
+    @property
+    def live(self) -> bool:
+        return self.status in ("EGRESS_STARTING", "EGRESS_ACTIVE", "EGRESS_ENDING")
+
+
 class DialFailed(Exception):
     """The callee's side refused the call (busy, declined, unreachable)."""
 
@@ -336,6 +375,29 @@ class LiveKit:
         except (jwt.PyJWTError, ValueError) as error:
             raise Unauthenticated("invalid or missing webhook signature") from error
 
+    # ------------------------------------------------------------ recordings
+    def start_recording(self, room: str, filepath: str, upload: Upload) -> Egress:
+        """An audio-only room-composite egress of `room` to one OGG file at `filepath` in the upload's bucket."""
+        return _egress(
+            self._run(
+                _Call(
+                    "Egress",
+                    "StartRoomCompositeEgress",
+                    recording_request(room, filepath, upload),
+                    {"roomRecord": True},
+                )
+            )
+        )
+
+    def stop_egress(self, egress_id: str) -> Egress:
+        return _egress(self._run(_Call("Egress", "StopEgress", {"egress_id": egress_id}, {"roomRecord": True})))
+
+    def find_egress(self, egress_id: str) -> Egress | None:
+        """The egress with this id, as LiveKit lists it (None when it knows none)."""
+        answer = self._run(_Call("Egress", "ListEgress", {"egress_id": egress_id}, {"roomRecord": True}))
+        items = [_egress(i) for i in answer.get("items") or [] if isinstance(i, dict)]
+        return next((i for i in items if i.egress_id == egress_id), None)
+
     def delete_room(self, room: str) -> None:
         call = _Call("RoomService", "DeleteRoom", {"room": room}, {"roomCreate": True})
         with contextlib.suppress(NotFound):
@@ -471,6 +533,77 @@ def dial_request(spec: Dial) -> dict[str, Any]:
     }
 
 
+def recording_request(room: str, filepath: str, upload: Upload) -> dict[str, Any]:
+    """RoomCompositeEgressRequest: audio only, the agent and the callee on a channel each where LiveKit can, one OGG
+    file without a manifest beside it."""
+    s3: dict[str, Any] = {"bucket": upload.bucket, "region": upload.region}
+    if upload.endpoint:
+        s3.update(endpoint=upload.endpoint, force_path_style=True)
+    if upload.access_key:
+        s3.update(access_key=upload.access_key, secret=upload.secret)
+    if upload.assume_role_arn:
+        s3.update(assume_role_arn=upload.assume_role_arn, assume_role_external_id=upload.external_id)
+    return {
+        "room_name": room,
+        "audio_only": True,
+        "audio_mixing": "DUAL_CHANNEL_AGENT",
+        "file_outputs": [{"file_type": "OGG", "filepath": filepath, "disable_manifest": True, "s3": s3}],
+    }
+
+
+_EGRESS_STATUSES = (
+    "EGRESS_STARTING",
+    "EGRESS_ACTIVE",
+    "EGRESS_ENDING",
+    "EGRESS_COMPLETE",
+    "EGRESS_FAILED",
+    "EGRESS_ABORTED",
+    "EGRESS_LIMIT_REACHED",
+)
+
+
+def _int64(value: Any) -> int:
+    """An int64 of protobuf JSON: a string, or a number."""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        raise ValueError("not an int64") from None
+
+
+def _egress(data: dict[str, Any]) -> Egress:
+    """livekit.EgressInfo from Twirp's JSON (proto names) or a webhook's (lowerCamelCase). ValueError when it is
+    not one."""
+    status = _field(data, "status")
+    if isinstance(status, int) and not isinstance(status, bool):
+        status = _EGRESS_STATUSES[status] if 0 <= status < len(_EGRESS_STATUSES) else f"STATUS_{status}"
+    elif status is None:
+        status = _EGRESS_STATUSES[0]
+    elif not isinstance(status, str):
+        raise ValueError("status is neither a name nor a number")
+    results = _field(data, "file_results")
+    files = [r for r in results if isinstance(r, dict)] if isinstance(results, list) else []
+    legacy = _object(data, "file")
+    first = files[0] if files else legacy
+    return Egress(
+        egress_id=_string(data, "egress_id"),
+        room_name=_string(data, "room_name"),
+        status=status,
+        started_at=_int64(_field(data, "started_at")),
+        ended_at=_int64(_field(data, "ended_at")),
+        error=_string(data, "error"),
+        file=(
+            EgressFile(
+                filename=_string(first, "filename"),
+                duration_ns=_int64(_field(first, "duration")),
+                size=_int64(_field(first, "size")),
+                location=_string(first, "location"),
+            )
+            if first
+            else None
+        ),
+    )
+
+
 # livekit.DisconnectReason by number (protojson writes the names; a number is accepted as well)
 _DISCONNECT_REASONS = (
     "UNKNOWN_REASON",
@@ -511,6 +644,7 @@ class WebhookEvent:
     created_at: int
     room_name: str | None  # None: the event has no room
     participant: Participant | None
+    egress: Egress | None = None  # the egress_* events'
 
     @classmethod
     def parse(cls, body: str) -> WebhookEvent:
@@ -520,6 +654,7 @@ class WebhookEvent:
             raise ValueError("a webhook event is a JSON object")
         room = _object(data, "room")
         participant = _object(data, "participant")
+        egress = _object(data, "egress_info")
         return cls(
             event=_string(data, "event"),
             id=_string(data, "id"),
@@ -536,6 +671,7 @@ class WebhookEvent:
                 if participant is not None
                 else None
             ),
+            egress=_egress(egress) if egress is not None else None,
         )
 
 

@@ -39,6 +39,22 @@ ENDED = (CallStatus.COMPLETED, CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus
 RANK = {s: i for i, s in enumerate(OPEN)} | {s: len(OPEN) for s in ENDED}
 
 
+class RecordingStatus(StrEnum):
+    RECORDING = "recording"
+    READY = "ready"
+    FAILED = "failed"
+    DELETED = "deleted"
+
+
+# A recording only moves forward: recording -> ready | failed -> deleted (a failed start goes straight to failed)
+RECORDING_RANK = {
+    RecordingStatus.RECORDING: 1,
+    RecordingStatus.READY: 2,
+    RecordingStatus.FAILED: 2,
+    RecordingStatus.DELETED: 3,
+}
+
+
 class Voice(Body):
     provider: str | None = Field(default=None, max_length=64)
     voice_id: str | None = Field(default=None, max_length=128)
@@ -61,6 +77,11 @@ class CreateCall(Body):
     metadata: JsonObject = Field(default_factory=dict)
     ringing_timeout_seconds: int | None = Field(default=None, ge=1, le=300)
     max_call_duration_seconds: int | None = Field(default=None, ge=60, le=86400)
+    record: bool | None = Field(
+        default=None,
+        description="Record the call once the callee answers (an OGG file of its audio). Absent: the calling "
+        "number's agent_features.recording_enabled",
+    )
 
 
 class CampaignDial(NamedTuple):
@@ -111,6 +132,20 @@ class TransferRecord(Out):
     leg_identity: str | None = Field(default=None, description="The participant a warm transfer dialled")
 
 
+class Recording(Out):
+    """A call's recording: LiveKit's egress of the call's room, uploaded as an OGG file."""
+
+    status: RecordingStatus
+    egress_id: str | None = None
+    duration_seconds: float | None = None
+    size_bytes: int | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    error: str | None = Field(
+        default=None, description="Why the recording failed (a short reason, never LiveKit's text)"
+    )
+
+
 class CallFacts(Out):
     """A call as its owner sees it, but its transcript."""
 
@@ -139,6 +174,8 @@ class CallFacts(Out):
     transfers: list[TransferRecord] = Field(default_factory=list)
     summary: str | None = None
     campaign_id: str | None = Field(default=None, description="The campaign that placed the call, if one did")
+    record: bool = Field(default=False, description="Whether the call is recorded once answered")
+    recording: Recording | None = None
 
 
 class CallDetails(CallFacts):
@@ -216,6 +253,19 @@ class DetailsQuery(Query):
 # ---------------------------------------------------------------- stored
 
 
+class RecordingRecord(Record):
+    """A call's recording as stored: `Recording`, and where its file is."""
+
+    status: RecordingStatus
+    egress_id: str | None = None
+    duration_seconds: float | None = None
+    size_bytes: int | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    error: str | None = None
+    object_key: str | None = None  # the file's key in the recordings bucket
+
+
 class CallRecord(Record):
     """A call as stored: who placed it, from and to which numbers, how far it got, and how it ended."""
 
@@ -244,6 +294,8 @@ class CallRecord(Record):
     summary_source: str | None = None
     transcript_chars: int = 0
     campaign_id: str | None = None
+    record: bool = False
+    recording: RecordingRecord | None = None
     event_sequence: int = 0  # the sequence of the call's last event; each change that emits events moves it on
 
     @property

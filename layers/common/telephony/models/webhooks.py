@@ -19,6 +19,8 @@ class EventType(StrEnum):
     CALL_ENDED = "call.ended"
     CALL_TRANSFERRED = "call.transferred"
     CALL_SUMMARY_READY = "call.summary_ready"
+    CALL_RECORDING_READY = "call.recording_ready"
+    CALL_RECORDING_FAILED = "call.recording_failed"
     REQUEST_APPROVED = "phone_number_request.approved"
     REQUEST_REJECTED = "phone_number_request.rejected"
     REQUEST_ASSIGNED = "phone_number_request.assigned"

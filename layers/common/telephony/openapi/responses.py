@@ -109,7 +109,9 @@ def answers(
     to validate, for an authenticated route 401, 403 (an agent key, or a role short of the route's), 429 (the API
     budget) and 503 (DynamoDB), the failures `particular` to it, and API Gateway's 413. An authenticated route's
     answers carry the RateLimit headers, but for a 401 (no budget was spent)."""
-    found: dict[int, Any] = {status: {"description": "Created" if status == 201 else "OK"}}
+    found: dict[int, Any] = {status: {"description": {201: "Created", 204: "No Content"}.get(status, "OK")}}
+    if status == 204:
+        found[status]["content"] = {}  # no body (else the return annotation's would be documented)
     if takes_input:
         found[400] = error(400)
     if not public:

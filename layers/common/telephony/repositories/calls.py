@@ -85,17 +85,19 @@ def _changed(
     *,
     append: dict[str, Any] | None = None,
     add: dict[str, int] | None = None,
+    names: dict[str, str] | None = None,
 ) -> dynamo.Write:
     """The update of a call's item in a transaction, on `condition` over the call as read; with `events`, its
     event sequence moves on by as many, on the condition that it is still the one read (so concurrent changes
-    commit one at a time, their events in order). `append`: list attributes to append to; `add`: numbers to add."""
+    commit one at a time, their events in order). `append`: list attributes to append to; `add`: numbers to add;
+    `names`: the attribute names `condition` uses."""
     sets = dict(sets)
     if events:
         sets["event_sequence"] = call.event_sequence + len(events)
         condition += " AND (attribute_not_exists(event_sequence) OR event_sequence = :seq)"
         values = {**values, "seq": call.event_sequence}
     update = dynamo.update_of(sets)
-    names, vals = dict(update.names), {**update.values, **values}
+    names, vals = {**update.names, **(names or {})}, {**update.values, **values}
     clauses = [update.expression[len("SET ") :]] if update.expression else []
     for i, (name, items) in enumerate((append or {}).items()):
         names[f"#a{i}"] = name

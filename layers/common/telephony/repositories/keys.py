@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from telephony.errors import NotFound
@@ -146,6 +147,21 @@ def call_event(call_id: str, event_id: str) -> dict[str, str]:
 def call_post(call_id: str, digest: str) -> dict[str, str]:
     """A marker of an events post whose segments came without times: the time they were given."""
     return {"pk": f"CALL#{call_id}", "sk": f"POST#{digest}"}
+
+
+# The recordings still being made, spread over this many partitions (a recording's partition: its call id's hash), so
+# that starting and ending recordings never crowd one partition; the reconcile of lost egress ends reads them all.
+RECORDING_SHARDS = 8
+
+
+def recording_partition(shard: int) -> str:
+    return f"RECORDINGS#{shard}"
+
+
+def recording_pending(call_id: str) -> dict[str, str]:
+    """Marks a call whose recording is being made, until LiveKit says how it ended."""
+    shard = int.from_bytes(hashlib.sha256(call_id.encode()).digest()[:2], "big") % RECORDING_SHARDS
+    return {"pk": recording_partition(shard), "sk": f"CALL#{call_id}"}
 
 
 def event(event_id: str) -> dict[str, str]:

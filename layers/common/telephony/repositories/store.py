@@ -15,6 +15,7 @@ from telephony.repositories.events import EventsRepository
 from telephony.repositories.idempotency import IdempotencyRepository
 from telephony.repositories.numbers import NumbersRepository
 from telephony.repositories.rate_limits import RateLimitsRepository
+from telephony.repositories.recordings import RecordingsRepository
 from telephony.repositories.requests import RequestsRepository
 from telephony.repositories.webhooks import WebhooksRepository
 
@@ -32,6 +33,7 @@ class Store(NamedTuple):
     dnc: DncRepository
     account_settings: AccountSettingsRepository
     campaigns: CampaignsRepository
+    recordings: RecordingsRepository
 
 
 @cache
@@ -49,4 +51,5 @@ def default_store() -> Store:
         dnc=DncRepository(),
         account_settings=AccountSettingsRepository(),
         campaigns=CampaignsRepository(),
+        recordings=RecordingsRepository(),
     )

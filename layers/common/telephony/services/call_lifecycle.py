@@ -18,7 +18,7 @@ from telephony.integrations import livekit as lk
 from telephony.models.calls import CallChanges, CallRecord, CallStatus
 from telephony.observability import count, logger
 from telephony.repositories.store import Store, default_store
-from telephony.services import calls, inbound_calls, summaries
+from telephony.services import calls, inbound_calls, recordings, summaries
 from telephony.util import iso
 
 # disconnect reason of a call that was never answered -> (status, SIP code, end reason). LiveKit's SIP service gives
@@ -42,12 +42,14 @@ def handle(
     body: str, authorization: str | None, *, livekit: lk.LiveKit | None = None, store: Store | None = None
 ) -> dict[str, Any]:
     event = (livekit or lk.default()).verify_webhook(body, authorization or "")
-    outcome = apply(event, store=store)
+    outcome = apply(event, store=store, livekit=livekit)
     return {"event": event.event, "id": event.id, "applied": outcome}
 
 
-def apply(event: lk.WebhookEvent, *, store: Store | None = None) -> str:
+def apply(event: lk.WebhookEvent, *, store: Store | None = None, livekit: lk.LiveKit | None = None) -> str:
     db = store or default_store()
+    if event.egress is not None:
+        return recordings.apply(event.egress, store=db)
     call_id = event.room_name or ""
     at = datetime.fromtimestamp(event.created_at, UTC) if event.created_at else datetime.now(UTC)
     inbound = event.participant is not None and inbound_calls.ATTR_RULE_ID in event.participant.attributes
@@ -81,9 +83,11 @@ def apply(event: lk.WebhookEvent, *, store: Store | None = None) -> str:
         return "ignored"
     if moved and moved.status is CallStatus.IN_PROGRESS:
         count("CallsAnswered")
+        recordings.start(moved, livekit=livekit, store=db)
     if moved and moved.ended:
         count("CallsFailed" if moved.status is CallStatus.FAILED else "CallsEnded")
         summaries.request(moved)
+        recordings.stop(moved, livekit=livekit)
     return f"moved to {moved.status.value}" if moved else "no change"
 
 

@@ -54,7 +54,7 @@ from telephony.observability import count, logger
 from telephony.phone import is_premium_rate, to_e164
 from telephony.repositories.calls import HOUR, hour_of
 from telephony.repositories.store import Store, default_store
-from telephony.services import calling_hours, dnc, events, limits, rate_limits
+from telephony.services import calling_hours, dnc, events, limits, rate_limits, recordings
 from telephony.util import derived_id, epoch, iso, new_id, now, now_iso
 
 if TYPE_CHECKING:  # imported by the calls that talk to LiveKit: the read-only endpoints never load it
@@ -232,6 +232,7 @@ def create(
         created_epoch=int(created.timestamp()),
         dialing_at=iso(created),
         campaign_id=campaign.campaign_id if campaign else None,
+        record=recordings.wanted(body.record, number),
     )
     # One write on the happy path: the call is recorded `dialing`, with its counters and the calls budget, before
     # LiveKit is asked to dial; if LiveKit refuses, it moves to `failed`. Recording the dial afterwards as well
@@ -255,6 +256,7 @@ def create(
             "voice": body.voice.model_dump(exclude_none=True) if body.voice else None,
             "metadata": body.metadata,
             **({"campaign_id": campaign.campaign_id, "variables": campaign.variables} if campaign else {}),
+            "recording": call.record,  # so that the agent can say the call is recorded
         }
     )
     dtmf = (settings.dtmf_config.dtmf_sequence if settings.dtmf_config else None) or ""
@@ -438,7 +440,9 @@ def hangup(
     call = owned(call_id, principal, db, direction=direction)
     if call.ended:
         raise Conflict(f"the call already ended ({call.status.value})")
-    _livekit(livekit).delete_room(call.room_name)
+    client = _livekit(livekit)
+    recordings.stop(call, livekit=client)  # its file is written and uploaded as the egress ends
+    client.delete_room(call.room_name)
     moved = move(call, ending(now(), "hangup"), store=db)
     # what was written is known; only a webhook that ended it first needs the call read back
     return _details(moved or db.calls.get(call_id) or call)

@@ -1,0 +1,187 @@
+"""The reliability gate for call recordings: a refused egress start, a lost `egress_ended`, another user's reach, the
+link's expiry, and the egress stopping with the call."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+
+from tests.gate.conftest import call_status, place_call, recording_status, register
+from tests.support import assert_error
+
+RECORDED = "+14155550134"
+SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+
+
+def _metrics(out: str) -> dict[str, float]:
+    """The CloudWatch metrics (embedded metric format) the functions printed, summed by name."""
+    found: dict[str, float] = {}
+    for line in out.splitlines():
+        if '"_aws"' not in line:
+            continue
+        record = json.loads(line)
+        for directive in record["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                values = record[metric["Name"]]
+                total = sum(values) if isinstance(values, list) else values
+                found[metric["Name"]] = found.get(metric["Name"], 0) + total
+    return found
+
+
+def _bucket(world: Any) -> str:
+    (name,) = world.stack.buckets()
+    return str(name)
+
+
+def test_a_refused_egress_start_leaves_the_call_going_and_the_recording_failed(world, keys, capsys):
+    register(world, keys.alice)
+    world.livekit.add_fault("StartRoomCompositeEgress", "unavailable", times=1)
+    call_id = place_call(world, keys.alice, RECORDED, record=True)
+
+    recording = recording_status(world, keys.alice, call_id, "failed")
+    assert recording["error"] == "start_failed: unavailable" and recording["egress_id"] is None
+    # the call goes on: still answered, and hung up as usual
+    assert call_status(world, keys.alice, call_id, "in_progress")["record"] is True
+    assert world.client.post(f"/outbound-calls/{call_id}/hangup", token=keys.alice).status == 200
+    assert world.livekit.state()["egresses"] == []
+    assert _metrics(capsys.readouterr().out).get("RecordingsFailed") == 1
+    # a failed recording is shown with its reason, and has no file to link to
+    got = world.client.get(f"/outbound-calls/{call_id}/recording", token=keys.alice)
+    assert got.status == 200 and got.json()["status"] == "failed" and got.json()["url"] is None
+
+
+def test_a_lost_egress_ended_is_reconciled_from_list_egress(world, keys):
+    from telephony.repositories import dynamo
+    from telephony.repositories import keys as item_keys
+
+    register(world, keys.alice)
+    call_id = place_call(world, keys.alice, RECORDED, record=True)
+    recording_status(world, keys.alice, call_id, "recording")
+    world.livekit.webhook_url = None  # LiveKit's webhooks are lost from here on
+    time.sleep(0.3)
+    assert world.client.post(f"/outbound-calls/{call_id}/hangup", token=keys.alice).status == 200
+    deadline = time.time() + 5
+    while world.livekit.state()["egresses"][0]["status"] != "EGRESS_COMPLETE":
+        assert time.time() < deadline, world.livekit.state()["egresses"]
+        time.sleep(0.05)
+
+    # Given a call that ended a moment ago: the scheduled reconcile leaves its recording alone
+    assert world.runtime.invoke("ReconcileRecordingsFunction", SCHEDULED_EVENT)["settled"] == 0
+    assert recording_status(world, keys.alice, call_id, "recording")
+    # When it ended 11 minutes ago
+    long_ago = (datetime.now(UTC) - timedelta(minutes=11)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    boto3.client("dynamodb").update_item(
+        TableName=world.stack.physical_name("CallsTable"),
+        Key=dynamo.marshal(item_keys.call(call_id)),
+        UpdateExpression="SET ended_at = :at",
+        ExpressionAttributeValues=dynamo.values(at=long_ago),
+    )
+    answer = world.runtime.invoke("ReconcileRecordingsFunction", SCHEDULED_EVENT)
+    # Then it is settled as LiveKit lists its egress: ready, with the file LiveKit uploaded
+    assert answer == {"settled": 1, "still_going": 0, "unmarked": 0}
+    ready = recording_status(world, keys.alice, call_id, "ready")
+    assert ready["size_bytes"] > 0 and ready["duration_seconds"] > 0
+    assert world.livekit.state()["counts"]["ListEgress"] == 1
+    key = f"recordings/usr_alice/{call_id}.ogg"
+    assert boto3.client("s3").head_object(Bucket=_bucket(world), Key=key)["ContentLength"] == ready["size_bytes"]
+    # and a second run finds nothing more to do
+    assert world.runtime.invoke("ReconcileRecordingsFunction", SCHEDULED_EVENT) == {
+        "settled": 0,
+        "still_going": 0,
+        "unmarked": 0,
+    }
+
+
+def test_a_recording_lost_by_livekit_is_failed_by_the_reconcile(world, keys):
+    from telephony.services import recordings
+
+    register(world, keys.alice)
+    call_id = place_call(world, keys.alice, RECORDED, record=True)
+    recording_status(world, keys.alice, call_id, "recording")
+    world.livekit.webhook_url = None
+    assert world.client.post(f"/outbound-calls/{call_id}/hangup", token=keys.alice).status == 200
+    world.livekit.reset()  # LiveKit forgets the egress
+    settled = recordings.reconcile(at=datetime.now(UTC) + timedelta(minutes=11))
+    assert settled.settled == 1
+    failed = recording_status(world, keys.alice, call_id, "failed")
+    assert failed["error"] == "egress_lost"
+
+
+def test_another_users_recording_is_not_found_and_stays(world, keys):
+    register(world, keys.alice)
+    call_id = place_call(world, keys.alice, RECORDED, record=True)
+    recording_status(world, keys.alice, call_id, "recording")
+    assert world.client.post(f"/outbound-calls/{call_id}/hangup", token=keys.alice).status == 200
+    recording_status(world, keys.alice, call_id, "ready")
+    for token in (keys.bob, keys.admin):
+        assert_error(world.client.get(f"/outbound-calls/{call_id}/recording", token=token), 404, "not_found")
+        assert_error(world.client.delete(f"/outbound-calls/{call_id}/recording", token=token), 404, "not_found")
+    key = f"recordings/usr_alice/{call_id}.ogg"
+    assert boto3.client("s3").head_object(Bucket=_bucket(world), Key=key)["ContentLength"] > 0
+    assert world.client.get(f"/outbound-calls/{call_id}/recording", token=keys.alice).status == 200
+    # an id that is no call of ours at all is the same 404
+    assert_error(world.client.get("/outbound-calls/call_nothing/recording", token=keys.alice), 404, "not_found")
+
+
+def test_the_link_expires_after_five_minutes(world, keys):
+    """S3 refuses a SigV4 presigned GET once X-Amz-Date + X-Amz-Expires has passed; moto does not check it, so the
+    link is checked for what S3 checks: signed now, for 300 seconds, and its signature is the one S3 recomputes."""
+    register(world, keys.alice)
+    call_id = place_call(world, keys.alice, RECORDED, record=True)
+    recording_status(world, keys.alice, call_id, "recording")
+    assert world.client.post(f"/outbound-calls/{call_id}/hangup", token=keys.alice).status == 200
+    recording_status(world, keys.alice, call_id, "ready")
+    asked = datetime.now(UTC)
+    link = world.client.get(f"/outbound-calls/{call_id}/recording", token=keys.alice).json()
+    url = urlsplit(link["url"])
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    signed_at = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    assert abs((signed_at - asked).total_seconds()) < 5 and query["X-Amz-Expires"] == "300"
+    expires = datetime.fromisoformat(link["url_expires_at"])
+    assert timedelta(seconds=295) <= expires - signed_at <= timedelta(seconds=305)
+    # the signature is valid, and covers the expiry: a link stretched to an hour no longer matches it
+    creds = boto3.session.Session().get_credentials()
+    assert creds is not None
+    assert _sigv4(url.netloc, url.path, query, creds.secret_key) == query["X-Amz-Signature"]
+    stretched = {**query, "X-Amz-Expires": "3600"}
+    assert _sigv4(url.netloc, url.path, stretched, creds.secret_key) != query["X-Amz-Signature"]
+
+
+def _sigv4(host: str, path: str, query: dict[str, str], secret: str) -> str:
+    """The signature S3 computes for a presigned GET (AWS Signature Version 4, query-string authentication)."""
+    import hashlib
+    import hmac
+    from urllib.parse import quote
+
+    params = sorted((k, v) for k, v in query.items() if k != "X-Amz-Signature")
+    canonical_query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in params)
+    canonical = "\n".join(["GET", path, canonical_query, f"host:{host}", "", "host", "UNSIGNED-PAYLOAD"])
+    date, region_scope = query["X-Amz-Date"], query["X-Amz-Credential"].split("/", 1)[1]
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", date, region_scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in region_scope.split("/"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def test_the_callee_hanging_up_stops_the_egress_with_the_room(world, keys):
+    register(world, keys.alice)
+    world.livekit.set_outcome(RECORDED, "answer", after_ms=30, talk_ms=800)
+    reply = world.client.post(
+        "/outbound-calls/create", token=keys.alice, json_body={"phone_number": RECORDED, "record": True}
+    )
+    call_id = reply.json()["call_id"]
+    recording_status(world, keys.alice, call_id, "recording")
+    call_status(world, keys.alice, call_id, "completed")
+    ready = recording_status(world, keys.alice, call_id, "ready")
+    (egress,) = world.livekit.state()["egresses"]
+    assert egress["status"] == "EGRESS_COMPLETE" and egress["egress_id"] == ready["egress_id"]
+    assert 0.5 <= ready["duration_seconds"] <= 2.0
+    # the recording its webhook settled leaves its mark to the next reconcile, which removes it
+    assert world.runtime.invoke("ReconcileRecordingsFunction", SCHEDULED_EVENT)["unmarked"] == 1
+    assert world.runtime.invoke("ReconcileRecordingsFunction", SCHEDULED_EVENT)["unmarked"] == 0
