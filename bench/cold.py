@@ -1,7 +1,7 @@
 """Cold starts: each function's import and first event in a fresh process, beside a bare boto3 handler.
 
 The first events come from the scenarios (the same realistic events as the warm runs), made
-against a world in this process; the world's tables, secrets, queues and KMS keys are then copied
+against a world in this process; the world's tables, secrets, queues, buckets and KMS keys are then copied
 into every child process's own moto. LiveKit requests of the children go to this process's
 emulator, webhook deliveries to its receiver (loopback).
 """
@@ -81,8 +81,9 @@ class ColdResult:
 
 
 def _dump(world: World) -> dict[str, Any]:
-    """The world's tables (spec and items), secrets, state machines, queues (empty) and KMS keys (their material
-    too: what the world encrypted, a webhook's secret, must decrypt in the child), as the children load them."""
+    """The world's tables (spec and items), secrets, state machines, queues (empty), buckets (empty: a recording's
+    deletion finds its bucket) and KMS keys (their material too: what the world encrypted, a webhook's secret, must
+    decrypt in the child), as the children load them."""
     import boto3
 
     session = boto3.session.Session(region_name="us-east-1")
@@ -109,6 +110,7 @@ def _dump(world: World) -> dict[str, Any]:
         "secrets": secrets,
         "state_machines": world.stack.state_machines(),
         "queues": [{"name": q.name, "attributes": q.attributes} for q in world.stack.queues()],
+        "buckets": sorted(world.stack.buckets()),
         "kms_keys": [
             {"key_id": k.key_id, "material": base64.b64encode(keys[k.key_id].key_material).decode()}
             for k in world.stack.kms_keys()

@@ -59,8 +59,8 @@ def phase(name: str) -> None:
 
 
 def setup_aws(spec: dict[str, Any]) -> list[str]:
-    """moto in this process, holding a copy of the benchmark world's tables, secrets, state machines, queues and
-    KMS keys."""
+    """moto in this process, holding a copy of the benchmark world's tables, secrets, state machines, queues, buckets
+    (without their objects) and KMS keys."""
     import base64
 
     import boto3
@@ -91,6 +91,9 @@ def setup_aws(spec: dict[str, Any]) -> list[str]:
     sqs = session.client("sqs")
     for queue in spec["queues"]:  # in the world's order: a dead-letter queue before the queues that redrive to it
         sqs.create_queue(QueueName=queue["name"], Attributes=queue["attributes"])
+    s3 = session.client("s3")
+    for bucket in spec.get("buckets", ()):
+        s3.create_bucket(Bucket=bucket)
     kms = session.client("kms")
     for key in spec["kms_keys"]:
         kms.create_key(Tags=[{"TagKey": CUSTOM_KEY_ID_TAG, "TagValue": key["key_id"]}])

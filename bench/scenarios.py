@@ -9,8 +9,10 @@ same i can be replayed by a cold-start process against a copy of the tables. Per
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.events import Invocation, Principal, admin, user
@@ -594,6 +596,203 @@ def sweep_live_calls(world: World, n: int) -> StepFn:
     return lambda i: Step(world.events.scheduled(SWEEPER), None, swept)
 
 
+# ---------------------------------------------------------------- campaigns
+# Starting, resuming or cancelling a campaign starts a Step Functions execution of the campaign engine; the
+# benchmark's moto records executions without running them (MOTO_CONFIG in bench/world.py, as the cold-start
+# children's), so no campaign dials during the measurements but the engine step's own scenario.
+
+
+def _contacts(numbers: list[str]) -> list[dict[str, Any]]:
+    return [
+        {"phone_number": e164, "variables": {"first_name": f"Ada {k}"}, "metadata": {"crm_id": f"lead-{k}"}}
+        for k, e164 in enumerate(numbers)
+    ]
+
+
+def _campaign_body(number_id: str, contacts: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """A campaign with the fields commonly given: the calls' setup, the contacts with their variables, a weekday
+    calling window in each callee's local time, retries of the busy and unanswered."""
+    return {
+        "name": "spring renewals",
+        "from_phone_number_id": number_id,
+        "contacts": contacts,
+        "system_prompt": "You are a helpful support agent. Be brief.",
+        "welcome_message": "Hi, this is Acme support.",
+        "metadata": {"source": "bench"},
+        "max_concurrency": 5,
+        "calling_window": {"start": "09:00", "end": "20:00", "days": ["mon", "tue", "wed", "thu", "fri"]},
+        "retry": {"on": ["busy", "no_answer"], "max_attempts": 2, "delay_seconds": 600},
+        **extra,
+    }
+
+
+def _campaigner(world: World, user_id: str) -> str:
+    """A user with an outbound number (registered once per world): the number's phone_number_id."""
+    key = f"campaigner_{user_id}"
+    if key not in world.shared:
+        world.shared[key] = world.register(user_id)["phone_number_id"]
+    number_id: str = world.shared[key]
+    return number_id
+
+
+def _campaign_contacts(world: World, count: int) -> list[dict[str, Any]]:
+    """`count` contacts of distinct numbers, the same for every campaign of the world that is never dialled."""
+    key = f"campaign_contacts_{count}"
+    if key not in world.shared:
+        world.shared[key] = _contacts([world.numbers.take() for _ in range(count)])
+    contacts: list[dict[str, Any]] = world.shared[key]
+    return contacts
+
+
+def _draft(world: World, user_id: str, contacts: int = 100, **extra: Any) -> str:
+    """A campaign of `contacts` contacts made by its owner (untimed): its id."""
+    body = _campaign_body(_campaigner(world, user_id), _campaign_contacts(world, contacts), **extra)
+    created = world.request("POST", "/campaigns", world.setup_principal(user_id), body, expect=201)
+    return str(created["campaign_id"])
+
+
+def _campaign_action(world: World, user_id: str, campaign_id: str, action: str) -> None:
+    world.request("POST", f"/campaigns/{campaign_id}/{action}", world.setup_principal(user_id))
+
+
+def _now_status(status: str) -> Callable[[Any], bool]:
+    """The campaign the answer shows is in this status."""
+    return lambda answer: json.loads(answer.get("body") or "{}").get("status") == status
+
+
+def create_campaign(world: World, n: int) -> StepFn:
+    """Each call creates a campaign of 100 contacts (numbers parsed to E.164, checked, written in one go)."""
+    number_id = _campaigner(world, "usr_campaign_maker")
+    body = _campaign_body(number_id, _campaign_contacts(world, 100))
+    return lambda i: _http(
+        world, "POST", "/campaigns", measured("usr_campaign_maker", "campaign_maker", i), 201, body=body
+    )
+
+
+def get_campaign(world: World, n: int) -> StepFn:
+    path = f"/campaigns/{_draft(world, 'usr_campaign_reader')}"
+    return lambda i: _http(world, "GET", path, measured("usr_campaign_reader", "campaign_reader", i), 200)
+
+
+def list_campaign_contacts(world: World, n: int) -> StepFn:
+    """The first page (50) of a campaign's 100 contacts."""
+    path = f"/campaigns/{_draft(world, 'usr_contact_lister')}/contacts"
+    return lambda i: _http(world, "GET", path, measured("usr_contact_lister", "contact_lister", i), 200)
+
+
+def add_campaign_contacts(world: World, n: int) -> StepFn:
+    """Each call adds 25 new contacts to a draft campaign (a new campaign every 100 calls: one takes contacts from
+    1,000 requests at most)."""
+
+    def step(i: int) -> Step:
+        key = f"contacts_target_{i // 100}"
+        if key not in world.shared:
+            world.shared[key] = _draft(world, "usr_contact_adder", contacts=10)
+        path = f"/campaigns/{world.shared[key]}/contacts"
+        principal = measured("usr_contact_adder", "contact_adder", i)
+        body = {"contacts": _contacts([world.numbers.take() for _ in range(25)])}
+        return _http(world, "POST", path, principal, 200, body=body)
+
+    return step
+
+
+def _tomorrow() -> str:
+    return (datetime.now(UTC) + timedelta(days=1)).isoformat(timespec="seconds")
+
+
+def start_campaign(world: World, n: int) -> StepFn:
+    """Each call starts a draft campaign of its own (made just before, untimed), scheduled to begin tomorrow: the
+    engine's execution started, the campaign `scheduled`."""
+
+    def step(i: int) -> Step:
+        campaign_id = _draft(world, "usr_campaign_starter", schedule={"start_at": _tomorrow()})
+        principal = measured("usr_campaign_starter", "campaign_starter", i)
+        call = _http(world, "POST", f"/campaigns/{campaign_id}/start", principal, 200)
+        return Step(call.invocation, call.expect, _now_status("scheduled"))
+
+    return step
+
+
+def _transition(tag: str, action: str, before: list[str], after: str) -> Callable[[World, int], StepFn]:
+    """Each call `action`s a campaign of its own, taken through the `before` actions just before (untimed)."""
+
+    def build(world: World, n: int) -> StepFn:
+        owner = f"usr_{tag}"
+
+        def step(i: int) -> Step:
+            campaign_id = _draft(world, owner)
+            for done in before:
+                _campaign_action(world, owner, campaign_id, done)
+            call = _http(world, "POST", f"/campaigns/{campaign_id}/{action}", measured(owner, tag, i), 200)
+            return Step(call.invocation, call.expect, _now_status(after))
+
+        return step
+
+    return build
+
+
+def campaign_tick(world: World, n: int) -> StepFn:
+    """Each call is the first step of a campaign's run (a campaign of 10 contacts, 5 at once, started just before,
+    untimed): the engine claims 5 contacts and places their calls, each as create-call places one. The callees ring
+    for an hour. Verified: LiveKit was asked to dial those 5 (the emulator's record, which a cold start's child
+    dials too)."""
+
+    def step(i: int) -> Step:
+        from telephony.repositories.store import default_store
+
+        principal = world.caller(reserve=5)  # 5 of its 100 calls an hour; its account may hold them all live
+        numbers = [world.numbers.take() for _ in range(10)]
+        for e164 in numbers:
+            world.emulator.set_outcome(e164, "answer", after_ms=3_600_000)
+        body = _campaign_body(world.caller_number(principal), _contacts(numbers), calling_window=None, retry=None)
+        owner = principal.user_id
+        created = world.request("POST", "/campaigns", world.setup_principal(owner), body, expect=201)
+        campaign_id = created["campaign_id"]
+        _campaign_action(world, owner, campaign_id, "start")
+        campaign = default_store().campaigns.get(campaign_id)
+        if campaign is None or campaign.run is None:
+            raise Failure(f"the campaign {campaign_id} was started without a run")
+        task = {"campaign_id": campaign_id, "run": campaign.run, "generation": 0, "ticks": 0}
+
+        def dialled(answer: Any) -> bool:
+            called = {c.get("sip_call_to") for c in world.emulator.state()["calls"]}
+            return answer.get("action") == "wait" and len(called & set(numbers)) == 5
+
+        return Step(Invocation("CampaignTickFunction", task), None, dialled)
+
+    return step
+
+
+# ---------------------------------------------------------------- recordings
+
+
+def get_call_recording(world: World, n: int) -> StepFn:
+    """A recording made of an answered call and ready (the call hung up, the file uploaded): a link to its file."""
+    principal, call_id = world.ready_recordings(1)[0]
+    path = f"/outbound-calls/{call_id}/recording"
+    return lambda i: _http(world, "GET", path, measured(principal.user_id, "recording_reader", i), 200)
+
+
+def delete_call_recording(world: World, n: int) -> StepFn:
+    """Each call deletes the ready recording of a call of its own (placed, answered and hung up before, untimed):
+    its file removed from the bucket, the recording marked deleted."""
+    placed = world.ready_recordings(n)
+    return lambda i: _http(world, "DELETE", f"/outbound-calls/{placed[i][1]}/recording", placed[i][0], 204)
+
+
+def reconcile_recordings(world: World, n: int) -> StepFn:
+    """The schedule's pass over the recordings being made: three calls talking for an hour are being recorded (placed
+    before, untimed), so it reads their marks and their calls, and leaves them to their egress's webhooks. (Its other
+    work, asking LiveKit about a recording whose end was not told 10 minutes after its call ended, needs a call
+    ended that long ago: not within a benchmark's run.)"""
+    world.recorded_calls(3)
+
+    def reconciled(answer: Any) -> bool:
+        return isinstance(answer, dict) and {"settled", "still_going", "unmarked"} <= set(answer)
+
+    return lambda i: Step(world.events.scheduled("ReconcileRecordingsFunction"), None, reconciled)
+
+
 # ---------------------------------------------------------------- the authorizer
 
 
@@ -735,6 +934,30 @@ SCENARIOS: list[Scenario] = [
     Scenario("PUT /admin/accounts/{user_id}/limits", "AdminSetAccountLimitsFunction", admin_set_account_limits),
     Scenario("PUT /account/settings", "UpdateAccountSettingsFunction", update_account_settings),
     Scenario("schedule SweepLiveCalls", SWEEPER, sweep_live_calls, warm=False),
+    Scenario("POST /campaigns", "CreateCampaignFunction", create_campaign),
+    Scenario("GET /campaigns/{campaign_id}", "GetCampaignFunction", get_campaign),
+    Scenario("GET /campaigns/{campaign_id}/contacts", "ListCampaignContactsFunction", list_campaign_contacts),
+    Scenario("POST /campaigns/{campaign_id}/contacts", "AddCampaignContactsFunction", add_campaign_contacts),
+    Scenario("POST /campaigns/{campaign_id}/start", "StartCampaignFunction", start_campaign),
+    Scenario(
+        "POST /campaigns/{campaign_id}/pause",
+        "PauseCampaignFunction",
+        _transition("campaign_pauser", "pause", ["start"], "paused"),
+    ),
+    Scenario(
+        "POST /campaigns/{campaign_id}/resume",
+        "ResumeCampaignFunction",
+        _transition("campaign_resumer", "resume", ["start", "pause"], "running"),
+    ),
+    Scenario(
+        "POST /campaigns/{campaign_id}/cancel",
+        "CancelCampaignFunction",
+        _transition("campaign_canceler", "cancel", ["start"], "canceled"),
+    ),
+    Scenario("task CampaignTick", "CampaignTickFunction", campaign_tick, warm=False),
+    Scenario("GET /outbound-calls/{call_id}/recording", "GetCallRecordingFunction", get_call_recording),
+    Scenario("DELETE /outbound-calls/{call_id}/recording", "DeleteCallRecordingFunction", delete_call_recording),
+    Scenario("schedule ReconcileRecordings", "ReconcileRecordingsFunction", reconcile_recordings, warm=False),
 ]
 
 

@@ -1,7 +1,7 @@
 """The product in this process: template.yaml deployed into an in-process moto (`local.stack.prepare`,
 as tests/conftest.py does), the real handlers, the LiveKit emulator, a dev OIDC issuer and a webhook
-receiver on loopback, plus the fixtures the scenarios need (numbers, registrations, calls, webhooks and
-their deliveries), all made through the real handlers.
+receiver on loopback, plus the fixtures the scenarios need (numbers, registrations, calls and their
+recordings, webhooks and their deliveries), all made through the real handlers.
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ DELIVERER = "DeliverWebhookFunction"  # fed by the delivery queue
 SWEEPER = "SweepLiveCallsFunction"  # fed by the minute's schedule
 NO_FAILURES: dict[str, list[Any]] = {"batchItemFailures": []}  # a stream's or a queue's batch handled whole
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": False}, "lambda": {"use_docker": False}}
+# The in-process moto answers S3 requests sent to this address too (MOTO_S3_CUSTOM_ENDPOINTS, as tests/conftest.py
+# sets it): the emulator's egress uploads the recordings there, the template's RecordingsS3Endpoint. Nothing listens
+# on it; outside the world's moto a request fails on loopback.
+LOCAL_S3 = "http://127.0.0.1:1"
 
 
 def lambda_environment(function_name: str) -> dict[str, str]:
@@ -162,6 +166,7 @@ class World:
         self._server: Any = None
         self.receiver: Any = None  # local.receiver.Receiver: every webhook's endpoint, answering 200
         self._callers: list[tuple[str, int]] = []
+        self._caller_numbers: dict[str, str] = {}  # caller -> the phone_number_id of its outbound number
         self._serial = itertools.count()
         self._setup_uses: dict[str, int] = {}
         self.shared: dict[str, Any] = {}  # fixtures scenarios share (read-only ones)
@@ -177,6 +182,7 @@ class World:
         os.environ.pop("AWS_ENDPOINT_URL", None)
         aws_environment(None)
         os.environ.update(lambda_environment("telephony-bench"))
+        os.environ["MOTO_S3_CUSTOM_ENDPOINTS"] = LOCAL_S3
         self._hidden = hide_what_lambda_lacks()
         self._mock = moto.mock_aws(config=MOTO_CONFIG)
         self._mock.start()
@@ -189,6 +195,7 @@ class World:
             "ApiThrottlingRateLimit": "1000000",
             "ApiThrottlingBurstLimit": "1000000",
             **LOCAL_PARAMETERS,  # webhooks on the receiver, at http://127.0.0.1:<port>, as `make dev` allows them
+            "RecordingsS3Endpoint": LOCAL_S3,
         }
         self.stack, self.runtime = prepare(parameters)
         reset_caches()
@@ -307,12 +314,16 @@ class World:
         """A user with an outbound number and `reserve` calls of budget left (100 an hour, DESIGN section 3)."""
         if not self._callers or self._callers[-1][1] + reserve > 90:
             user_id = f"usr_caller_{len(self._callers)}"
-            self.register(user_id)
+            self._caller_numbers[user_id] = self.register(user_id)["phone_number_id"]
             self.allow_live_calls(user_id)
             self._callers.append((user_id, 0))
         user_id, used = self._callers[-1]
         self._callers[-1] = (user_id, used + reserve)
         return user(user_id, key=f"ak_caller_{user_id}")
+
+    def caller_number(self, principal: Principal) -> str:
+        """The phone_number_id of the outbound number of a user `caller` made."""
+        return self._caller_numbers[principal.user_id]
 
     def allow_live_calls(self, user_id: str) -> None:
         """The scenarios leave calls ringing by the hundred: the account may hold as many live as the limits allow."""
@@ -338,6 +349,52 @@ class World:
                 raise Failure(f"{len(pending)} calls did not reach {status}, e.g. {pending[0]}")
             if pending:
                 time.sleep(0.05)
+
+    def wait_recordings(self, call_ids: list[str], status: str, timeout: float | None = None) -> None:
+        """Until the egress webhooks moved every call's recording there (each recording's several webhooks queue up
+        behind those of hundreds of calls: 200 recordings made ready took two minutes here)."""
+        from telephony.repositories.store import default_store
+
+        calls = default_store().calls
+        deadline = time.monotonic() + (timeout if timeout is not None else max(120.0, 1.0 * len(call_ids)))
+        pending = list(call_ids)
+        while pending:
+            pending = [
+                c for c in pending if getattr(getattr(calls.get(c), "recording", None), "status", None) != status
+            ]
+            if pending and time.monotonic() > deadline:
+                raise Failure(f"{len(pending)} recordings did not reach {status}, e.g. of {pending[0]}")
+            if pending:
+                time.sleep(0.05)
+
+    def recorded_calls(self, count: int) -> list[tuple[Principal, str]]:
+        """`count` calls with `"record": true`, answered and talking for an hour, their recordings being made (the
+        egress the answer started, active): each with its caller."""
+        placed = []
+        for _ in range(count):
+            principal = self.caller()
+            body = {
+                "phone_number": TRANSFER_CALLEE,
+                "system_prompt": "Be brief",
+                "welcome_message": "Hi!",
+                "record": True,
+            }
+            placed.append(
+                (principal, self.request("POST", "/outbound-calls/create", principal, body, expect=201)["call_id"])
+            )
+        ids = [call_id for _, call_id in placed]
+        self.wait_calls(ids, "in_progress")
+        self.wait_recordings(ids, "recording")
+        return placed
+
+    def ready_recordings(self, count: int) -> list[tuple[Principal, str]]:
+        """`count` recorded calls hung up after they were answered: the egress stopped, its file uploaded to the
+        recordings bucket and its end told, so each recording is `ready`. Each with its caller."""
+        placed = self.recorded_calls(count)
+        for principal, call_id in placed:
+            self.request("POST", f"/outbound-calls/{call_id}/hangup", principal)
+        self.wait_recordings([call_id for _, call_id in placed], "ready")
+        return placed
 
     def ended_call(self, principal: Principal) -> str:
         """A call placed and hung up, so that its `call.ended` event is in the outbox: the call's id."""
