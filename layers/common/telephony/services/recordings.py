@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from telephony.errors import Conflict, DomainError, NotFound, StatusChanged
-from telephony.models.calls import RECORDING_RANK, CallRecord, RecordingRecord, RecordingStatus
+from telephony.models.calls import RECORDING_RANK, CallRecord, Direction, RecordingRecord, RecordingStatus
 from telephony.models.numbers import NumberRecord
 from telephony.models.principal import Principal
 from telephony.models.recordings import RecordingLink
@@ -238,21 +238,26 @@ def reconcile(*, livekit: LiveKit | None = None, store: Store | None = None, at:
 # ---------------------------------------------------------------- the owner's reads
 
 
-def _owned(call_id: str, principal: Principal, db: Store) -> tuple[CallRecord, RecordingRecord]:
-    call = db.calls.get(call_id)
-    if call is None or call.owner_id != principal.user_id:
-        raise NotFound("no such call")
+def _owned(
+    call_id: str, principal: Principal, db: Store, direction: Direction | None
+) -> tuple[CallRecord, RecordingRecord]:
+    from telephony.services import calls
+
+    call = calls.owned(call_id, principal, db, direction=direction)
     recording = call.recording
     if recording is None or recording.status is RecordingStatus.DELETED:
         raise NotFound("the call has no recording")
     return call, recording
 
 
-def get(call_id: str, *, principal: Principal, store: Store | None = None) -> RecordingLink:
-    """The recording, with a link to its file for URL_SECONDS when it is ready; 409 while it is being made."""
+def get(
+    call_id: str, *, principal: Principal, direction: Direction | None = None, store: Store | None = None
+) -> RecordingLink:
+    """The recording, with a link to its file for URL_SECONDS when it is ready; 409 while it is being made. Of a
+    call of `direction` only, when given (the seed's paths serve outbound calls alone)."""
     from telephony.integrations import recording_storage
 
-    call, recording = _owned(call_id, principal, store or default_store())
+    call, recording = _owned(call_id, principal, store or default_store(), direction)
     if recording.status is RecordingStatus.RECORDING:
         raise Conflict("the call is being recorded: its recording is ready once the call ends")
     link = RecordingLink.model_validate({**recording.model_dump(), "call_id": call.call_id})
@@ -262,12 +267,14 @@ def get(call_id: str, *, principal: Principal, store: Store | None = None) -> Re
     return link
 
 
-def delete(call_id: str, *, principal: Principal, store: Store | None = None) -> None:
+def delete(
+    call_id: str, *, principal: Principal, direction: Direction | None = None, store: Store | None = None
+) -> None:
     """Remove the recording's file, then mark it deleted; 404 once it is."""
     from telephony.integrations import recording_storage
 
     db = store or default_store()
-    call, recording = _owned(call_id, principal, db)
+    call, recording = _owned(call_id, principal, db, direction)
     if recording.status is RecordingStatus.RECORDING:
         raise Conflict("the call is being recorded: delete its recording once the call ends")
     if recording.object_key:
