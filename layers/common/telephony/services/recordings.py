@@ -180,14 +180,27 @@ def apply(egress: Egress, *, store: Store | None = None) -> str:
     from telephony.integrations import recording_storage
 
     db = store or default_store()
-    if not egress.room_name.startswith("call_"):
-        return "ignored: not a call room"
-    call = db.calls.get(egress.room_name)
-    if call is None or not call.record:
+    call = _recorded_call(egress, db)
+    if call is None:
         return "ignored: not a recorded call"
     moved = advance(call, _of_egress(egress, recording_storage.object_key(call.owner_id, call.call_id)), db)
     _counted(moved)
     return f"recording {moved.recording.status.value}" if moved and moved.recording else "no change"
+
+
+def _recorded_call(egress: Egress, db: Store) -> CallRecord | None:
+    """The recorded call whose room the egress records: an outbound call's room is named after it; a room one of
+    our dispatch rules made holds an inbound call, found by the room (its egress, if it has one, must be this)."""
+    call = None
+    if egress.room_name.startswith("call_"):
+        with contextlib.suppress(NotFound):  # a rule's room may be named so too
+            call = db.calls.get(egress.room_name)
+    if call is None:
+        for candidate in db.calls.in_room(egress.room_name):
+            if candidate.record and (candidate.recording is None or candidate.recording.egress_id == egress.egress_id):
+                return candidate
+        return None
+    return call if call.record else None
 
 
 class Reconciled(NamedTuple):
