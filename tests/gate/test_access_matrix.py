@@ -280,6 +280,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", "/outbound-calls/{call_id}/recording"): Case(
         lambda s, p: (f"/outbound-calls/{s.recorded_call_id}/recording", None), 204, 404, 404
     ),
+    ("GET", "/calls/{call_id}/recording"): Case(
+        lambda s, p: (f"/calls/{s.recorded_call_id}/recording", None), 200, 404, 404
+    ),
+    ("DELETE", "/calls/{call_id}/recording"): Case(
+        lambda s, p: (f"/calls/{s.recorded_call_id}/recording", None), 204, 404, 404
+    ),
     ("GET", "/account/limits"): Case(lambda s, p: ("/account/limits", None), 200, 200, 200),
     ("GET", "/admin/accounts/{user_id}/limits"): Case(
         lambda s, p: ("/admin/accounts/usr_alice/limits", None), 403, 403, 200

@@ -184,3 +184,32 @@ def test_a_bad_filter_is_a_400(world, keys, query):
 
 def test_stats_of_a_bad_direction_are_a_400(world, keys):
     assert_error(world.client.get("/calls/stats?direction=up", token=keys.alice), 400, "invalid_request")
+
+
+def test_an_inbound_call_to_a_number_that_records_is_recorded_and_served_on_the_calls_path_only(world, keys):
+    # Given alice's number registered with agent_features (recording_enabled: seed 000's default, true)
+    body = {**NUMBER, "agent_features": {"transcription_enabled": True}}
+    reply = world.client.post(f"/agents/{AGENT}/phone-numbers", token=keys.alice, json_body=body)
+    assert reply.status == 201, reply.body
+
+    # When a caller's call is answered, then the caller hangs up
+    placed = ring(world, answer_after_ms=100)
+    assert placed["result"] == "accepted", placed
+    cid = wait_inbound(world, keys.alice, "in_progress")["call_id"]
+    deadline = time.time() + 10
+    while (world.client.get(f"/calls/{cid}", token=keys.alice).json().get("recording") or {}).get("status") is None:
+        assert time.time() < deadline, "the inbound call's recording never started"
+        time.sleep(0.05)
+    time.sleep(1.1)
+    assert world.livekit.hangup(placed["room"]) == 1
+    wait_inbound(world, keys.alice, "completed")
+
+    # Then its recording is ready on the calls path, and the seed's outbound path does not know the call
+    deadline = time.time() + 10
+    while (got := world.client.get(f"/calls/{cid}/recording", token=keys.alice)).status != 200:
+        assert got.status == 409 and time.time() < deadline, got.body
+        time.sleep(0.05)
+    assert got.json()["status"] == "ready" and got.json()["url"]
+    assert_error(world.client.get(f"/outbound-calls/{cid}/recording", token=keys.alice), 404, "not_found")
+    assert world.client.delete(f"/calls/{cid}/recording", token=keys.alice).status == 204
+    assert_error(world.client.get(f"/calls/{cid}/recording", token=keys.alice), 404, "not_found")

@@ -3,6 +3,8 @@ recorded at all."""
 
 from __future__ import annotations
 
+import pytest
+
 from telephony.integrations.livekit import Egress, EgressFile
 from telephony.models.calls import CallRecord, CallStatus, RecordingRecord, RecordingStatus
 from telephony.models.numbers import NumberRecord
@@ -95,3 +97,17 @@ def test_a_recording_never_moves_back():
         )
         is None
     )
+
+
+def test_an_inbound_calls_recording_is_not_found_on_the_outbound_path():
+    from telephony.errors import NotFound
+    from telephony.models.calls import Direction
+    from tests.unit.fakes import ALICE, FakeCalls, fake_store
+
+    call = _call(RecordingRecord(status=RecordingStatus.FAILED, error="start_failed: unavailable"))
+    store = fake_store(calls=FakeCalls(call.model_copy(update={"direction": Direction.INBOUND})))
+    with pytest.raises(NotFound):
+        recordings.get("call_1", principal=ALICE, direction=Direction.OUTBOUND, store=store)
+    assert recordings.get("call_1", principal=ALICE, store=store).status is RecordingStatus.FAILED
+    with pytest.raises(NotFound):
+        recordings.delete("call_1", principal=ALICE, direction=Direction.OUTBOUND, store=store)

@@ -26,7 +26,7 @@ from telephony.models.sip import Part
 from telephony.models.webhooks import EventType
 from telephony.observability import count, logger
 from telephony.repositories.store import Store
-from telephony.services import calls, events
+from telephony.services import calls, events, recordings
 from telephony.services.provisioning import marker
 from telephony.util import derived_id, iso, now
 
@@ -76,7 +76,7 @@ def apply(event: lk.WebhookEvent, at: datetime, db: Store) -> str:
         if done is not None:
             moved.append(done)
     for call in moved:
-        _counted(call)
+        _counted(call, db)
     return ", ".join(f"moved to {m.status.value}" for m in moved) or "no change"
 
 
@@ -111,14 +111,18 @@ def _ending(participant: lk.Participant, at: datetime) -> calls.Decide:
     return decide
 
 
-def _counted(call: CallRecord) -> None:
+def _counted(call: CallRecord, db: Store) -> None:
+    """What follows a move, as for outbound calls: an answered call is recorded if its number says so, an ended
+    one has its recording stopped and its summary asked for."""
     if call.status is CallStatus.IN_PROGRESS:
         count("CallsAnswered")
+        recordings.start(call, store=db)
     if call.ended:
         from telephony.services import summaries
 
         count("CallsFailed" if call.status is CallStatus.FAILED else "CallsEnded")
         summaries.request(call)
+        recordings.stop(call)
 
 
 def number_of(metadata: str, rule_id: str, db: Store) -> NumberRecord | None:
@@ -151,7 +155,7 @@ def _arrived(room: str, participant: lk.Participant, at: datetime, event_id: str
                 existing, CallStatus.IN_PROGRESS, CallChanges(answered_at=iso(at)), event_id=event_id, store=db
             )
             if moved:
-                _counted(moved)
+                _counted(moved, db)
                 return f"moved to {moved.status.value}"
         return "no change"
     # LiveKit dates its events in whole seconds: the call is dated when its first event arrives (never earlier), so
@@ -166,6 +170,8 @@ def _arrived(room: str, participant: lk.Participant, at: datetime, event_id: str
         return "no change"
     count("InboundCalls")
     logger().info("inbound call", extra={"call_id": call_id, "sip_call_id": sip_call_id})
+    if call.status is CallStatus.IN_PROGRESS:  # answered as it arrived
+        _counted(call, db)
     return f"created {call.status.value}"
 
 
@@ -189,4 +195,5 @@ def _record(call_id: str, room: str, participant: lk.Participant, number: Number
         created_epoch=int(at.timestamp()),
         ringing_at=iso(at),
         answered_at=iso(at) if active else None,
+        record=recordings.wanted(None, number),
     )

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from telephony.errors import Conflict, DomainError, NotFound, StatusChanged
-from telephony.models.calls import RECORDING_RANK, CallRecord, RecordingRecord, RecordingStatus
+from telephony.models.calls import RECORDING_RANK, CallRecord, Direction, RecordingRecord, RecordingStatus
 from telephony.models.numbers import NumberRecord
 from telephony.models.principal import Principal
 from telephony.models.recordings import RecordingLink
@@ -180,14 +180,27 @@ def apply(egress: Egress, *, store: Store | None = None) -> str:
     from telephony.integrations import recording_storage
 
     db = store or default_store()
-    if not egress.room_name.startswith("call_"):
-        return "ignored: not a call room"
-    call = db.calls.get(egress.room_name)
-    if call is None or not call.record:
+    call = _recorded_call(egress, db)
+    if call is None:
         return "ignored: not a recorded call"
     moved = advance(call, _of_egress(egress, recording_storage.object_key(call.owner_id, call.call_id)), db)
     _counted(moved)
     return f"recording {moved.recording.status.value}" if moved and moved.recording else "no change"
+
+
+def _recorded_call(egress: Egress, db: Store) -> CallRecord | None:
+    """The recorded call whose room the egress records: an outbound call's room is named after it; a room one of
+    our dispatch rules made holds an inbound call, found by the room (its egress, if it has one, must be this)."""
+    call = None
+    if egress.room_name.startswith("call_"):
+        with contextlib.suppress(NotFound):  # a rule's room may be named so too
+            call = db.calls.get(egress.room_name)
+    if call is None:
+        for candidate in db.calls.in_room(egress.room_name):
+            if candidate.record and (candidate.recording is None or candidate.recording.egress_id == egress.egress_id):
+                return candidate
+        return None
+    return call if call.record else None
 
 
 class Reconciled(NamedTuple):
@@ -238,21 +251,26 @@ def reconcile(*, livekit: LiveKit | None = None, store: Store | None = None, at:
 # ---------------------------------------------------------------- the owner's reads
 
 
-def _owned(call_id: str, principal: Principal, db: Store) -> tuple[CallRecord, RecordingRecord]:
-    call = db.calls.get(call_id)
-    if call is None or call.owner_id != principal.user_id:
-        raise NotFound("no such call")
+def _owned(
+    call_id: str, principal: Principal, db: Store, direction: Direction | None
+) -> tuple[CallRecord, RecordingRecord]:
+    from telephony.services import calls
+
+    call = calls.owned(call_id, principal, db, direction=direction)
     recording = call.recording
     if recording is None or recording.status is RecordingStatus.DELETED:
         raise NotFound("the call has no recording")
     return call, recording
 
 
-def get(call_id: str, *, principal: Principal, store: Store | None = None) -> RecordingLink:
-    """The recording, with a link to its file for URL_SECONDS when it is ready; 409 while it is being made."""
+def get(
+    call_id: str, *, principal: Principal, direction: Direction | None = None, store: Store | None = None
+) -> RecordingLink:
+    """The recording, with a link to its file for URL_SECONDS when it is ready; 409 while it is being made. Of a
+    call of `direction` only, when given (the seed's paths serve outbound calls alone)."""
     from telephony.integrations import recording_storage
 
-    call, recording = _owned(call_id, principal, store or default_store())
+    call, recording = _owned(call_id, principal, store or default_store(), direction)
     if recording.status is RecordingStatus.RECORDING:
         raise Conflict("the call is being recorded: its recording is ready once the call ends")
     link = RecordingLink.model_validate({**recording.model_dump(), "call_id": call.call_id})
@@ -262,12 +280,14 @@ def get(call_id: str, *, principal: Principal, store: Store | None = None) -> Re
     return link
 
 
-def delete(call_id: str, *, principal: Principal, store: Store | None = None) -> None:
+def delete(
+    call_id: str, *, principal: Principal, direction: Direction | None = None, store: Store | None = None
+) -> None:
     """Remove the recording's file, then mark it deleted; 404 once it is."""
     from telephony.integrations import recording_storage
 
     db = store or default_store()
-    call, recording = _owned(call_id, principal, db)
+    call, recording = _owned(call_id, principal, db, direction)
     if recording.status is RecordingStatus.RECORDING:
         raise Conflict("the call is being recorded: delete its recording once the call ends")
     if recording.object_key:
