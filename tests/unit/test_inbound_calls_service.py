@@ -260,6 +260,8 @@ def test_a_stored_call_without_a_direction_reads_as_outbound():
         {"created_after": "2026-01-01T00:00:00Z", "created_before": "2026-01-01T00:00:00Z"},
         {"created_after": "2025-01-01T00:00:00Z", "created_before": "2026-01-03T00:00:00Z"},
         {"created_before": "2026-01-01T00:00:00"},
+        {"created_before": "0.5"},
+        {"created_after": 1767225600},
         {"direction": "both"},
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, NamedTuple, TypedDict
@@ -204,6 +205,7 @@ class CallsQuery(PageQuery):
 
 
 MAX_RANGE_DAYS = 366
+_ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 class AllCallsQuery(CallsQuery):
@@ -220,6 +222,14 @@ class AllCallsQuery(CallsQuery):
     created_before: datetime | None = Field(
         default=None, description="Only calls created before this time (ISO 8601 with its offset)"
     )
+
+    @field_validator("created_after", "created_before", mode="before")
+    @classmethod
+    def _iso_8601(cls, value: object) -> object:
+        # pydantic would also take a number of seconds since 1970 ("0.5"): the document promises a date-time string
+        if isinstance(value, (int, float)) or (isinstance(value, str) and not _ISO_DATE_TIME.match(value)):
+            raise ValueError("must be an ISO 8601 date-time, e.g. 2026-01-31T09:00:00Z")
+        return value
 
     @field_validator("created_after", "created_before")
     @classmethod
