@@ -340,7 +340,11 @@ def test_10_the_public_webhook_and_the_workflow_tasks_hold_only_their_writes():
     webhook = roles["LivekitWebhookFunction"]
     assert not webhook.allows("dynamodb:DeleteItem", table + "telephony-local-CallsTable")
     assert not webhook.allows("dynamodb:BatchWriteItem", table + "telephony-local-CallsTable")
-    assert not webhook.allows("dynamodb:GetItem", table + "telephony-local-NumbersTable")
+    # an inbound call reads its number and the claim of its E.164 number (ADR 0023); the webhook writes no number
+    assert webhook.allows("dynamodb:GetItem", table + "telephony-local-NumbersTable")
+    for write in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
+        assert not webhook.allows(write, table + "telephony-local-NumbersTable"), write
+    assert not webhook.allows("dynamodb:Query", table + "telephony-local-NumbersTable/index/by_owner")
     for task in ("AwaitReviewFunction", "ExpireRequestFunction", "RecordRequestFailureFunction"):
         assert not roles[task].allows("dynamodb:PutItem", table + "telephony-local-RequestsTable"), task
         assert not roles[task].allows("dynamodb:Query", table + "telephony-local-RequestsTable/index/by_owner"), task
