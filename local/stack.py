@@ -1,6 +1,6 @@
 """The whole product on one machine: moto (DynamoDB, SQS, KMS, Step Functions executing the real task
-handlers), the template's event sources (queues, streams, schedules) and its tables' TTL, the LiveKit
-emulator, a dev OIDC issuer and the HTTP gateway. `make dev` runs this.
+handlers, S3 refusing presigned links as S3 does), the template's event sources (queues, streams, schedules)
+and its tables' TTL, the LiveKit emulator, a dev OIDC issuer and the HTTP gateway. `make dev` runs this.
 
     python -m local.stack [--api-port 3000] [--moto-port 5000] [--livekit-port 7880]
                           [--state-dir .local] [--param ReviewTimeoutSeconds=60 ...]
@@ -123,15 +123,13 @@ def main(argv: list[str] | None = None) -> None:
 
     import logging
 
-    from moto.server import ThreadedMotoServer
-
+    from local.moto_server import MotoServer
     from local.patches import list_moto_modules_once
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     list_moto_modules_once()
 
-    moto = ThreadedMotoServer(ip_address=HOST, port=args.moto_port, verbose=False)
-    moto.start()
+    moto = MotoServer(HOST, args.moto_port).start()
     import urllib.request
 
     config = json.dumps({"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}).encode()
@@ -178,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     path.chmod(0o600)
 
     print(f"API        {api_url}", flush=True)
-    print(f"moto       {moto_url}", flush=True)
+    print(f"moto       {moto_url} (S3's clock for presigned links at {moto_url}/_local/s3/clock)", flush=True)
     print(f"LiveKit    {livekit.url} (emulator; control API at /_emulator/state)", flush=True)
     print(f"routes     {len(gateway.routes)} from template.yaml", flush=True)
     for line in events.describe() or ["none in template.yaml"]:

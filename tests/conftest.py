@@ -15,14 +15,8 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
-# The in-process moto answers S3 requests sent to this address as well (read when moto's S3 is first loaded): the
-# LiveKit emulator's egress uploads recordings to it, the template's RecordingsS3Endpoint, as the local stack's
-# emulator uploads to moto's server. Nothing listens there: outside a test's moto, a request fails on loopback.
-os.environ["MOTO_S3_CUSTOM_ENDPOINTS"] = "http://127.0.0.1:1"
 
 import moto
-
-LOCAL_S3 = os.environ["MOTO_S3_CUSTOM_ENDPOINTS"]
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +39,18 @@ def emulator() -> Iterator[Any]:
     emu.stop()
 
 
+@pytest.fixture(scope="session")
+def local_s3() -> Iterator[Any]:
+    """moto's server on loopback with S3's checks of presigned links (local/moto_server.py), as `make dev` serves
+    its S3: it holds the in-process mock's state, so the tests' S3 is served there, where a link they download is
+    refused as S3 refuses it, once expired or changed."""
+    from local.moto_server import MotoServer
+
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
 @dataclass
 class World:
     stack: Any
@@ -54,6 +60,7 @@ class World:
     issuer: Any
     livekit: Any
     events: Any  # the template's event sources (local/event_sources.py), running
+    s3: Any  # local/moto_server.py's MotoServer: S3 for the functions, the egress and the tests; `.clock` its clock
 
 
 def _reset_caches() -> None:
@@ -76,7 +83,7 @@ def parameters() -> dict[str, str]:
 
 
 @pytest.fixture
-def world(issuer: Any, emulator: Any, parameters: dict[str, str]) -> Iterator[World]:
+def world(issuer: Any, emulator: Any, local_s3: Any, parameters: dict[str, str]) -> Iterator[World]:
     from local.event_sources import EventSources
     from local.gateway import Gateway
     from local.stack import LOCAL_PARAMETERS, livekit_parameters, prepare
@@ -84,6 +91,8 @@ def world(issuer: Any, emulator: Any, parameters: dict[str, str]) -> Iterator[Wo
 
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     saved = dict(os.environ)
+    os.environ["AWS_ENDPOINT_URL_S3"] = local_s3.url  # every S3 client here, the functions' links among them
+    local_s3.clock.reset()
     with moto.mock_aws(config=config):  # type: ignore[arg-type]
         _reset_caches()
         emulator.reset()
@@ -94,7 +103,7 @@ def world(issuer: Any, emulator: Any, parameters: dict[str, str]) -> Iterator[Wo
                 "JwtAudience": issuer.audience,
                 **livekit_parameters(emulator),
                 **LOCAL_PARAMETERS,
-                "RecordingsS3Endpoint": LOCAL_S3,
+                "RecordingsS3Endpoint": local_s3.url,  # the emulator's egress uploads there
                 **parameters,
             }
         )
@@ -103,7 +112,7 @@ def world(issuer: Any, emulator: Any, parameters: dict[str, str]) -> Iterator[Wo
         server = gateway.serve("127.0.0.1", 0)
         emulator.webhook_url = f"http://127.0.0.1:{server.server_address[1]}/livekit/webhook"
         events = EventSources(stack, runtime.invoke).start()
-        yield World(stack, runtime, gateway, GatewayClient(gateway), issuer, emulator, events)
+        yield World(stack, runtime, gateway, GatewayClient(gateway), issuer, emulator, events, local_s3)
         events.stop()
         emulator.webhook_url = None
         emulator.reset()

@@ -39,12 +39,22 @@ from telephony.models.calls import (
 from telephony.models.webhooks import EventRecord
 from telephony.repositories import accounts, dynamo, keys, rate_limits
 from telephony.repositories.events import outbox
+from telephony.util import epoch
 
 _TABLE = dynamo.Table("calls_table")
 HOUR = 3600
 STATS_TTL = 26 * HOUR
 EVENT_MARKER_TTL = 7 * 86400
 ROOM_TTL = 8 * 86400  # longer than any call lasts (LiveKit ends one after 24 hours at most) and its late webhooks
+
+
+def recording_mark(call_id: str, *, answered: int | None = None) -> dynamo.Write:
+    """The mark of a call whose recording is to be made or being made (keys.recording_pending), which the reconcile
+    reads; `answered`: when the answer was written (epoch seconds), on a mark put with the answer."""
+    item: dict[str, Any] = {**keys.recording_pending(call_id), "call_id": call_id}
+    if answered is not None:
+        item["answered"] = answered
+    return dynamo.Write({"Put": {"TableName": _TABLE.name, "Item": dynamo.marshal(item)}})
 
 
 def hour_of(epoch_seconds: int) -> int:
@@ -262,6 +272,9 @@ class CallsRepository:
         ]
         if to in ENDED:  # the call and its legs are live no more (the change is conditional, so this runs once)
             writes.append(accounts.release(owner, call.live_ids))
+        if to is CallStatus.IN_PROGRESS and call.record and call.recording is None:
+            # answered and to be recorded: marked with the answer, so the reconcile finds it if its egress never starts
+            writes.append(recording_mark(cid, answered=epoch()))
         if event_id:
             marker = {**keys.call_event(cid, event_id), "expires_at": call.created_epoch + EVENT_MARKER_TTL}
             writes.append(

@@ -2,24 +2,31 @@
 
 A recording only moves forward (models/calls.py RECORDING_RANK): each change is conditional on the recording's
 status as read, and on the call's event sequence when it tells events, so a webhook, the answer that starts the
-egress, the reconcile and a delete never undo each other. When a recording starts being made, a mark item says so
-(keys.recording_pending), written in the same transaction: the reconcile reads those marks rather than the calls,
-and removes each once its recording is settled. The webhook function, public, may not delete items of the calls
-table, so a recording settled by its webhook leaves its mark to the reconcile's next run.
+egress, the reconcile and a delete never undo each other. When a call to be recorded is answered, and again when its
+recording starts being made, a mark item says so (keys.recording_pending, repositories/calls.py `recording_mark`),
+written in the same transaction: the reconcile reads those marks rather than the calls, starts the egress of an
+answered call whose start was lost, and removes each mark once its recording is settled. The webhook function,
+public, may not delete items of the calls table, so a recording settled by its webhook leaves its mark to the
+reconcile's next run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from telephony import aws
 from telephony.errors import DomainError, NotFound, StatusChanged
 from telephony.models.calls import CallRecord, RecordingRecord, RecordingStatus
 from telephony.models.webhooks import EventRecord
 from telephony.repositories import dynamo, keys
-from telephony.repositories.calls import _TABLE, _changed
+from telephony.repositories.calls import _TABLE, _changed, recording_mark
 from telephony.repositories.events import outbox
+
+
+class Mark(NamedTuple):
+    call_id: str
+    answered: int | None  # when the call's answer was written (epoch seconds), on a mark put with the answer
 
 
 class RecordingsRepository:
@@ -48,24 +55,26 @@ class RecordingsRepository:
 
         writes = [write._replace(refused=refused), *[outbox(e) for e in events]]
         if recording.status is RecordingStatus.RECORDING and before is not RecordingStatus.RECORDING:
-            item = {**keys.recording_pending(call.call_id), "call_id": call.call_id}
-            writes.append(dynamo.Write({"Put": {"TableName": _TABLE.name, "Item": dynamo.marshal(item)}}))
+            writes.append(recording_mark(call.call_id))
         dynamo.transact(writes)
         return call.model_copy(update={"recording": recording, "event_sequence": call.event_sequence + len(events)})
 
-    def being_made(self) -> Iterator[str]:
-        """The ids of the calls whose recording is marked as being made (the reconcile reads each call again)."""
+    def being_made(self) -> Iterator[Mark]:
+        """The marks of the calls whose recording is to be made or being made (the reconcile reads each call
+        again)."""
         for shard in range(keys.RECORDING_SHARDS):
             kwargs: dict[str, Any] = {
                 "TableName": _TABLE.name,
                 "KeyConditionExpression": "pk = :pk",
                 "ExpressionAttributeValues": dynamo.values(pk=keys.recording_partition(shard)),
-                "ProjectionExpression": "call_id",
+                "ProjectionExpression": "call_id, answered",
             }
             while True:
                 page = dynamo.call(aws.dynamodb().query, **kwargs)
                 for raw in page.get("Items", []):
-                    yield str(dynamo.unmarshal(raw)["call_id"])
+                    item = dynamo.unmarshal(raw)
+                    answered = item.get("answered")
+                    yield Mark(str(item["call_id"]), int(answered) if answered is not None else None)
                 if "LastEvaluatedKey" not in page:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 URL_SECONDS = 300  # a recording's link works for 5 minutes
 RECONCILE_AFTER = timedelta(minutes=10)  # after its call ended, a recording still `recording` is asked about
+# after the answer was written, a call to be recorded still without a recording had its start lost: the webhook
+# function that was to start it runs 29 seconds at most, so it is dead by then, and LiveKit's redelivery of the answer
+# finds the answer applied and starts nothing
+START_AFTER = timedelta(minutes=2)
 _ATTEMPTS = 10
 
 # what each status of an egress means for its recording (LIMIT_REACHED: LiveKit stopped it at its limit, and wrote
@@ -120,15 +124,22 @@ def start(call: CallRecord, *, livekit: LiveKit | None = None, store: Store | No
         _counted(moved)
         return moved
 
+    taken_by: list[str] = []
+
     def decide(current: CallRecord) -> RecordingRecord | None:
-        if current.recording is not None:  # its egress's webhook came first
+        if current.recording is not None:  # its egress's webhook came first, or another start did
+            taken_by.append(current.recording.egress_id or "")
             return None
         return RecordingRecord(
             status=RecordingStatus.RECORDING, egress_id=egress.egress_id, started_at=now_iso(), object_key=key
         )
 
     count("RecordingsStarted")
-    return advance(call, decide, db)
+    moved = advance(call, decide, db)
+    if taken_by and taken_by[-1] != egress.egress_id:  # the call is recorded by another egress: not twice
+        with contextlib.suppress(DomainError):
+            _livekit(livekit).stop_egress(egress.egress_id)
+    return moved
 
 
 def stop(call: CallRecord, *, livekit: LiveKit | None = None) -> None:
@@ -207,19 +218,31 @@ class Reconciled(NamedTuple):
     settled: int
     still_going: int
     unmarked: int
+    started: int = 0
 
 
 def reconcile(*, livekit: LiveKit | None = None, store: Store | None = None, at: datetime | None = None) -> Reconciled:
     """The recordings still `recording` RECONCILE_AFTER after their call ended (their `egress_ended` lost): settled
-    as LiveKit lists their egress; one LiveKit no longer knows failed; one still going stopped."""
+    as LiveKit lists their egress; one LiveKit no longer knows failed; one still going stopped. And the answered
+    calls to be recorded whose egress never started START_AFTER after their answer (the function that was to start
+    it died): started while the call goes on, failed (`not_started`) once it ended."""
     from telephony.integrations import recording_storage
 
     db = store or default_store()
     moment = at or now()
-    settled = going = unmarked = 0
-    for call_id in list(db.recordings.being_made()):
+    settled = going = unmarked = started = 0
+    for call_id, answered in list(db.recordings.being_made()):
         call = db.calls.get(call_id)
         recording = call.recording if call else None
+        if call is not None and recording is None and call.record and answered is not None:
+            if moment.timestamp() - answered < START_AFTER.total_seconds():
+                continue
+            if call.ended:
+                _counted(advance(call, _failed("not_started"), db))
+            else:
+                start(call, livekit=_livekit(livekit), store=db)
+                started += 1
+            continue
         if call is None or recording is None or recording.status is not RecordingStatus.RECORDING:
             db.recordings.unmark(call_id)
             unmarked += 1
@@ -242,10 +265,10 @@ def reconcile(*, livekit: LiveKit | None = None, store: Store | None = None, at:
         ):
             db.recordings.unmark(call_id)
             settled += 1
-    if settled or going:
-        logger().info("recordings reconciled", extra={"settled": settled, "still_going": going})
+    if settled or going or started:
+        logger().info("recordings reconciled", extra={"settled": settled, "still_going": going, "started": started})
         count("RecordingsReconciled", settled)
-    return Reconciled(settled, going, unmarked)
+    return Reconciled(settled, going, unmarked, started)
 
 
 # ---------------------------------------------------------------- the owner's reads
