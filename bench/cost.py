@@ -614,27 +614,33 @@ def render(result: CostResult) -> tuple[list[str], list[Verdict]]:
     out.append(
         f"What AWS would bill for a call's whole life and for a number's, at us-east-1 list prices as known on "
         f"{PRICES_AS_KNOWN_ON} (recalled, not fetched: the bench runs offline; no free tier, each price's first "
-        f"tier; the table is `PRICES` in bench/cost.py), counted from {lives} real "
-        f"run{'s' if lives > 1 else ''} of each through the real handlers in this process (bench/lives.py says what a "
-        "life is; bench/cost_meter.py how each unit is counted), after one unrecorded life of each that started "
-        "every function's execution environment and filled the caches: these are warm lives, as steady traffic has. "
-        "Counted as AWS bills them: each API Gateway request (the authorizer's invocation, a Lambda request too, runs "
-        f"once per key per life: its cache, `AuthorizerCacheTtlSeconds` = {result.authorizer_ttl}, is emptied at each "
-        "life's start, as for keys unused for that long); each Lambda invocation at the template's MemorySize and "
-        f"architecture ({', '.join(f'{m} MB' for m in memory)}), its duration = our own time measured here divided by "
-        f"the CPU share of its size (1,769 MB = 1 vCPU, proportionally less below; one core here taken as one vCPU) "
-        "plus its waits on AWS, LiveKit and webhook endpoints as measured against the stand-ins (moto in this "
-        "process, the emulator and the receiver on loopback), rounded up to the millisecond; DynamoDB's on-demand "
-        "request units from the items' real sizes read from moto before and after each request (4 KB a read unit, "
-        "half for an eventually consistent read, a Query's items summed; 1 KB a write unit of the larger of the item "
-        "before and after; twice in a transaction; each global secondary index whose entry changes written too); "
-        "SQS requests by 64 KB chunk, plus the receive and the delete of each message by Lambda's poller; the S3, "
-        "Secrets Manager and KMS requests (Step Functions' API calls and STS are free: a Standard workflow is billed "
-        "by its state transitions, counted on its definition's path); CloudWatch Logs ingestion of the functions' "
-        "log lines as written (the Powertools logger, EMF metrics) plus Lambda's `platform.start` and "
-        "`platform.report` records and the API's access-log line; X-Ray traces at the default sampling rule's 5%; "
-        "data out to the internet (API answers, webhook deliveries). Per life; dollars per 1,000 lives.\n"
+        "tier; the table is `PRICES` in bench/cost.py), counted from "
+        f"{lives} real run{'s' if lives > 1 else ''} of each through the real handlers in this process "
+        "(bench/lives.py says what a life is, bench/cost_meter.py how each unit is counted), after one unrecorded "
+        "life of each that started every function's execution environment and filled the caches: warm lives, as "
+        "steady traffic has. Units are per life, dollars per 1,000 lives. Counted as AWS bills them:\n"
     )
+    out += [
+        "- API Gateway: each request. The authorizer's invocation (a Lambda request too) runs once per key per life: "
+        f"its cache (`AuthorizerCacheTtlSeconds` = {result.authorizer_ttl}) is emptied at each life's start, as for "
+        "keys unused that long.",
+        "- Lambda: each invocation, at the template's MemorySize and architecture "
+        f"({', '.join(f'{m} MB' for m in memory)}); its duration = our own CPU time measured here divided by its "
+        "size's CPU share (1,769 MB = 1 vCPU, proportionally less below; a core here taken as a vCPU), plus its "
+        "waits on AWS, LiveKit and webhook endpoints as measured against the stand-ins (moto in this process, the "
+        "emulator and the receiver on loopback), rounded up to the millisecond.",
+        "- DynamoDB (on-demand): request units from the items' real sizes, read from moto before and after each "
+        "request: 4 KB a read unit, half for an eventually consistent read, a Query's items summed; 1 KB a write "
+        "unit of the larger of the item before and after, twice in a transaction; each global secondary index whose "
+        "entry changes is written too.",
+        "- SQS: each request by 64 KB chunk, plus the receive and the delete of each message by Lambda's poller. S3, "
+        "Secrets Manager and KMS: each request. Step Functions: a Standard workflow's state transitions, on its "
+        "definition's path (its API calls, like STS's, cost nothing).",
+        "- CloudWatch Logs: the functions' log lines as written (the Powertools logger, EMF metrics), Lambda's "
+        "`platform.start` and `platform.report` records, the API's access-log line. X-Ray: traces at the default "
+        "sampling rule's 5%. Data out to the internet: API answers and webhook deliveries.",
+        "",
+    ]
     out.append(f"### A call's life (the mean of {lives})\n")
     out += _steps(call, 1000, "$ per 1,000 calls")
     out.append("")

@@ -512,6 +512,21 @@ def _cost(report: Report, out: list[str]) -> None:
     report.verdicts += [Verdict(*verdict) for verdict in verdicts]
 
 
+def _memory(report: Report, out: list[str]) -> None:
+    from bench import memory
+    from bench.template_info import lambda_settings
+
+    share = None
+    if report.cost is not None:
+        usage = report.cost.call.usage()
+        costs = cost_model.dollars(usage)
+        share = sum(v for k, v in costs.items() if k.startswith("lambda.gb_seconds.")) / (sum(costs.values()) or 1)
+    lines, verdicts = memory.render(report.cold, lambda_settings(), share)
+    out += lines
+    out.append("")
+    report.verdicts += [Verdict(*verdict) for verdict in verdicts]
+
+
 # ---------------------------------------------------------------- the document
 
 
@@ -524,6 +539,7 @@ def render(report: Report, *, passes: int) -> str:
     _package(report, body)
     _e2e(report, body)
     _cost(report, body)
+    _memory(report, body)
     out = ["# Benchmarks\n"]
     out.append(
         f"Written by `{report.header['command']}`. Every figure is a median or a percentile of repeated runs, or a "
