@@ -269,13 +269,24 @@ def stored_bytes(table: Table, item: Mapping[str, Any]) -> int:
 # ---------------------------------------------------------------- what a run counted
 
 
+class Tally(dict[str, float]):
+    """Counts by name, 0 for a name not counted yet."""
+
+    def __missing__(self, key: str) -> float:
+        return 0.0
+
+    def add(self, other: Mapping[str, float]) -> None:
+        for key, value in other.items():
+            self[key] += value
+
+
 @dataclass
 class Step:
     """The units one step of a life used, and what a reader needs to check them."""
 
     name: str
     usage: Usage = field(default_factory=Usage)
-    counts: Counter[str] = field(default_factory=Counter)  # requests, invocations, units by kind...
+    counts: Tally = field(default_factory=Tally)  # requests, invocations, units by kind...
     functions: Counter[str] = field(default_factory=Counter)  # the functions invoked
     billed_ms: list[tuple[str, int, int]] = field(default_factory=list)  # (function, billed ms, memory MB)
 
@@ -541,7 +552,7 @@ def _amount(key: str, units: float) -> str:
     return f"{units:,.4g} {unit}{'s' if units != 1 else ''}"
 
 
-def _other(counts: Counter[str], lives: int) -> str:
+def _other(counts: Mapping[str, float], lives: int) -> str:
     names = (
         "SQS requests",
         "S3 PUT requests",
@@ -554,7 +565,7 @@ def _other(counts: Counter[str], lives: int) -> str:
         "webhook POSTs",
         "LiveKit requests",
     )
-    found = [f"{counts[name] / lives:g} {name}" for name in names if counts[name]]
+    found = [f"{counts[name] / lives:g} {name}" for name in names if counts.get(name)]
     return ", ".join(found) or "-"
 
 
@@ -576,9 +587,9 @@ def _steps(ledger: Ledger, scale: float, money: str) -> list[str]:
             f"| {written[0] + written[1]:g} ({written[0]:g} + {written[1]:g}) | {_other(c, lives)} "
             f"| {c['log bytes'] / lives:,.0f} | {_money(total(step.usage) * scale / lives)} |"
         )
-    usage, c = ledger.usage(), Counter[str]()
+    usage, c = ledger.usage(), Tally()
     for step in ledger.steps.values():
-        c.update(step.counts)
+        c.add(step.counts)
     out.append(
         f"| **all** | {c['API requests'] / lives:g} | {c['invocations'] / lives:g} | "
         f"{c['billed ms'] / lives:,.0f} ({c['GB-s'] / lives:.4f}) | {c['RRU'] / lives:g} | "
@@ -663,9 +674,12 @@ def render(result: CostResult) -> tuple[list[str], list[Verdict]]:
         f"{call.count('own ms') / lives:.1f} ms per call here and its waits {call.count('wait ms') / lives:.1f} ms.\n"
         f"- Each further 10 ms of waiting in every invocation (DynamoDB over the network, LiveKit Cloud, a "
         f"customer's endpoint are slower than the stand-ins) adds {_money(per_wait)} per 1,000 calls.\n"
-        "- Not counted: retries (none happened), the initialisation of a new execution environment (billed since "
-        "August 2025: section 1's import time at the function's size, once per environment), CloudWatch Logs storage "
-        "(compressed, per GB-month), and the bytes of our requests to LiveKit Cloud.\n"
+        "- Not counted: retries (none happened); the initialisation of a new execution environment (billed since "
+        "August 2025: section 1's import time at the function's size, once per environment), where the functions "
+        "also read the LiveKit credentials and the recordings' upload secret from Secrets Manager once "
+        "(telephony/integrations/livekit.py `default`, recording_storage.py `upload_target`: a warm life reads "
+        "none); the outbox stream's reads by Lambda (free); CloudWatch Logs storage (compressed, per GB-month); the "
+        "bytes of our requests to LiveKit Cloud.\n"
     )
     out += _apart(result)
     out += _fixed_table(result)
@@ -687,6 +701,13 @@ def _why(ledger: Ledger) -> str:
             text += f" ({indexed:g} of them to indexes; each write in a transaction counts twice)"
         found.append(f"{text}, {_money(costs[key] * 1000 / lives)}")
     return "; ".join(found)
+
+
+def _summed(ledger: Ledger) -> Tally:
+    found = Tally()
+    for step in ledger.steps.values():
+        found.add(step.counts)
+    return found
 
 
 def _apart(result: CostResult) -> list[str]:
@@ -711,7 +732,7 @@ def _apart(result: CostResult) -> list[str]:
         )
     out.append(
         f"| the recording fetched once: its link (an API request, the function, its reads) and the file's S3 GET and "
-        f"bytes out | {_other(Counter({k: v for s in fetch.steps.values() for k, v in s.counts.items()}), lives)} "
+        f"bytes out | {_other(_summed(fetch), lives)} "
         f"| {_money(per_thousand(fetch.usage(), lives))} |"
     )
     out.append(
@@ -739,7 +760,7 @@ def _fixed_table(result: CostResult) -> list[str]:
         "|---|---:|---:|",
     ]
     for key, units in result.fixed.items():
-        out.append(f"| {result.fixed_why[key]} | {units:g} {PRICES[key].unit}s | {_money(PRICES[key].cost(units))} |")
+        out.append(f"| {result.fixed_why[key]} | {_amount(key, units)} | {_money(PRICES[key].cost(units))} |")
     for step in result.idle.steps.values():
         runs = result.runs_a_month[step.name]
         out.append(

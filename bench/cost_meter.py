@@ -35,7 +35,20 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.cost import FREE, GB, Ledger, Step, Table, Usage, billed_ms, change_units, gb_seconds, item_size, read_units
+from bench.cost import (
+    FREE,
+    GB,
+    Ledger,
+    Step,
+    Table,
+    Tally,
+    Usage,
+    billed_ms,
+    change_units,
+    gb_seconds,
+    item_size,
+    read_units,
+)
 from bench.template_info import LambdaSettings
 
 XRAY_SAMPLED = 0.05  # X-Ray's default sampling rule beyond its reservoir of one request a second
@@ -412,7 +425,7 @@ class Meter:
         started = _now()
         failed = int((kw.get("http_response") and kw["http_response"].status_code) or 200) >= 300
         try:
-            usage, counts = Usage(), Counter[str]()
+            usage, counts = Usage(), Tally()
             if service == "dynamodb":
                 self._dynamodb(operation, context["cost_params"], context.get("cost_before"), parsed, usage, counts)
             else:
@@ -420,12 +433,12 @@ class Meter:
             with self._lock:
                 step = self._step(invocation.step)
                 step.usage.merge(usage)
-                step.counts.update(counts)
+                step.counts.add(counts)
         finally:
             invocation.add("meter", started)
 
     def _other(
-        self, service: str, operation: str, params: dict[str, Any], failed: bool, usage: Usage, counts: Counter[str]
+        self, service: str, operation: str, params: dict[str, Any], failed: bool, usage: Usage, counts: Tally
     ) -> None:
         if service in FREE or f"{service}.{operation}" in FREE:
             counts[f"{service} requests (not charged)"] += 1
@@ -515,7 +528,7 @@ class Meter:
         before: list[tuple[Table, dict[str, Any], bool, Any]] | None,
         parsed: Any,
         usage: Usage,
-        counts: Counter[str],
+        counts: Tally,
     ) -> None:
         counts["DynamoDB requests"] += 1
         if before:

@@ -121,8 +121,11 @@ def deliver_events(world: World, meter: Meter, who: Customer) -> int:
         image = record["dynamodb"].get("NewImage") or {}
         return record["eventName"] == "INSERT" and image.get("owner_id") == {"S": who.user_id}
 
+    from telephony.repositories.events import from_image
+
     delivered = 0
     for record in world.events.streamed(DISPATCHER, mine):
+        event_id = from_image(record["dynamodb"]["NewImage"]).event_id
         with meter.step(FANOUT):
             if world.invoke(Invocation(DISPATCHER, {"Records": [record]})) != NO_FAILURES:
                 raise Failure(f"{DISPATCHER} did not handle {record['eventID']}")
@@ -134,6 +137,8 @@ def deliver_events(world: World, meter: Meter, who: Customer) -> int:
             step.usage.add("sqs.requests", 2)  # the poller's receive and its delete of the message, one batch each
             step.counts["SQS requests"] += 2
             delivered += 1
+        if not world.received(event_id, who.secret):
+            raise Failure(f"the customer's endpoint was not sent {event_id}, signed with its webhook's secret")
     return delivered
 
 
