@@ -151,14 +151,25 @@ class Meter:
         self._undo: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------ installation
+    def handlers(self) -> list[tuple[str, Callable[..., None], bool]]:
+        """(event, handler, whether it goes before the others) of the botocore events the meter listens to."""
+        return [
+            ("before-send", self._guarded(self._send_started), True),
+            ("before-send", self._guarded(self._send_answered), False),
+            ("before-parameter-build", self._guarded(self._before), False),
+            ("after-call", self._guarded(self._after), False),
+        ]
+
     def install(self) -> None:
+        """On every botocore session made from now on (botocore's built-in handlers, as bench/probe.py's)."""
         import moto.core.models  # noqa: F401 - its stubber must already be in BUILTIN_HANDLERS, between ours
         from botocore.handlers import BUILTIN_HANDLERS
 
-        BUILTIN_HANDLERS.insert(0, ("before-send", self._guarded(self._send_started)))
-        BUILTIN_HANDLERS.append(("before-send", self._guarded(self._send_answered)))
-        BUILTIN_HANDLERS.append(("before-parameter-build", self._guarded(self._before)))
-        BUILTIN_HANDLERS.append(("after-call", self._guarded(self._after)))
+        for event, handler, first in self.handlers():
+            if first:
+                BUILTIN_HANDLERS.insert(0, (event, handler))
+            else:
+                BUILTIN_HANDLERS.append((event, handler))
 
     def _guarded(self, handler: Callable[..., None]) -> Callable[..., None]:
         """A handler whose failure is the meter's, kept for the report, and never the request's."""

@@ -186,3 +186,69 @@ def test_the_memory_rule() -> None:
     assert memory.rule(300) == 640  # twice 300 MB, rounded up to 128 MB steps
     run = {"rss_import_mb": 50.0, "rss_setup_mb": 124.0, "rss_event_mb": 135.0, "rss_peak_mb": 135.0}
     assert memory.own_peak_mb(run) == 61.0  # the import's 50 MB plus the first event's 11; moto's 74 left out
+
+
+def test_the_meter_counts_what_dynamodb_would_bill_from_moto() -> None:
+    """A Query is charged for the items it read, not those its filter answered; an update that moves an item in an
+    index writes the index twice; a transaction doubles the table's write."""
+    import boto3
+    import moto
+
+    from bench.cost_meter import Meter, _Invocation
+
+    with moto.mock_aws():
+        session = boto3.session.Session(region_name="us-east-1")
+        client = session.client("dynamodb")
+        client.create_table(
+            TableName="calls",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi2pk", "gsi2sk")],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by_status",
+                    "KeySchema": [
+                        {"AttributeName": "gsi2pk", "KeyType": "HASH"},
+                        {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        padding = "x" * 1900  # three items just under 2 KB (1,963 bytes): 5.9 KB read by the Query below
+        for n in range(3):
+            item = call("ringing", note=padding) | {"sk": {"S": f"CALL{n}"}}
+            client.put_item(TableName="calls", Item=item)
+        meter = Meter()
+        meter.tables = {"calls": Table("calls", "CallsTable", TABLE_KEYS, (BY_STATUS,))}
+        meter._raw = session.client("dynamodb")
+        metered = session.client("dynamodb")
+        for event, handler, first in meter.handlers():
+            (metered.meta.events.register_first if first else metered.meta.events.register_last)(event, handler)
+        meter.active = True
+        meter._local.invocation = _Invocation("life", "CallsFunction")
+
+        answer = metered.query(
+            TableName="calls",
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="sk = :one",
+            ExpressionAttributeValues={":pk": {"S": "CALL#1"}, ":one": {"S": "CALL0"}},
+            ConsistentRead=True,
+        )
+        assert answer["Count"] == 1 and answer["ScannedCount"] == 3
+        metered.update_item(
+            TableName="calls",
+            Key={"pk": {"S": "CALL#1"}, "sk": {"S": "CALL1"}},
+            UpdateExpression="SET gsi2pk = :s",
+            ExpressionAttributeValues={":s": {"S": "S#talking"}},
+        )
+        metered.transact_write_items(
+            TransactItems=[{"Put": {"TableName": "calls", "Item": {"pk": {"S": "CALL#2"}, "sk": {"S": "CALL"}}}}]
+        )
+        counts = meter.ledger.steps["life"].counts
+        assert meter.errors == []
+        assert counts["RRU"] == 2.0  # 5.9 KB read, strongly consistent: 2 units, though one item was answered
+        assert counts["WRU"] == 2 + 2  # the update of a 1,963-byte item, then the transaction's small put, doubled
+        assert counts["WRU (indexes)"] == 2 + 2  # its entry leaves its key and enters the new one: 2 + 2
+        assert counts["DynamoDB requests"] == 3
+        assert counts["RRU"] + counts["WRU"] + counts["WRU (indexes)"] == sum(meter.ledger.usage().values())
