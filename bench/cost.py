@@ -674,12 +674,16 @@ def render(result: CostResult) -> tuple[list[str], list[Verdict]]:
         f"{call.count('own ms') / lives:.1f} ms per call here and its waits {call.count('wait ms') / lives:.1f} ms.\n"
         f"- Each further 10 ms of waiting in every invocation (DynamoDB over the network, LiveKit Cloud, a "
         f"customer's endpoint are slower than the stand-ins) adds {_money(per_wait)} per 1,000 calls.\n"
-        "- Not counted: retries (none happened); the initialisation of a new execution environment (billed since "
-        "August 2025: section 1's import time at the function's size, once per environment), where the functions "
-        "also read the LiveKit credentials and the recordings' upload secret from Secrets Manager once "
-        "(telephony/integrations/livekit.py `default`, recording_storage.py `upload_target`: a warm life reads "
-        "none); the outbox stream's reads by Lambda (free); CloudWatch Logs storage (compressed, per GB-month); the "
-        "bytes of our requests to LiveKit Cloud.\n"
+        "- Secrets: each delivery decrypts its webhook's signing secret with KMS "
+        "(telephony/services/deliveries.py; two while a rotated secret is still valid), uncached, "
+        f"{call.count('KMS requests') / lives:g} KMS requests a call here; the LiveKit credentials and the "
+        "recordings' upload secret are read from Secrets Manager once per execution environment "
+        "(telephony/integrations/livekit.py `default`, recording_storage.py `upload_target`): none in a warm life.\n"
+        "- Not counted: botocore's retries of a request (each request is counted once); the initialisation of a "
+        "new execution environment (billed since August 2025: section 1's import time at the function's size, once "
+        "per environment) and its reads of "
+        "those secrets; the outbox stream's reads by Lambda (free); CloudWatch Logs storage (compressed, per "
+        "GB-month); the bytes of our requests to LiveKit Cloud.\n"
     )
     out += _apart(result)
     out += _fixed_table(result)
