@@ -14,6 +14,7 @@ import importlib
 import importlib.machinery
 import json
 import os
+import resource
 import sys
 import time
 import uuid
@@ -51,6 +52,30 @@ class LambdaPath:
             if "-packages" in origin:  # a third-party package of this venv, not of the layer
                 raise ModuleNotFoundError(f"No module named {fullname!r} (not on Lambda)", name=fullname)
         return None
+
+
+def _status_mb(field: str) -> float | None:
+    """A memory field of /proc/self/status (Linux), in MB (2^20 bytes, Lambda's MB)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def rss_mb() -> float:
+    """This process's resident memory now."""
+    return _status_mb("VmRSS") or peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    """The most resident memory this process has had (what Lambda's "Max Memory Used" reports for an environment).
+    VmHWM, not `ru_maxrss`: Linux keeps the latter across exec, so a child started by fork and exec reports the
+    benchmark's own peak there."""
+    return _status_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def phase(name: str) -> None:
@@ -159,6 +184,7 @@ def main() -> None:
     module = importlib.import_module(spec["module"])
     handler = getattr(module, spec["attribute"])
     imported = time.perf_counter()
+    rss_imported = rss_mb()
     modules_after_import = set(sys.modules)
 
     phase("setup")
@@ -176,11 +202,13 @@ def main() -> None:
     context = Context(spec["env"].get("AWS_LAMBDA_FUNCTION_NAME", "bench"))
     hide(set(spec.get("hidden_modules", ())))  # loaded by moto; not on this Lambda
     lambda_path.active = True
+    rss_set_up = rss_mb()
 
     phase("first-event")
     first = time.perf_counter()
     answer = handler(event, context)
     served = time.perf_counter()
+    rss_served, rss_peak = rss_mb(), peak_rss_mb()
     phase("done")
 
     livekit = sys.modules.get("telephony.integrations.livekit")
@@ -194,6 +222,11 @@ def main() -> None:
         "livekit_loaded": bool(default is not None and default.calls),  # it talked to LiveKit
         "aws_requests": requests,
         "livekit_requests": default.calls if default is not None else 0,
+        # resident memory (MB): after the import, after moto's setup, after the first event, and the peak
+        "rss_import_mb": rss_imported,
+        "rss_setup_mb": rss_set_up,
+        "rss_event_mb": rss_served,
+        "rss_peak_mb": rss_peak,
     }
     with open(spec["result"], "w") as file:
         json.dump(result, file)

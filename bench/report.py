@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench import cost as cost_model
 from bench.cold import BUDGET as COLD_BUDGET
 from bench.cold import ColdResult, ColdRuns
 from bench.e2e import E2EResult
@@ -11,13 +12,12 @@ from bench.growth import ENDPOINTS, GrowthResult
 from bench.lambda_path import allowed_modules
 from bench.minimums import MINIMUMS
 from bench.package import PackageResult
-from bench.stats import fmt_ratio, median, ms, percentile, ratio
+from bench.stats import fmt_ratio, median, percentile, ratio
 from bench.warm import WarmResult
 
-WARM_BUDGET_MS = 3.0
+WARM_BUDGET_MS = 2.0  # our own code per call, botocore's client work excluded (DESIGN section 8)
 GROWTH_BUDGET = 1.2
 PACKAGE_BUDGET = 30_000_000  # bytes (MB = 10^6 bytes)
-E2E_BUDGET = 1.5
 CREATE = "POST /outbound-calls/create"
 STATS = "GET /outbound-calls/stats"
 JWT_FAMILY = ("cryptography", "_cffi_backend", "idna")
@@ -47,6 +47,7 @@ class Report:
     growth: GrowthResult | None = None
     package: PackageResult | None = None
     e2e: E2EResult | None = None
+    cost: cost_model.CostResult | None = None
     unmeasured: dict[str, str] = field(default_factory=dict)  # function -> why it has no figures
     errors: list[str] = field(default_factory=list)  # sections the benchmark code failed in
     verdicts: list[Verdict] = field(default_factory=list)
@@ -197,7 +198,9 @@ def _warm(report: Report, out: list[str], passes: int) -> None:
     out.append("## 2. Warm overhead\n")
     if not report.warm:
         out.append("Not run.\n")
-        report.verdicts.append(Verdict("warm", f"p50 own time <= {WARM_BUDGET_MS:.0f} ms per endpoint", "-", None))
+        report.verdicts.append(
+            Verdict("warm", f"p50 of our code (botocore excluded) <= {WARM_BUDGET_MS:.0f} ms per endpoint", "-", None)
+        )
         return
     out.append(
         f"Every handler in this process (the template deployed into moto by `local.stack.prepare`, the LiveKit "
@@ -209,41 +212,52 @@ def _warm(report: Report, out: list[str], passes: int) -> None:
         "event (`local/gateway.py` builds them, authorizer context included). "
         "Own time = the handler's wall time minus the time moto spent serving its AWS requests (bracketed by "
         "`before-send` hooks placed first and last around moto's stubber) and minus the time inside `LiveKit._run`. "
-        "It includes botocore's client work (serialise, sign, parse: shown apart; DynamoDB's data answers are handed "
-        "over as sent, not parsed against the model, and its requests are not validated client-side), routing and "
-        "validation (`handlers/http.py` on Powertools' resolver, ADR 0016), logging and EMF metrics, and the service "
-        "code. Times in ms.\n"
+        "It includes botocore's client work (serialise, sign, parse: shown apart, as the time inside botocore's "
+        "`_make_api_call` less moto's; DynamoDB's data answers are handed over as sent, not parsed against the model, "
+        "and its requests are not validated client-side), routing and validation (`handlers/http.py` on Powertools' "
+        "resolver, ADR 0016), logging and EMF metrics, and the service code. The budget is on our code: the own "
+        f"time less botocore's client work, call by call, p50 at most {WARM_BUDGET_MS:.0f} ms (DESIGN section 8). "
+        "Times in ms.\n"
     )
     out.append(
-        "| endpoint | own p50 | own p99 | of which botocore p50 | total p50 | AWS wait p50 | LiveKit wait p50 "
-        "| verdict |"
+        "| endpoint | our code p50 | our code p99 | own p50 (with botocore) | of which botocore p50 | total p50 "
+        "| AWS wait p50 | LiveKit wait p50 | verdict |"
     )
-    out.append("|---|---:|---:|---:|---:|---:|---:|---|")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for result in report.warm:
-        own = result.own_ms(50)
+        ours = result.ours_ms(50)
         endpoint = result.scenario.name
-        passed = own <= WARM_BUDGET_MS
-        client = ms(median([s.snapshot.client_ns for s in result.samples]))
+        passed = ours <= WARM_BUDGET_MS
+        client = result.botocore_ms()
         out.append(
-            f"| {endpoint} | {own:.2f} | {result.own_ms(99):.2f} | {client:.2f} | {result.total_ms():.2f} | "
-            f"{result.aws_ms():.2f} | {result.livekit_ms():.2f} | {'PASS' if passed else '**FAIL**'} |"
+            f"| {endpoint} | {ours:.2f} | {result.ours_ms(99):.2f} | {result.own_ms(50):.2f} | {client:.2f} "
+            f"| {result.total_ms():.2f} | {result.aws_ms():.2f} | {result.livekit_ms():.2f} "
+            f"| {'PASS' if passed else '**FAIL**'} |"
         )
         why = ""
         if not passed:
             requests = result.per_call(lambda s: sum(s.ops.values()))[0]
             why = (
-                f"{own - WARM_BUDGET_MS:.2f} ms over; botocore client work {client:.2f} ms for {requests} AWS requests"
+                f"{ours - WARM_BUDGET_MS:.2f} ms over (botocore's client work, {client:.2f} ms for {requests} AWS "
+                "requests, not counted)"
             )
             if endpoint in report.profiles:
                 why += "; profile: " + ", ".join(f"{n} {v:.1f}" for n, v in report.profiles[endpoint][:4])
         report.verdicts.append(
-            Verdict("warm", f"{endpoint}: p50 own <= {WARM_BUDGET_MS:.0f} ms", f"{own:.2f} ms", passed, why)
+            Verdict(
+                "warm",
+                f"{endpoint}: p50 of our code (botocore excluded) <= {WARM_BUDGET_MS:.0f} ms",
+                f"{ours:.2f} ms",
+                passed,
+                why,
+            )
         )
     if report.profiles:
         out.append(
-            "\nWhere the own time of the endpoints over budget goes: cProfile over warm calls, paused while moto works "
-            "and while LiveKit is awaited, self time by package (C functions counted to their caller), ms per call. "
-            "cProfile inflates pure-Python code several times, so read the shares, not the sums.\n"
+            "\nWhere the own time of the endpoints whose code is over budget goes: cProfile over warm calls, "
+            "paused while moto works and while LiveKit is awaited, self time by package (C functions counted to their "
+            "caller), ms per call. cProfile inflates pure-Python code several times, so read the shares, not the "
+            "sums.\n"
         )
         out.append("| endpoint | profiled total | by package |")
         out.append("|---|---:|---|")
@@ -443,11 +457,10 @@ def _package(report: Report, out: list[str]) -> None:
 
 
 def _e2e(report: Report, out: list[str]) -> None:
-    out.append("## 6. End to end\n")
+    out.append("## 6. End to end, through the stand-in (no budget)\n")
     e2e = report.e2e
     if e2e is None:
         out.append("Not run.\n")
-        report.verdicts.append(Verdict("end to end", f"create-call <= {E2E_BUDGET}x the bare LiveKit calls", "-", None))
         return
     create, bare = median(e2e.create_ms), median(e2e.bare_ms)
     value = e2e.ratio()
@@ -480,23 +493,38 @@ def _e2e(report: Report, out: list[str]) -> None:
     out.append(f"| GET /outbound-calls/stats through the gateway | {median(e2e.stats_ms):.1f} |")
     out.append(f"| one GetItem to the stack's moto server | {median(e2e.moto_ms):.1f} |")
     out.append(
-        f"\nRatio: **{fmt_ratio(value)}** (budget {E2E_BUDGET}x). Without moto's server time: "
+        f"\nRatio: **{fmt_ratio(value)}**: the stand-in's figure, not a budget (DESIGN section 8 retired it: it "
+        "measured moto's server more than the product, ADR 0013). Without moto's server time: "
         f"{fmt_ratio(without_moto / bare)}; moto's DynamoDB backend alone is {fmt_ratio(moto_backend / bare)} the "
         "bare calls.\n"
     )
-    passed = value <= E2E_BUDGET
-    why = ""
-    if not passed:
-        why = (
-            f"{create:.0f} ms vs {bare:.1f} ms: moto's server spends {moto_server:.0f} ms of it serving the "
-            f"{requests} DynamoDB requests (API budget, number lookup, create transaction; section 3), "
-            f"{moto_backend:.0f} ms in its DynamoDB backend alone ({fmt_ratio(moto_backend / bare)} the bare calls "
-            f"by itself); the rest (gateway, handler, botocore, the LiveKit calls) is {without_moto:.0f} ms, "
-            f"{fmt_ratio(without_moto / bare)}. ADR 0013"
-        )
-    report.verdicts.append(
-        Verdict("end to end", f"create-call <= {E2E_BUDGET}x the bare LiveKit calls", fmt_ratio(value), passed, why)
-    )
+
+
+def _cost(report: Report, out: list[str]) -> None:
+    if report.cost is None:
+        out.append("## 7. Cost\n")
+        out.append("Not run.\n")
+        report.verdicts.append(Verdict("cost", cost_model.CALL_BUDGET, "-", None))
+        return
+    lines, verdicts = cost_model.render(report.cost)
+    out += lines
+    out.append("")
+    report.verdicts += [Verdict(*verdict) for verdict in verdicts]
+
+
+def _memory(report: Report, out: list[str]) -> None:
+    from bench import memory
+    from bench.template_info import lambda_settings
+
+    share = None
+    if report.cost is not None:
+        usage = report.cost.call.usage()
+        costs = cost_model.dollars(usage)
+        share = sum(v for k, v in costs.items() if k.startswith("lambda.gb_seconds.")) / (sum(costs.values()) or 1)
+    lines, verdicts = memory.render(report.cold, lambda_settings(), share)
+    out += lines
+    out.append("")
+    report.verdicts += [Verdict(*verdict) for verdict in verdicts]
 
 
 # ---------------------------------------------------------------- the document
@@ -510,6 +538,8 @@ def render(report: Report, *, passes: int) -> str:
     _growth(report, body)
     _package(report, body)
     _e2e(report, body)
+    _cost(report, body)
+    _memory(report, body)
     out = ["# Benchmarks\n"]
     out.append(
         f"Written by `{report.header['command']}`. Every figure is a median or a percentile of repeated runs, or a "

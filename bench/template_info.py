@@ -95,3 +95,22 @@ def left_out(stack: Stack | None = None) -> list[str]:
     return sorted(
         k for k, v in stack.resources.items() if v["Type"] == "AWS::Serverless::Function" and not stack.included(k)
     )
+
+
+@dataclass(frozen=True)
+class LambdaSettings:
+    memory_mb: int
+    architecture: str  # arm64 | x86_64
+
+
+def lambda_settings(stack: Stack | None = None) -> dict[str, LambdaSettings]:
+    """Each function's MemorySize and architecture: its own, else the template's Globals, else Lambda's defaults."""
+    stack = stack or Stack()
+    defaults = (stack.doc.get("Globals") or {}).get("Function") or {}
+    found = {}
+    for logical_id in stack.functions():
+        props = stack.resources[logical_id].get("Properties") or {}
+        memory = stack.resolve(props.get("MemorySize", defaults.get("MemorySize", 128)))
+        architectures = stack.resolve(props.get("Architectures", defaults.get("Architectures", ["x86_64"])))
+        found[logical_id] = LambdaSettings(int(memory), str(architectures[0]))
+    return found

@@ -33,6 +33,13 @@ class WarmResult:
     def own_ms(self, q: float) -> float:
         return ms(percentile([s.own_ns for s in self.samples], q))
 
+    def ours_ms(self, q: float) -> float:
+        """Our own code's time: the own time less botocore's client work (serialise, sign, parse), call by call."""
+        return ms(percentile([s.own_ns - s.snapshot.client_ns for s in self.samples], q))
+
+    def botocore_ms(self) -> float:
+        return ms(median([s.snapshot.client_ns for s in self.samples]))
+
     def total_ms(self) -> float:
         return ms(median([s.total_ns for s in self.samples]))
 
@@ -96,7 +103,8 @@ def run(
                         built = time.monotonic() - started
                         _measure(world, probe, scenario, step, result, calls=per_pass, warmup=warmup)
                         log(
-                            f"  {scenario.name}: p50 own {result.own_ms(50):.2f} ms after pass {round_ + 1}/{passes} "
+                            f"  {scenario.name}: p50 our code {result.ours_ms(50):.2f} ms "
+                            f"(own {result.own_ms(50):.2f}) after pass {round_ + 1}/{passes} "
                             f"(set up in {built:.0f} s)"
                         )
                         if last and profile_calls and profile_if(result):

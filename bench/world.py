@@ -164,6 +164,7 @@ class World:
         self._hidden: dict[str, Any] = {}
         self._mock: Any = None
         self._server: Any = None
+        self.gateway: Any = None  # local.gateway.Gateway behind the emulator's webhooks (None without them)
         self.receiver: Any = None  # local.receiver.Receiver: every webhook's endpoint, answering 200
         self._callers: list[tuple[str, int]] = []
         self._caller_numbers: dict[str, str] = {}  # caller -> the phone_number_id of its outbound number
@@ -207,7 +208,8 @@ class World:
         if self.webhooks:
             from local.gateway import Gateway
 
-            self._server = Gateway(self.stack, self.runtime).serve(HOST, 0)
+            self.gateway = Gateway(self.stack, self.runtime)
+            self._server = self.gateway.serve(HOST, 0)
         self.loud()
         return self
 
