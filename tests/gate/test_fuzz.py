@@ -31,6 +31,7 @@ if not HAS_OPENAPI:
     pytest.skip("no GET /openapi.json in template.yaml (GetOpenapiFunction) to fuzz from yet", allow_module_level=True)
 
 KEY_BUDGET = 900  # requests per API key before the next one: the API budget is 1,000 an hour per key
+USER_BUDGET = 1_000_000  # requests an hour per user across its keys, raised for the run (the default is 5,000)
 SEEN: dict[str, dict[int, int]] = {}
 _seen_lock = threading.Lock()
 
@@ -86,6 +87,15 @@ class Keys:
 def seeded(stack_credentials: dict[str, Any]) -> dict[str, Any]:
     """A number that can place calls and a pending request, so generated requests can reach the end of a flow."""
     url = stack_credentials["api_url"]
+    admin = {"Authorization": f"Bearer {stack_credentials['admin']['api_key']}"}
+    with httpx.Client(base_url=url, headers=admin, timeout=30) as http:
+        # a run sends more than a user's hourly budget across its keys (every operation's examples): the operator
+        # raises it, through the admin's route, for the two principals the fuzzer acts as
+        for principal in (stack_credentials["users"][0], stack_credentials["admin"]):
+            raised = http.put(
+                f"/admin/accounts/{principal['user_id']}/limits", json={"api_requests_per_hour_per_user": USER_BUDGET}
+            )
+            assert raised.status_code == 200, raised.text
     alice = {"Authorization": f"Bearer {stack_credentials['users'][0]['api_key']}"}
     with httpx.Client(base_url=url, headers=alice, timeout=30) as http:
         number = {**REGISTER, "phone_number": "+14155550150", "auth_password": "fuzz-pw"}
