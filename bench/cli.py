@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("package", "cold", "warm", "growth", "cost", "e2e")
+SECTIONS = ("package", "cold", "warm", "growth", "cost", "e2e", "scale")
 
 
 @dataclass(frozen=True)
@@ -161,10 +161,16 @@ def main(argv: list[str] | None = None) -> None:
 
         report.e2e = e2e.run(iterations=plan.e2e_iterations, warmup=plan.e2e_warmup, log=log)
 
+    def scale_section() -> None:
+        from bench import scale
+
+        report.scale = scale.run(scale.PLANS[plan.name], log=log)
+
     section("package", package_section)
     if sections & {"cold", "warm", "growth", "cost"}:
         _in_process(plan, sections, report, section)
     section("e2e", e2e_section)
+    section("scale", scale_section)
 
     header["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     header["wall time"] = f"{time.monotonic() - started:.0f} s"

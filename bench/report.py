@@ -12,6 +12,8 @@ from bench.growth import ENDPOINTS, GrowthResult
 from bench.lambda_path import allowed_modules
 from bench.minimums import MINIMUMS
 from bench.package import PackageResult
+from bench.scale import ScaleResult
+from bench.scale import section as scale_section
 from bench.stats import fmt_ratio, median, percentile, ratio
 from bench.warm import WarmResult
 
@@ -48,6 +50,7 @@ class Report:
     package: PackageResult | None = None
     e2e: E2EResult | None = None
     cost: cost_model.CostResult | None = None
+    scale: ScaleResult | None = None
     unmeasured: dict[str, str] = field(default_factory=dict)  # function -> why it has no figures
     errors: list[str] = field(default_factory=list)  # sections the benchmark code failed in
     verdicts: list[Verdict] = field(default_factory=list)
@@ -527,6 +530,12 @@ def _memory(report: Report, out: list[str]) -> None:
     report.verdicts += [Verdict(*verdict) for verdict in verdicts]
 
 
+def _scale(report: Report, out: list[str]) -> None:
+    lines, verdicts = scale_section(report.scale)
+    out += lines
+    report.verdicts += [Verdict("scale", budget, figure, passed, why) for budget, figure, passed, why in verdicts]
+
+
 # ---------------------------------------------------------------- the document
 
 
@@ -540,6 +549,7 @@ def render(report: Report, *, passes: int) -> str:
     _e2e(report, body)
     _cost(report, body)
     _memory(report, body)
+    _scale(report, body)
     out = ["# Benchmarks\n"]
     out.append(
         f"Written by `{report.header['command']}`. Every figure is a median or a percentile of repeated runs, or a "

@@ -31,6 +31,7 @@ DELIVERER = "DeliverWebhookFunction"  # fed by the delivery queue
 SWEEPER = "SweepLiveCallsFunction"  # fed by the minute's schedule
 NO_FAILURES: dict[str, list[Any]] = {"batchItemFailures": []}  # a stream's or a queue's batch handled whole
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": False}, "lambda": {"use_docker": False}}
+ENGINE_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 # The in-process moto answers S3 requests sent to this address too (MOTO_S3_CUSTOM_ENDPOINTS, as tests/conftest.py
 # sets it): the emulator's egress uploads the recordings there, the template's RecordingsS3Endpoint. Nothing listens
 # on it; outside the world's moto a request fails on loopback.
@@ -155,10 +156,11 @@ def configure_body(e164: str, index: int, agent_name: str) -> dict[str, Any]:
 class World:
     """Enter it to deploy; leave it to tear everything down (environment included)."""
 
-    def __init__(self, emulator: Any, issuer: Any, *, webhooks: bool = True) -> None:
+    def __init__(self, emulator: Any, issuer: Any, *, webhooks: bool = True, engine: bool = False) -> None:
         self.emulator = emulator
         self.issuer = issuer
         self.webhooks = webhooks
+        self.engine = engine  # Step Functions executes the state machines (the campaign engine), as in `make dev`
         self.numbers = NumberPool()
         self._saved_env: dict[str, str] = {}
         self._hidden: dict[str, Any] = {}
@@ -185,7 +187,7 @@ class World:
         os.environ.update(lambda_environment("telephony-bench"))
         os.environ["MOTO_S3_CUSTOM_ENDPOINTS"] = LOCAL_S3
         self._hidden = hide_what_lambda_lacks()
-        self._mock = moto.mock_aws(config=MOTO_CONFIG)
+        self._mock = moto.mock_aws(config=ENGINE_CONFIG if self.engine else MOTO_CONFIG)
         self._mock.start()
         reset_caches()
         parameters = {

@@ -141,3 +141,29 @@ def test_a_lost_call_is_swept_once_its_creation_cannot_be_running(world, keys):
     backdate(call_id, minutes=1)
     assert world.events.run_schedule("SweepLiveCallsFunction")["calls_ended"] == 1
     assert live(world, keys.alice) == 0
+
+
+def test_a_place_given_back_twice_counts_once_and_one_never_given_back_is_swept(world, keys):
+    """A call's place is given back in a transaction of its own after its end: giving it back again (a second
+    writer, the sweep) changes nothing, and a place whose giving back was lost (the function died after the end)
+    is found by the sweep beside its ended call and given back."""
+    from telephony.repositories import accounts, dynamo
+
+    register(world, keys.alice)
+    set_max(world, keys, MAX)
+    world.livekit.set_outcome(CALLEES[0], "answer", after_ms=100, talk_ms=600_000)
+    world.livekit.set_outcome(CALLEES[1], "answer", after_ms=100, talk_ms=600_000)
+    ended, kept = (place(world, keys.alice, c).json()["call_id"] for c in CALLEES[:2])
+    call_status(world, keys.alice, kept, "in_progress")
+    assert world.client.post(f"/outbound-calls/{ended}/hangup", token=keys.alice).status == 200
+    assert live(world, keys.alice) == 1
+    assert accounts.give_back("usr_alice", [ended]) == 0  # given back already
+    assert accounts.give_back("usr_bob", [kept]) == 0  # another account's place is not bob's to give
+    assert live(world, keys.alice) == 1
+
+    # the ended call's place counted again, as if its end had never given it back
+    dynamo.transact(accounts.occupy("usr_alice", [ended], max_live=MAX))
+    assert live(world, keys.alice) == 2
+    swept = world.events.run_schedule("SweepLiveCallsFunction")
+    assert swept["ids_repaired"] == 1 and swept["calls_ended"] == 0, swept
+    assert live(world, keys.alice) == 1

@@ -159,9 +159,10 @@ class FakeRateLimits:
 
 
 class FakeAccounts:
-    """Mirrors repositories.accounts: each account's limits (defaults for those not set), its set of live call and
-    leg ids, its count of numbers. `occupy`, `release` and `count_number` are the condition and effect of the writes
-    of the same names that the real repositories put in their transactions."""
+    """Mirrors repositories.accounts: each account's limits (defaults for those not set), its live call and leg ids
+    (the real one's markers, their number its count), its count of numbers. `occupy`, `release` and `count_number`
+    are the condition and effect of the writes the real repositories make with (or, for `release`, after) the
+    changes that count them."""
 
     def __init__(self, **limits: AccountLimits) -> None:
         self.set: dict[str, AccountLimits] = dict(limits)
@@ -176,7 +177,11 @@ class FakeAccounts:
         return self.set[owner_id]
 
     def live(self, owner_id: str) -> set[str]:
+        """The ids counted live (the real repository's markers)."""
         return set(self.live_ids[owner_id])
+
+    def live_count(self, owner_id: str) -> int:
+        return len(self.live_ids[owner_id])
 
     def numbers(self, owner_id: str) -> int:
         return self.counted_numbers[owner_id]
@@ -184,8 +189,10 @@ class FakeAccounts:
     def with_live_calls(self) -> list[tuple[str, set[str]]]:
         return [(owner, set(ids)) for owner, ids in self.live_ids.items()]
 
-    def release(self, owner_id: str, live_ids: Any) -> None:
+    def release(self, owner_id: str, live_ids: Any) -> int:
+        given = len(self.live_ids[owner_id] & set(live_ids))
         self.live_ids[owner_id] -= set(live_ids)
+        return given
 
     def occupy_refusal(self, owner_id: str, *, max_live: int) -> DomainError | None:
         if len(self.live_ids[owner_id]) >= max_live:

@@ -8,7 +8,7 @@ from pydantic import Field
 from telephony.models.common import Body, Out
 
 # The most an administrator may set each limit to: far above any real need, low enough that a typo (an extra
-# zero or three) is refused rather than obeyed. A live-call count is one item's set of ids: 1,000 fit in it.
+# zero or three) is refused rather than obeyed.
 MAXIMA = {
     "calls_per_hour": 100_000,
     "number_requests_per_hour": 1_000,

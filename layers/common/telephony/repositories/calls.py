@@ -146,6 +146,13 @@ def _full(max_chars: int) -> TranscriptFull:
     )
 
 
+def _counted(call: CallRecord) -> list[str]:
+    """What the call may hold among its owner's live calls: its legs, and its own id if it was placed here (an
+    inbound call's was never counted: LiveKit placed it)."""
+    own = [call.call_id] if call.direction is Direction.OUTBOUND else []
+    return own + [i for i in call.live_ids if i != call.call_id]
+
+
 def _counters(owner_id: str, hour: int, adds: StatCounters) -> list[dynamo.Write]:
     """ADDs to the user's totals and to the hour the call was created in."""
     names = {f"#c{i}": name for i, name in enumerate(adds)}
@@ -196,7 +203,7 @@ class CallsRepository:
         )
         counters = _counters(owner, hour_of(call.created_epoch), {"total_calls": 1, f"status_{status}": 1})
         live = accounts.occupy(owner, [cid], max_live=max_live)
-        dynamo.transact([put, *counters, rate_limits.spend(charge), live])
+        dynamo.transact([put, *counters, rate_limits.spend(charge), *live])
 
     def create_inbound(self, call: CallRecord, *, events: Sequence[EventRecord]) -> None:
         """A call that reached one of the owner's numbers, with its counters, the pointer from its room to it and
@@ -260,8 +267,8 @@ class CallsRepository:
     ) -> CallRecord:
         """Move a call from the status `call` has to `to`, with its counters, its `events` (their sequence following
         the call's) and (for a webhook) the marker of the webhook's event applied. StatusChanged when the call is no
-        longer as read, EventAlreadyApplied when the webhook's event was applied before. Returns the call as
-        written."""
+        longer as read, EventAlreadyApplied when the webhook's event was applied before. A call that ends then gives
+        its places among its owner's live calls back. Returns the call as written."""
         cid, owner = call.call_id, call.owner_id
         placed = keys.call_owner_status(owner, to.value, call.created_at, cid, call.direction.value)
         sets = {"status": to.value, **changes, **placed}
@@ -270,8 +277,6 @@ class CallsRepository:
             *_counters(owner, hour_of(call.created_epoch), adds),
             *[outbox(e) for e in events],
         ]
-        if to in ENDED:  # the call and its legs are live no more (the change is conditional, so this runs once)
-            writes.append(accounts.release(owner, call.live_ids))
         if to is CallStatus.IN_PROGRESS and call.record and call.recording is None:
             # answered and to be recorded: marked with the answer, so the reconcile finds it if its egress never starts
             writes.append(recording_mark(cid, answered=epoch()))
@@ -290,6 +295,8 @@ class CallsRepository:
                 )
             )
         dynamo.transact(writes)
+        if to in ENDED:  # the call and its legs are live no more (the change is conditional: this runs once)
+            accounts.give_back(owner, _counted(call))
         return call.model_copy(update={"status": to, **changes, "event_sequence": call.event_sequence + len(events)})
 
     def get(self, call_id: str) -> CallRecord | None:
@@ -606,13 +613,13 @@ class CallsRepository:
             call.owner_id, hour_of(call.created_epoch), {f"{counter_prefix(call.direction)}transfer_legs": 1}
         )
         live = accounts.occupy(call.owner_id, [str(transfer.leg_identity)], max_live=max_live)
-        writes = [write._replace(refused=refused), *counted, rate_limits.spend(charge), live]
+        writes = [write._replace(refused=refused), *counted, rate_limits.spend(charge), *live]
         dynamo.transact([*writes, *[outbox(e) for e in events]])
 
     def set_leg_status(self, call_id: str, leg_identity: str, status: str, *, live: bool = True) -> None:
         """The outcome of the transfer that dialled `leg_identity` (its leg could not be dialled, it left): found in
         the call's list as it is now, and written only while it is still at that place; a leg no longer `live`
-        leaves its owner's live calls in the same transaction."""
+        then gives its place among its owner's live calls back (once, whoever else gives it back too)."""
         call = self.get(call_id)
         places = [i for i, t in enumerate(call.transfers if call else []) if t.leg_identity == leg_identity]
         if call is None or not places:
@@ -631,7 +638,9 @@ class CallsRepository:
             },
             lambda _old: StatusChanged(f"the transfers of call {call_id} changed"),
         )
-        dynamo.transact([update] if live else [update, accounts.release(call.owner_id, [leg_identity])])
+        dynamo.transact([update])
+        if not live:
+            accounts.give_back(call.owner_id, [leg_identity])
 
     def append_transfer(
         self,

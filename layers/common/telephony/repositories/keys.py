@@ -221,8 +221,29 @@ GLOBAL_DNC = ""
 
 
 def account(owner_id: str, part: str) -> dict[str, str]:
-    """One of an account's items: `LIMITS`, `SETTINGS`, `LIVE` (its live-call count)."""
+    """One of an account's items: `LIMITS`, `SETTINGS`, `COUNTS` (its numbers)."""
     return {"pk": f"ACCOUNT#{owner_id}", "sk": part}
+
+
+def live_count(owner_id: str) -> dict[str, str]:
+    """How many calls and legs the account has live: a small item, written as each starts and ends."""
+    return account(owner_id, "LIVECOUNT")
+
+
+# The live calls' markers, one item each, spread over this many partitions (a marker's partition: its id's hash) so
+# that the starts and ends of every account's calls never crowd one partition; the sweep of lost calls reads them all.
+LIVE_SHARDS = 16
+
+
+def live_partition(shard: int) -> str:
+    return f"LIVECALLS#{shard}"
+
+
+def live_marker(live_id: str) -> dict[str, str]:
+    """Marks a call's id, or a transfer leg's identity, counted among its owner's live calls (ids are unique across
+    accounts: a call's is random or derived from its owner's own request)."""
+    shard = int.from_bytes(hashlib.sha256(live_id.encode()).digest()[:2], "big") % LIVE_SHARDS
+    return {"pk": live_partition(shard), "sk": live_id}
 
 
 def dnc_partition(owner_id: str) -> str:

@@ -57,7 +57,7 @@ def view(owner_id: str, *, store: Store | None = None) -> AccountLimitsView:
         number_requests_this_hour=hits[1],
         configurations_this_hour=hits[2],
         api_requests_this_hour=hits[3],
-        live_calls=len(db.accounts.live(owner_id)),
+        live_calls=db.accounts.live_count(owner_id),
         api_keys=db.api_keys.active_count(owner_id),
         numbers=db.accounts.numbers(owner_id),
     )
