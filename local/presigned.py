@@ -24,9 +24,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from html import escape  # &, <, > and quotes as entities: what XML text needs
 from typing import Any, cast
 from urllib.parse import quote
-from xml.sax.saxutils import escape
 
 CLOCK_PATH = "/_local/s3/clock"  # never a bucket's path: a bucket's name has no underscore
 ALGORITHM = "AWS4-HMAC-SHA256"
