@@ -73,8 +73,9 @@ def test_an_inbound_call_is_answered_transcribed_ended_and_counted_as_inbound_on
     read = world.client.get(f"/calls/{cid}?include_transcript=true", token=keys.alice).json()
     assert [s["text"] for s in read["transcript"]] == ["Front desk, hello"]
 
-    # When the caller hangs up, the call is completed with its duration
-    time.sleep(1.1)
+    # When the caller hangs up, the call is completed with its duration (LiveKit's events carry whole seconds and a
+    # call's times are never before its creation, read to the microsecond: 2 s apart is a duration of 1 s at least)
+    time.sleep(2.1)
     hung = world.livekit.hangup(placed["room"])
     assert hung == 1
     ended = wait_inbound(world, keys.alice, "completed")
