@@ -63,7 +63,12 @@ MINIMUMS: dict[str, Minimum] = {
         "as without the key, plus PutItem (in progress) and UpdateItem (completed) on the idempotency table "
         "(Powertools idempotency)",
     ),
-    "GET /outbound-calls": Minimum(2, 0),
+    "GET /outbound-calls": Minimum(
+        2,
+        0,
+        "BatchGetItem for the page's calls (repositories/calls.py `_read_entries`): the calls' indexes project only "
+        "their keys and numbers, so that a call's updates write nothing to them but a change of status (ADR 0028)",
+    ),
     "GET /outbound-calls/{call_id}/details": Minimum(2, 0),
     "POST /outbound-calls/{call_id}/hangup": Minimum(2, 1, BUDGET),
     "POST /outbound-calls/{call_id}/transfer": Minimum(3, 1, BUDGET),

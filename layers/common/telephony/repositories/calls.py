@@ -65,6 +65,10 @@ def _call(item: dict[str, Any]) -> CallRecord:
     return CallRecord.model_validate(item)
 
 
+def _table_key(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"pk": entry["pk"], "sk": entry["sk"]}
+
+
 _SORT_KEY = re.compile(r"\d{4}-\d{2}-\d{2}T[0-9:.]{8,12}Z#call_[A-Za-z0-9_-]{1,64}")
 
 
@@ -320,7 +324,17 @@ class CallsRepository:
             items, next_token = dynamo.query_page(
                 _TABLE.name, "by_owner", "gsi1pk", keys.owner_partition(owner_id), limit=limit, token=token
             )
-        return [_call(i) for i in items], next_token
+        calls = self._read_entries(items)
+        return [c for c in calls if status is None or c.status is status], next_token
+
+    def _read_entries(self, entries: Sequence[dict[str, Any]]) -> list[CallRecord]:
+        """The calls of these index entries, in their order, read from the table in one BatchGetItem: the indexes
+        hold only keys and the numbers (template.yaml), so a call's updates write nothing to them but a change of
+        status. A call read so may have moved on since the index was written: the caller drops one no longer in
+        the status it listed."""
+        found = {c.call_id: c for c in map(_call, dynamo.batch_get(_TABLE.name, [_table_key(e) for e in entries]))}
+        ids = [str(e["pk"]).removeprefix("CALL#") for e in entries]
+        return [found[i] for i in ids if i in found]
 
     def list_filtered(
         self,
@@ -343,7 +357,7 @@ class CallsRepository:
         upper = min(b for b in (before, _cursor(token)) if b is not None) if (before or token) else None
         if after is not None and upper is not None and upper <= after:
             return [], None  # nothing lies in the range (a token from a wider query may point below it)
-        found: list[tuple[str, CallRecord]] = []
+        found: list[tuple[str, dict[str, Any]]] = []
         frontiers: list[str] = []
         for direction in directions:
             items, frontier = self._partition_page(
@@ -362,7 +376,8 @@ class CallsRepository:
             next_token = _token(bound)
         else:
             next_token = None
-        return [call for _, call in page], next_token
+        calls = self._read_entries([entry for _, entry in page])
+        return [c for c in calls if status is None or c.status is status], next_token
 
     def _partition_page(
         self,
@@ -374,9 +389,9 @@ class CallsRepository:
         upper: str | None,
         number_id: str | None,
         limit: int,
-    ) -> tuple[list[tuple[str, CallRecord]], str | None]:
-        """Up to `limit` calls of one partition below `upper` (exclusive) and from `lower` on, with their sort
-        keys, and the sort key it stopped at when there is more (None when it was read to its end)."""
+    ) -> tuple[list[tuple[str, dict[str, Any]]], str | None]:
+        """Up to `limit` index entries of one partition below `upper` (exclusive) and from `lower` on, with their
+        sort keys, and the sort key it stopped at when there is more (None when it was read to its end)."""
         if status:
             index, key = "by_owner_status", "gsi2"
             partition = keys.call_status_partition(owner_id, status.value, direction.value)
@@ -407,7 +422,7 @@ class CallsRepository:
         kwargs["ExpressionAttributeValues"] = dynamo.values(**vals)
         result = dynamo.call(aws.dynamodb().query, **kwargs)
         items = [dynamo.unmarshal(i) for i in result.get("Items", [])]
-        rows = [(str(i[f"{key}sk"]), _call(i)) for i in items if i[f"{key}sk"] != upper]
+        rows = [(str(i[f"{key}sk"]), i) for i in items if i[f"{key}sk"] != upper]
         last = result.get("LastEvaluatedKey")
         return rows, (str(dynamo.unmarshal(last)[f"{key}sk"]) if last else None)
 
