@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -255,6 +256,21 @@ def change_units(
     return written, sum(index_write_units(old, new, index, table.keys) for index in table.indexes)
 
 
+_KEY_WORD = re.compile(r"[A-Z][A-Z_]*")
+
+
+def item_kind(table: Table, key: Mapping[str, Any]) -> str:
+    """What kind of item a key names: the table's logical id and its key's shape, the upper-case words of its
+    `#`-separated segments kept and every other segment (an id, a date, a number) shown as `*`:
+    `OWNER#usr_1#STATS` is `OWNER#*#STATS`."""
+    shapes = []
+    for name in table.keys:
+        value = key.get(name) or {}
+        text = str(value.get("S", value.get("N", "?")))
+        shapes.append("#".join(part if _KEY_WORD.fullmatch(part) else "*" for part in text.split("#")))
+    return f"{table.logical_id} {' / '.join(shapes)}"
+
+
 def stored_bytes(table: Table, item: Mapping[str, Any]) -> int:
     """What an item adds to the table's billed storage: its size plus 100 bytes, and as much again in each index
     holding an entry of it."""
@@ -298,6 +314,9 @@ class Ledger:
     lives: int = 0
     steps: dict[str, Step] = field(default_factory=dict)
     written: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (table, key) -> key
+    # write units (table and indexes) by kind of item (`item_kind`), and those written inside transactions
+    units_by_kind: Counter[str] = field(default_factory=Counter)
+    transactional_by_kind: Counter[str] = field(default_factory=Counter)
 
     def step(self, name: str) -> Step:
         if name not in self.steps:
@@ -656,6 +675,8 @@ def render(result: CostResult) -> tuple[list[str], list[Verdict]]:
     out += _steps(call, 1000, "$ per 1,000 calls")
     out.append("")
     out += _services(usage, lives, 1000, "$ per 1,000 calls")
+    out.append("")
+    out += _write_units_by_kind(call)
     lambda_key = _lambda_key(usage)
     counted = call.count("GB-s")
     unscaled = call.count("GB-s unscaled")
@@ -675,7 +696,8 @@ def render(result: CostResult) -> tuple[list[str], list[Verdict]]:
         f"- Each further 10 ms of waiting in every invocation (DynamoDB over the network, LiveKit Cloud, a "
         f"customer's endpoint are slower than the stand-ins) adds {_money(per_wait)} per 1,000 calls.\n"
         "- Secrets: each delivery decrypts its webhook's signing secret with KMS "
-        "(telephony/services/deliveries.py; two while a rotated secret is still valid), uncached, "
+        "(telephony/services/deliveries.py; two while a rotated secret is still valid), and keeps the plaintext "
+        "5 minutes per execution environment (telephony/integrations/kms.py `PLAINTEXT_TTL_SECONDS`): "
         f"{call.count('KMS requests') / lives:g} KMS requests a call here; the LiveKit credentials and the "
         "recordings' upload secret are read from Secrets Manager once per execution environment "
         "(telephony/integrations/livekit.py `default`, recording_storage.py `upload_target`): none in a warm life.\n"
@@ -693,6 +715,25 @@ def render(result: CostResult) -> tuple[list[str], list[Verdict]]:
     return out, verdicts
 
 
+def _write_units_by_kind(ledger: Ledger) -> list[str]:
+    """Where a life's DynamoDB write units go, by kind of item, largest first."""
+    lives, price = ledger.lives, PRICES["dynamodb.wru"]
+    out = [
+        "Where the write units go, by kind of item (its table and key, ids shown as `*`), largest first:\n",
+        "| item | write units a call (table + indexes) | of them in transactions (each write twice) "
+        "| $ per 1,000 calls |",
+        "|---|---:|---:|---:|",
+    ]
+    for kind, units in sorted(ledger.units_by_kind.items(), key=lambda kv: (-kv[1], kv[0])):
+        if not units:
+            continue
+        out.append(
+            f"| `{kind}` | {units / lives:g} | {ledger.transactional_by_kind[kind] / lives:g} "
+            f"| {_money(price.cost(units) * 1000 / lives)} |"
+        )
+    return out
+
+
 def _why(ledger: Ledger) -> str:
     """The three largest charges of a life, with their units."""
     usage, lives = ledger.usage(), ledger.lives
@@ -702,7 +743,9 @@ def _why(ledger: Ledger) -> str:
         text = f"{PRICES[key].service} {PRICES[key].item}: {_amount(key, usage[key] / lives)} a call"
         if key == "dynamodb.wru":
             indexed = ledger.count("WRU (indexes)") / lives
-            text += f" ({indexed:g} of them to indexes; each write in a transaction counts twice)"
+            largest = sorted(ledger.units_by_kind.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+            kinds = ", ".join(f"`{kind}` {units / lives:g}" for kind, units in largest)
+            text += f" ({indexed:g} of them to indexes; each write in a transaction counts twice; most to {kinds})"
         found.append(f"{text}, {_money(costs[key] * 1000 / lives)}")
     return "; ".join(found)
 

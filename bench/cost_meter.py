@@ -46,6 +46,7 @@ from bench.cost import (
     billed_ms,
     change_units,
     gb_seconds,
+    item_kind,
     item_size,
     read_units,
 )
@@ -549,8 +550,12 @@ class Meter:
                 usage.add("dynamodb.wru", written + indexed)
                 counts["WRU"] += written
                 counts["WRU (indexes)"] += indexed
+                kind = item_kind(table, key)
                 with self._lock:
                     self.ledger.written[(table.name, json.dumps(key, sort_keys=True, default=str))] = key
+                    self.ledger.units_by_kind[kind] += written + indexed
+                    if transactional:
+                        self.ledger.transactional_by_kind[kind] += written + indexed
             return
         reads = self._read_units(operation, params, parsed)
         usage.add("dynamodb.rru", reads)

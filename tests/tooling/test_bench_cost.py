@@ -20,6 +20,7 @@ from bench.cost import (
     gb_seconds,
     happy_path,
     index_write_units,
+    item_kind,
     item_size,
     per_thousand,
     read_units,
@@ -150,6 +151,13 @@ def test_stored_bytes_count_100_bytes_an_item_and_each_index_entry() -> None:
     assert stored_bytes(table, call("ended")) == item_size(call("ended")) + 100
 
 
+def test_an_item_kind_keeps_the_key_words_and_hides_the_ids() -> None:
+    table = Table("calls", "CallsTable", TABLE_KEYS)
+    key = {"pk": {"S": "OWNER#usr_01abc#STATS"}, "sk": {"S": "DAY#2026-12-07"}}
+    assert item_kind(table, key) == "CallsTable OWNER#*#STATS / DAY#*"
+    assert item_kind(table, {"pk": {"S": "LIVECALLS#7"}, "sk": {"N": "3"}}) == "CallsTable LIVECALLS#* / *"
+
+
 def test_the_review_workflow_approval_path() -> None:
     definition = json.loads((ROOT / "statemachines" / "number_review.asl.json").read_text())
     assert happy_path(definition) == ["AwaitReview", "AssignNumber", "Assigned"]
@@ -252,3 +260,6 @@ def test_the_meter_counts_what_dynamodb_would_bill_from_moto() -> None:
         assert counts["WRU (indexes)"] == 2 + 2  # its entry leaves its key and enters the new one: 2 + 2
         assert counts["DynamoDB requests"] == 3
         assert counts["RRU"] + counts["WRU"] + counts["WRU (indexes)"] == sum(meter.ledger.usage().values())
+        # by kind of item: the update's 2 + 4 to `CALL#1 / CALL1`, the transaction's 2 to `CALL#2 / CALL`
+        assert meter.ledger.units_by_kind == {"CallsTable CALL#* / *": 6, "CallsTable CALL#* / CALL": 2}
+        assert meter.ledger.transactional_by_kind == {"CallsTable CALL#* / CALL": 2}
