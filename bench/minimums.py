@@ -52,10 +52,15 @@ MINIMUMS: dict[str, Minimum] = {
     "POST /outbound-calls/create": Minimum(
         2,
         2,
-        BUDGET + " (it could join the create transaction, which already spends the calls budget); then "
+        BUDGET
+        + " (it could join the create transaction, which already spends the calls budget), and "
+        + USER_BUDGET
+        + "; then BatchGetItem of the account's and the operator's do-not-call entries for the callee "
+        "(services/dnc.py `refuse_listed`) and GetItem of the account's settings for its calling hours "
+        "(services/calling_hours.py `refuse_outside`): one BatchGetItem could read both; then the design's two: "
         "Query on the numbers table by owner (services/calls.py `_outbound_number`, no from_phone_number_id "
-        "given) and TransactWriteItems writing the call `dialing` with its counters and the calls budget "
-        "(repositories/calls.py `create`), before LiveKit is asked",
+        "given) and TransactWriteItems writing the call `dialing` with its counters, the calls budget and its live "
+        "place (repositories/calls.py `create`), before LiveKit is asked",
     ),
     "POST /outbound-calls/create (Idempotency-Key)": Minimum(
         4,
