@@ -180,6 +180,14 @@ def run(*, iterations: int, warmup: int, log: Callable[[str], None]) -> E2EResul
             if registered.status_code != 201:
                 raise Failure(f"registering the outbound number: {registered.status_code} {registered.text[:300]}")
             number = registered.json()
+            # Each measured call rings for an hour, so all of them are live at once: the admin lets the account
+            # hold that many (its default is 10 live calls).
+            admin = {"Authorization": f"Bearer {credentials['admin']['api_key']}"}
+            user_id = credentials["users"][0]["user_id"]
+            limits = {"max_concurrent_calls": iterations + warmup}
+            raised = http.put(f"/admin/accounts/{user_id}/limits", headers=admin, json=limits)
+            if raised.status_code != 200:
+                raise Failure(f"raising the live-call limit: {raised.status_code} {raised.text[:300]}")
             # No webhooks while measuring: the stack would be busy applying them beside the next request.
             http.post(f"{livekit['url']}/_emulator/webhook", json={"url": None}).raise_for_status()
             bare = BareLiveKit(livekit["url"], livekit["api_key"], livekit["api_secret"])
