@@ -318,6 +318,10 @@ class Ledger:
     units_by_kind: Counter[str] = field(default_factory=Counter)
     transactional_by_kind: Counter[str] = field(default_factory=Counter)
 
+    def kinds_by_units(self) -> list[tuple[str, int]]:
+        """(kind of item, write units) of the items written, the most written first."""
+        return sorted(self.units_by_kind.items(), key=lambda kv: (-kv[1], kv[0]))
+
     def step(self, name: str) -> Step:
         if name not in self.steps:
             self.steps[name] = Step(name)
@@ -724,7 +728,7 @@ def _write_units_by_kind(ledger: Ledger) -> list[str]:
         "| $ per 1,000 calls |",
         "|---|---:|---:|---:|",
     ]
-    for kind, units in sorted(ledger.units_by_kind.items(), key=lambda kv: (-kv[1], kv[0])):
+    for kind, units in ledger.kinds_by_units():
         if not units:
             continue
         out.append(
@@ -743,8 +747,7 @@ def _why(ledger: Ledger) -> str:
         text = f"{PRICES[key].service} {PRICES[key].item}: {_amount(key, usage[key] / lives)} a call"
         if key == "dynamodb.wru":
             indexed = ledger.count("WRU (indexes)") / lives
-            largest = sorted(ledger.units_by_kind.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-            kinds = ", ".join(f"`{kind}` {units / lives:g}" for kind, units in largest)
+            kinds = ", ".join(f"`{kind}` {units / lives:g}" for kind, units in ledger.kinds_by_units()[:3])
             text += f" ({indexed:g} of them to indexes; each write in a transaction counts twice; most to {kinds})"
         found.append(f"{text}, {_money(costs[key] * 1000 / lives)}")
     return "; ".join(found)
