@@ -337,7 +337,7 @@ def post_call_events(world: World, n: int) -> StepFn:
 
 
 def hangup_call(world: World, n: int) -> StepFn:
-    """Each call hangs up a call placed just before it (untimed), answered and talking for an hour (a ringing one
+    """Each call hangs up a call placed just before it (untimed), answered and talking for the horizon (a ringing one
     would end `no_answer` at its ringing timeout if the cold runs' preparation took longer): LiveKit deletes the
     room."""
 
@@ -586,7 +586,7 @@ def update_account_settings(world: World, n: int) -> StepFn:
 
 
 def sweep_live_calls(world: World, n: int) -> StepFn:
-    """The minute's sweep over the accounts holding live calls: one call talking for an hour is live (placed before,
+    """The minute's sweep over the accounts holding live calls: one call talking for the horizon is live (placed before,
     untimed), so the sweep reads that account's live calls, their items, and asks LiveKit which rooms exist."""
     world.call(TRANSFER_CALLEE)
 

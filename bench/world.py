@@ -23,8 +23,12 @@ from bench.events import EventFactory, Invocation, Principal, Record, user
 HOST = "127.0.0.1"
 CALLEE = "+14155550199"  # answered by the emulator after 200 ms, then talks until hung up
 SLOW_CALLEE = "+14155550198"  # rings for an hour: its calls stay `ringing`
-TRANSFER_CALLEE = "+14155550197"  # answered at once, talks for an hour: calls to it get `in_progress`
+TRANSFER_CALLEE = "+14155550197"  # answered at once, talks for the horizon: calls to it get `in_progress`
 TRANSFER_TO = "+15105550100"
+# Longer than a whole `make bench` (about 2 h 10 min here): the calls placed at its start, their rooms and
+# recordings, and the webhooks signed then, must still be live when the cold section's last runs replay them
+# (an hour was too short: its 11 rounds take 63 minutes, and LiveKit ended the calls at their maximum duration).
+HORIZON_S = 6 * 3600
 AGENT_ID = str(uuid.UUID(int=0xBE4C))
 DISPATCHER = "DispatchEventsFunction"  # fed by the outbox's stream
 DELIVERER = "DeliverWebhookFunction"  # fed by the delivery queue
@@ -205,7 +209,7 @@ class World:
         self.events = EventFactory(self.stack)
         self.emulator.reset()
         self.emulator.set_outcome(SLOW_CALLEE, "answer", after_ms=3_600_000)
-        self.emulator.set_outcome(TRANSFER_CALLEE, "answer", after_ms=0, talk_ms=3_600_000)
+        self.emulator.set_outcome(TRANSFER_CALLEE, "answer", after_ms=0, talk_ms=HORIZON_S * 1000)
         self.receiver = Receiver().start()
         if self.webhooks:
             from local.gateway import Gateway
@@ -337,7 +341,12 @@ class World:
         self.request("PUT", f"/admin/accounts/{user_id}/limits", self.setup_admin(), body)
 
     def call(self, callee: str = CALLEE, principal: Principal | None = None) -> dict[str, Any]:
-        body = {"phone_number": callee, "system_prompt": "Be brief", "welcome_message": "Hi!"}
+        body = {
+            "phone_number": callee,
+            "system_prompt": "Be brief",
+            "welcome_message": "Hi!",
+            "max_call_duration_seconds": HORIZON_S,
+        }
         return self.request("POST", "/outbound-calls/create", principal or self.caller(), body, expect=201)
 
     def wait_calls(self, call_ids: list[str], status: str, timeout: float | None = None) -> None:
@@ -372,7 +381,7 @@ class World:
                 time.sleep(0.05)
 
     def recorded_calls(self, count: int) -> list[tuple[Principal, str]]:
-        """`count` calls with `"record": true`, answered and talking for an hour, their recordings being made (the
+        """`count` calls with `"record": true`, answered and talking for the horizon, their recordings being made (the
         egress the answer started, active): each with its caller."""
         placed = []
         for _ in range(count):
@@ -381,6 +390,7 @@ class World:
                 "phone_number": TRANSFER_CALLEE,
                 "system_prompt": "Be brief",
                 "welcome_message": "Hi!",
+                "max_call_duration_seconds": HORIZON_S,
                 "record": True,
             }
             placed.append(
@@ -484,9 +494,9 @@ class World:
         )
         body = encode_event(message)
         digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
-        # Signed as the emulator signs webhooks, valid for an hour instead of five minutes: the cold-start
+        # Signed as the emulator signs webhooks, valid for the horizon instead of five minutes: the cold-start
         # runs replay events made at the start of a long benchmark.
-        authorization = sign_token(self.emulator.api_key, self.emulator.api_secret, {"sha256": digest}, 3600)
+        authorization = sign_token(self.emulator.api_key, self.emulator.api_secret, {"sha256": digest}, HORIZON_S)
         headers = {"authorization": authorization, "content-type": CONTENT_TYPE}
         return self.events.http("POST", "/livekit/webhook", body=body, headers=headers)
 
