@@ -255,8 +255,7 @@ def run(
         bare = ColdRuns(BARE, None)
         by_function = {s.function: ColdRuns(s.name, functions[s.function]) for s in chosen}
         order: list[str] = list(by_function)
-        # The import profiles first: a profile's event that no longer works fails the section in minutes, not after
-        # the hour of rounds.
+        # The import profiles first: a profile's event that no longer works fails the section before the rounds.
         if importtime:
             for which in [None, *order]:
                 target = bare if which is None else by_function[which]

@@ -646,9 +646,8 @@ def _campaign_contacts(world: World, count: int) -> list[dict[str, Any]]:
 
 def _draft(world: World, user_id: str, contacts: int = 10, **extra: Any) -> str:
     """A campaign of `contacts` contacts made by its owner (untimed): its id. Reading a campaign, starting, pausing,
-    resuming and cancelling it touch none of its contacts, so 10 will do: every cold start's child loads the world's
-    items (bench/cold_child.py), and with 100 contacts in each campaign of those scenarios the campaigns table held
-    5,734 of the 7,088 items a child loaded."""
+    resuming and cancelling it touch none of its contacts, so a few will do: every cold start's child loads all the
+    world's items (bench/cold_child.py)."""
     body = _campaign_body(_campaigner(world, user_id), _campaign_contacts(world, contacts), **extra)
     created = world.request("POST", "/campaigns", world.setup_principal(user_id), body, expect=201)
     return str(created["campaign_id"])

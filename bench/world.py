@@ -25,9 +25,9 @@ CALLEE = "+14155550199"  # answered by the emulator after 200 ms, then talks unt
 SLOW_CALLEE = "+14155550198"  # rings for an hour: its calls stay `ringing`
 TRANSFER_CALLEE = "+14155550197"  # answered at once, talks for the horizon: calls to it get `in_progress`
 TRANSFER_TO = "+15105550100"
-# Longer than a whole `make bench` (about 2 h 10 min here): the calls placed at its start, their rooms and
-# recordings, and the webhooks signed then, must still be live when the cold section's last runs replay them
-# (an hour was too short: its 11 rounds take 63 minutes, and LiveKit ended the calls at their maximum duration).
+# Longer than a whole `make bench`: the calls placed at its start (LiveKit ends a call at its maximum duration),
+# their rooms and recordings, and the webhooks signed then must still be live when the cold section's last runs
+# replay them.
 HORIZON_S = 6 * 3600
 AGENT_ID = str(uuid.UUID(int=0xBE4C))
 DISPATCHER = "DispatchEventsFunction"  # fed by the outbox's stream
@@ -340,12 +340,14 @@ class World:
         body = {"max_concurrent_calls": MAXIMA["max_concurrent_calls"]}
         self.request("PUT", f"/admin/accounts/{user_id}/limits", self.setup_admin(), body)
 
-    def call(self, callee: str = CALLEE, principal: Principal | None = None) -> dict[str, Any]:
+    def call(self, callee: str = CALLEE, principal: Principal | None = None, **extra: Any) -> dict[str, Any]:
+        """A call placed by `principal` (untimed), lasting the horizon at most; `extra`: more create-call fields."""
         body = {
             "phone_number": callee,
             "system_prompt": "Be brief",
             "welcome_message": "Hi!",
             "max_call_duration_seconds": HORIZON_S,
+            **extra,
         }
         return self.request("POST", "/outbound-calls/create", principal or self.caller(), body, expect=201)
 
@@ -386,16 +388,7 @@ class World:
         placed = []
         for _ in range(count):
             principal = self.caller()
-            body = {
-                "phone_number": TRANSFER_CALLEE,
-                "system_prompt": "Be brief",
-                "welcome_message": "Hi!",
-                "max_call_duration_seconds": HORIZON_S,
-                "record": True,
-            }
-            placed.append(
-                (principal, self.request("POST", "/outbound-calls/create", principal, body, expect=201)["call_id"])
-            )
+            placed.append((principal, self.call(TRANSFER_CALLEE, principal, record=True)["call_id"]))
         ids = [call_id for _, call_id in placed]
         self.wait_calls(ids, "in_progress")
         self.wait_recordings(ids, "recording")
